@@ -1,0 +1,265 @@
+// The one definition of everything both sides of the shared memory agree on: struct layouts, flag bits,
+// event encodings, mailbox commands. Written in the common subset of AssemblyScript and TypeScript
+// (untyped integer constants only) so that assembly/ imports it as "./abi" and src/ as "../assembly/abi.ts".
+
+// ---- Memory ----
+// Page 0 belongs to the module (its data segments are re-applied at every instantiation); the host lays
+// out everything shared from LAYOUT_BASE on.
+export const LAYOUT_BASE = 65536;
+export const WASM_PAGE = 65536;
+// Addresses stay below 2 GiB so that they are positive int32 on the host side.
+export const MAX_MEMORY_PAGES = 32768;
+export const MAX_CPUS = 256;
+export const CPUMASK_WORDS = 8; // MAX_CPUS / 32
+export const CACHELINE = 64;
+
+// ---- Machine header (at LAYOUT_BASE) ----
+export const H_MAGIC = 0;
+export const H_NR_CPU_IDS = 4;
+export const H_SYSTEM_STATE = 8; // SYSTEM_BOOTING / SYSTEM_RUNNING
+export const H_MEMORY_MODEL = 12; // MEMORY_MODEL_*
+export const H_COUNTER_CLOCK = 16; // u64, trace_clock_counter's global counter
+export const H_VIRTUAL_STEP = 24; // ns the virtual clock advances per read
+export const H_SCRATCH = 28; // target of RMW full barriers (atomic.fence does not validate in asc 0.28)
+export const H_CPU_TABLE = 32; // address of cpu descriptors
+export const H_LOG = 36; // address of the machine log ring
+export const H_FTRACE_DISABLED = 40;
+export const H_EPOCH_MS = 48; // f64: performance.timeOrigin + now() of the host at machine creation
+export const H_ONLINE_MASK = 64; // CPUMASK_WORDS words: cpu_online_mask
+export const H_SIZE = 4096;
+export const MACHINE_MAGIC = 0x52494e47; // "RING"
+
+export const SYSTEM_BOOTING = 0;
+export const SYSTEM_RUNNING = 1;
+export const MEMORY_MODEL_TSO = 0;
+export const MEMORY_MODEL_WEAK = 1;
+
+// ---- CPU descriptor: mailbox, IPI slot and state of one possible CPU ----
+export const CPU_DOORBELL = 0; // the worker waits on this word; bumped for work, IPIs and attention
+export const CPU_WORK_SEQ = 4;
+export const CPU_WORK_ACK = 8;
+export const CPU_WORK_CMD = 12;
+export const CPU_WORK_ARG0 = 16; // six i32 arguments
+export const CPU_WORK_RESULT = 40; // i32 result
+export const CPU_IPI_SEQ = 64;
+export const CPU_IPI_ACK = 68;
+export const CPU_IPI_FUNC = 72;
+export const CPU_IPI_ARG = 76;
+export const CPU_ATTENTION = 80; // ATTN_* bits, polled by the writer at every outermost commit
+export const CPU_PUBLISH_SEQ = 84; // bumped by the CPU after every publish
+export const CPU_IN_SESSION = 88; // 1 while the CPU may hold committed but unpublished events
+export const CPU_STATE = 128;
+export const CPU_VCLOCK = 136; // u64: this CPU's virtual clock
+export const CPU_DIRTY_COUNT = 144;
+export const CPU_DIRTY = 148; // CPU_DIRTY_MAX cpu_buffer addresses written since the last publish
+export const CPU_DIRTY_MAX = 16;
+export const CPU_NEST_DEPTH = 216; // open events of OP_NEST_BEGIN
+export const CPU_NEST_STACK = 220; // CPU_NEST_MAX (trace_buffer, event) pairs
+export const CPU_NEST_MAX = 8;
+export const CPU_DESC_SIZE = 512;
+
+export const ATTN_PUBLISH = 1;
+export const ATTN_IPI = 2;
+export const ATTN_STOP = 4;
+
+export const CPU_STATE_OFFLINE = 0;
+export const CPU_STATE_ONLINE = 1;
+export const CPU_STATE_PARKED = 2;
+export const CPU_STATE_CRASHED = 3;
+
+export const CMD_NONE = 0;
+export const CMD_RUN = 1; // run the workload program at ARG0
+export const CMD_JS = 2; // a request for the worker's JavaScript side (ARG0 = request id)
+export const CMD_PARK = 3;
+export const CMD_EXIT = 4;
+
+export const IPI_NONE = 0;
+export const IPI_SYNC = 1; // rb_cpu_sync: smp_rmb()
+export const IPI_QUIESCE = 2; // an RCU quiescent state: acknowledged between events
+
+// ---- struct trace_buffer ----
+export const TB_FLAGS = 0; // RB_FL_*
+export const TB_RECORD_DISABLED = 4;
+export const TB_SUBBUF_ORDER = 8;
+export const TB_SUBBUF_SIZE = 12; // bytes of data in a sub-buffer (page size - BUF_PAGE_HDR_SIZE)
+export const TB_CLOCK = 16; // CLOCK_*
+export const TB_TIME_STAMP_ABS = 20;
+export const TB_ID = 24;
+export const TB_MAX_DATA_SIZE = 28;
+export const TB_CPUMASK = 64;
+export const TB_BUFFERS = 128; // MAX_CPUS pointers to ring_buffer_per_cpu
+export const TB_SIZE = 1152;
+
+export const RB_FL_OVERWRITE = 1;
+export const RB_BUFFER_OFF = 1048576; // 1 << 20 in record_disabled: ring_buffer_record_off()
+
+// ---- struct ring_buffer_per_cpu ----
+export const CPB_CPU = 0;
+export const CPB_BUFFER = 4;
+export const CPB_NR_PAGES = 8;
+export const CPB_PAGES = 12;
+export const CPB_RECORD_DISABLED = 16;
+export const CPB_CNT = 20;
+export const CPB_PAGES_REMOVED = 24;
+// written by the writer, one cache line group
+export const CPB_TAIL_PAGE = 64;
+export const CPB_COMMIT_PAGE = 68;
+export const CPB_CURRENT_CONTEXT = 72;
+export const CPB_NEST = 76;
+export const CPB_COMMITTING = 80;
+export const CPB_COMMIT_INDEX = 88; // committed bytes on the commit page, published into its page->commit
+export const CPB_WRITE_STAMP = 96; // u64
+export const CPB_BEFORE_STAMP = 104; // u64
+export const CPB_ENTRIES = 112; // u64
+export const CPB_ENTRIES_BYTES = 120; // u64
+export const CPB_OVERRUN = 128; // u64
+export const CPB_COMMIT_OVERRUN = 136; // u64
+export const CPB_DROPPED_EVENTS = 144; // u64
+export const CPB_PAGES_TOUCHED = 152; // u64
+export const CPB_PAGES_LOST = 160; // u64
+export const CPB_RECURSION = 168; // u64: writes refused by trace_recursive_lock
+export const CPB_NR_LOOPS_WARN = 176; // u64: RB_WARN_ON hits
+// written by readers
+export const CPB_READER_LOCK = 256;
+export const CPB_HEAD_PAGE = 260;
+export const CPB_READER_PAGE = 264;
+export const CPB_READ = 272; // u64
+export const CPB_READ_BYTES = 280; // u64
+export const CPB_LAST_OVERRUN = 288; // u64
+export const CPB_LOST_EVENTS = 296; // u64
+export const CPB_READ_STAMP = 304; // u64
+export const CPB_PAGES_READ = 312; // u64
+export const CPB_SIZE = 384;
+
+// ---- struct buffer_page ----
+export const BP_NEXT = 0; // list.next with RB_PAGE_* flags in the low bits
+export const BP_PREV = 4;
+export const BP_WRITE = 8;
+export const BP_ENTRIES = 12;
+export const BP_READ = 16;
+export const BP_REAL_END = 20;
+export const BP_PAGE = 24; // the buffer_data_page
+export const BP_ID = 28;
+export const BP_SIZE = 32;
+
+export const RB_PAGE_NORMAL = 0;
+export const RB_PAGE_HEAD = 1;
+export const RB_PAGE_UPDATE = 2;
+export const RB_PAGE_MOVED = 4;
+export const RB_FLAG_MASK = 3;
+export const RB_WRITE_MASK = 0xfffff;
+
+// ---- struct buffer_data_page: the kernel's sub-buffer, byte for byte ----
+export const BDP_TIME_STAMP = 0; // u64
+export const BDP_COMMIT = 8; // local_t (8 bytes); RB_MISSED_* in bits 31 and 30
+export const BDP_DATA = 16;
+export const BUF_PAGE_HDR_SIZE = 16;
+export const RB_MISSED_EVENTS = -2147483648; // 1 << 31
+export const RB_MISSED_STORED = 1073741824; // 1 << 30
+export const RB_MISSED_MASK = -1073741824; // both
+export const SUBBUF_ORDER_MAX = 7; // 4 KiB << 7 = 512 KiB, tracing_buffer_subbuf_size_write's limit
+export const SYS_PAGE_SIZE = 4096;
+
+// ---- struct ring_buffer_event ----
+export const RINGBUF_TYPE_DATA_TYPE_LEN_MAX = 28;
+export const RINGBUF_TYPE_PADDING = 29;
+export const RINGBUF_TYPE_TIME_EXTEND = 30;
+export const RINGBUF_TYPE_TIME_STAMP = 31;
+export const RB_EVNT_HDR_SIZE = 4;
+export const RB_ALIGNMENT = 4;
+export const RB_MAX_SMALL_DATA = 112; // RB_ALIGNMENT * RINGBUF_TYPE_DATA_TYPE_LEN_MAX
+export const RB_LEN_TIME_EXTEND = 8;
+export const RB_LEN_TIME_STAMP = 8;
+export const RB_EVNT_MIN_SIZE = 8;
+export const TS_SHIFT = 27;
+export const TS_MASK = 134217727; // (1 << 27) - 1
+export const TYPE_LEN_BITS = 5;
+export const TYPE_LEN_MASK = 31;
+
+// trace_recursive_lock's context bits (RB_CTX_*), indexed by interrupt_context_level()
+export const CTX_NORMAL = 0;
+export const CTX_SOFTIRQ = 1;
+export const CTX_IRQ = 2;
+export const CTX_NMI = 3;
+export const RB_CTX_TRANSITION = 0;
+export const RB_CTX_NORMAL = 4;
+
+// ---- trace clocks ----
+export const CLOCK_LOCAL = 0;
+export const CLOCK_GLOBAL = 1;
+export const CLOCK_COUNTER = 2;
+export const CLOCK_VIRTUAL = 3;
+export const CLOCK_COUNT = 4;
+export const LOCAL_CLOCK_SAMPLE = 64; // local clock: a real read every this many stamps
+export const COUNTER_CLOCK_BLOCK = 64; // counter clock: values claimed from the global counter per RMW
+
+// ---- reader output record (rbConsume / rbIterPeek write one of these) ----
+export const RD_TS = 0; // u64
+export const RD_LOST = 8; // u64
+export const RD_LENGTH = 16; // payload bytes
+export const RD_TYPE_LEN = 20;
+export const RD_DATA = 24;
+
+// ---- ring_buffer_iter ----
+export const IT_CPU_BUFFER = 0;
+export const IT_HEAD_PAGE = 4;
+export const IT_HEAD = 8;
+export const IT_NEXT_EVENT = 12;
+export const IT_CACHE_READER_PAGE = 16;
+export const IT_CACHE_READ = 20; // low 32 bits of cpu_buffer->read when the iterator was reset
+export const IT_CACHE_PAGES_REMOVED = 24;
+export const IT_MISSED_EVENTS = 28;
+export const IT_READ_STAMP = 32; // u64
+export const IT_PAGE_STAMP = 40; // u64
+export const IT_SIZE = 64;
+
+// ---- workload programs (the Wasm interpreter's opcodes); each op is OP word + fixed i32 args ----
+export const OP_END = 0;
+export const OP_WRITE = 1; // tb, payload size, count, pattern seed: count ring_buffer_write calls
+export const OP_BENCH = 2; // tb, payload size, result ptr: write until ATTN_STOP; result: u64 hits, u64 misses
+export const OP_STRESS = 3; // tb, seed, max size, nest percent, result ptr: random self-checking writes until stop
+export const OP_CONTEXT = 4; // ctx: set the interrupt context level for following ops
+export const OP_NEST_BEGIN = 5; // tb, payload size: reserve an event and keep it open
+export const OP_NEST_END = 6; // commit the innermost open event
+export const OP_DISCARD_END = 7; // discard the innermost open event (ring_buffer_discard_commit)
+export const OP_DELAY = 8; // ns: advance this CPU's virtual clock
+export const OP_STRESS_COUNT = 9; // tb, seed, max size, nest percent, result ptr, count: like OP_STRESS, bounded
+export const OP_READ_PAGES = 10; // tb, cpu, spare page, result ptr: consume pages (ring_buffer_read_page) until stop
+export const OP_JS_BENCH = 11; // handled by the worker's JavaScript side
+
+// stress/bench result block
+export const RES_WRITTEN = 0; // u64 events committed
+export const RES_FAILED = 8; // u64 reserves refused
+export const RES_NESTED = 16; // u64 nested events committed
+export const RES_BYTES = 24; // u64 payload bytes committed or read
+export const RES_PAGES = 32; // u64 pages read
+export const RES_SIZE = 64;
+
+// self-checking payload of the stress workload (rb_write_something's struct rb_item, extended)
+export const ITEM_SIZE = 0; // u32 payload length
+export const ITEM_SEQ = 4; // u32 per-CPU sequence number
+export const ITEM_CPU = 8; // u32
+export const ITEM_HDR = 12;
+export const ITEM_MIN = 12;
+
+// ---- machine log ring (dmesg) ----
+export const LOG_HEAD = 0; // records ever written
+export const LOG_LOCK = 4;
+export const LOG_DATA = 16;
+export const LOG_RECORD = 32; // u32 code, i32 cpu, then up to 6 u32 arguments
+export const LOG_RECORDS = 2048;
+export const LOG_REGION = 65552; // LOG_DATA + LOG_RECORD * LOG_RECORDS
+
+// log codes; the host formats the text
+export const LOG_RB_WARN = 1; // RB_WARN_ON: arg0 = RBW_* check, arg1 = cpu_buffer's cpu
+export const RBW_NR_LOOPS = 1; // rb_reserve_next_event looped 1000 times
+export const RBW_COMMIT_MAX_COUNT = 2; // rb_set_commit_to_write did not reach the tail
+export const RBW_TAIL_ON_READER = 3; // the tail page is the reader page in rb_set_commit_to_write
+export const RBW_HEAD_PAGE_TYPE = 4; // rb_handle_head_page saw an impossible flag
+export const RBW_NO_HEAD_PAGE = 5; // rb_set_head_page found no HEAD flag in three loops
+export const RBW_READER_LOOPS = 6; // rb_get_reader_page looped more than three times
+export const RBW_READ_PAST_SIZE = 7; // reader_page->read beyond its size
+export const RBW_PEEK_LOOPS = 8; // rb_buffer_peek looped more than twice
+export const RBW_NULL_EVENT = 9; // a null padding event where data was expected
+export const RBW_BAD_TYPE = 10; // unknown type_len
+export const RBW_NOT_COMMITTING = 11; // a commit or discard without a reserve

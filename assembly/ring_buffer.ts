@@ -1,0 +1,1347 @@
+// The per-CPU lockless ring buffer of kernel/trace/ring_buffer.c: writers reserve and commit on the
+// tail page of their own CPU's buffer, readers swap a private reader page with the head page, and
+// overwrite mode pushes the head forward. Functions are named after, and follow, the kernel functions
+// cited above them.
+//
+// Publication: the kernel's local_set of page->commit on every commit would be a sequentially
+// consistent store here (a locked instruction on x86). Instead the outermost commit records the commit
+// index in cpu_buffer (writer-private), and it reaches page->commit with an atomic store when the commit
+// page moves on (every page boundary), when a reader asks (ATTN_PUBLISH), and when a write session ends.
+import {
+  TB_FLAGS, TB_RECORD_DISABLED, TB_SUBBUF_SIZE, TB_CLOCK, TB_TIME_STAMP_ABS, TB_MAX_DATA_SIZE, TB_CPUMASK,
+  TB_BUFFERS, RB_FL_OVERWRITE,
+  CPB_CPU, CPB_BUFFER, CPB_NR_PAGES, CPB_PAGES, CPB_RECORD_DISABLED, CPB_CNT, CPB_PAGES_REMOVED,
+  CPB_TAIL_PAGE, CPB_COMMIT_PAGE, CPB_CURRENT_CONTEXT, CPB_NEST, CPB_COMMITTING, CPB_COMMIT_INDEX,
+  CPB_WRITE_STAMP, CPB_BEFORE_STAMP, CPB_ENTRIES, CPB_ENTRIES_BYTES, CPB_OVERRUN, CPB_COMMIT_OVERRUN,
+  CPB_DROPPED_EVENTS, CPB_PAGES_TOUCHED, CPB_PAGES_LOST, CPB_RECURSION, CPB_NR_LOOPS_WARN,
+  CPB_READER_LOCK, CPB_HEAD_PAGE, CPB_READER_PAGE, CPB_READ, CPB_READ_BYTES, CPB_LAST_OVERRUN,
+  CPB_LOST_EVENTS, CPB_READ_STAMP, CPB_PAGES_READ,
+  BP_NEXT, BP_PREV, BP_WRITE, BP_ENTRIES, BP_READ, BP_REAL_END, BP_PAGE,
+  RB_PAGE_NORMAL, RB_PAGE_HEAD, RB_PAGE_UPDATE, RB_PAGE_MOVED, RB_FLAG_MASK, RB_WRITE_MASK,
+  BDP_TIME_STAMP, BDP_COMMIT, BDP_DATA, RB_MISSED_EVENTS, RB_MISSED_STORED,
+  RINGBUF_TYPE_DATA_TYPE_LEN_MAX, RINGBUF_TYPE_PADDING, RINGBUF_TYPE_TIME_EXTEND, RINGBUF_TYPE_TIME_STAMP,
+  RB_EVNT_HDR_SIZE, RB_ALIGNMENT, RB_MAX_SMALL_DATA, RB_LEN_TIME_EXTEND, RB_LEN_TIME_STAMP, RB_EVNT_MIN_SIZE,
+  TS_SHIFT, TS_MASK, TYPE_LEN_BITS, TYPE_LEN_MASK, RB_CTX_NORMAL, RB_CTX_TRANSITION,
+  CPU_ATTENTION, CPU_PUBLISH_SEQ, CPU_IN_SESSION, CPU_DIRTY_COUNT, CPU_DIRTY, CPU_DIRTY_MAX, ATTN_PUBLISH,
+  ATTN_STOP,
+  RD_TS, RD_LOST, RD_LENGTH, RD_TYPE_LEN, RD_DATA,
+  IT_CPU_BUFFER, IT_HEAD_PAGE, IT_HEAD, IT_NEXT_EVENT, IT_CACHE_READER_PAGE, IT_CACHE_READ,
+  IT_CACHE_PAGES_REMOVED, IT_MISSED_EVENTS, IT_READ_STAMP, IT_PAGE_STAMP, IT_SIZE,
+  LOG_RB_WARN, RBW_NR_LOOPS, RBW_COMMIT_MAX_COUNT, RBW_TAIL_ON_READER, RBW_HEAD_PAGE_TYPE, RBW_NO_HEAD_PAGE,
+  RBW_READER_LOOPS, RBW_READ_PAST_SIZE, RBW_PEEK_LOOPS, RBW_NULL_EVENT, RBW_BAD_TYPE, RBW_NOT_COMMITTING,
+} from "./abi";
+import { thisCpu, cpuDesc, cpuDescOf, contextLevel, logRecord, smpMb } from "./cpu";
+import { traceClock } from "./clock";
+
+// ---------------------------------------------------------------------------------------------------
+// small helpers
+
+@inline function inc64(p: usize, off: usize, v: u64): void {
+  store<u64>(p + off, load<u64>(p + off) + v);
+}
+
+// RB_WARN_ON(): a warning in the log, and the whole buffer stops recording
+function rbWarnOn(cb: usize, check: u32): void {
+  inc64(cb, CPB_NR_LOOPS_WARN, 1);
+  logRecord(LOG_RB_WARN, check, load<u32>(cb, CPB_CPU), 0);
+  atomic.add<i32>(load<u32>(cb, CPB_BUFFER) + TB_RECORD_DISABLED, 1);
+}
+
+@inline function rbListHead(p: u32): u32 {
+  return p & ~RB_FLAG_MASK;
+}
+
+// rb_inc_page()
+@inline function rbNextPage(bp: usize): usize {
+  return rbListHead(atomic.load<u32>(bp, BP_NEXT));
+}
+
+@inline function dataPage(bp: usize): usize {
+  return load<u32>(bp, BP_PAGE);
+}
+
+// rb_page_commit() / rb_page_size()
+@inline function rbPageCommit(bp: usize): u32 {
+  return atomic.load<u32>(dataPage(bp), BDP_COMMIT);
+}
+
+// rb_page_write()
+@inline function rbPageWrite(bp: usize): u32 {
+  return atomic.load<u32>(bp, BP_WRITE) & RB_WRITE_MASK;
+}
+
+@inline export function cpumaskTest(mask: usize, cpu: i32): bool {
+  return (atomic.load<u32>(mask + (<usize>(cpu >>> 5) << 2)) & (1 << (cpu & 31))) != 0;
+}
+
+// buffer->buffers[cpu]
+@inline export function rbPerCpu(tb: usize, cpu: i32): usize {
+  return load<u32>(tb + TB_BUFFERS + (<usize>cpu << 2));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// events: struct ring_buffer_event is a u32 {type_len:5, time_delta:27} and u32 array[]
+
+@inline export function evTypeLen(ev: usize): u32 {
+  return load<u32>(ev) & TYPE_LEN_MASK;
+}
+
+@inline export function evTimeDelta(ev: usize): u32 {
+  return load<u32>(ev) >>> TYPE_LEN_BITS;
+}
+
+// rb_null_event()
+@inline function rbNullEvent(ev: usize): bool {
+  return evTypeLen(ev) == RINGBUF_TYPE_PADDING && evTimeDelta(ev) == 0;
+}
+
+// rb_calculate_event_length()
+export function rbCalculateEventLength(length: u32): u32 {
+  if (length == 0) length++;
+  if (length > <u32>RB_MAX_SMALL_DATA) length += 4;
+  length += RB_EVNT_HDR_SIZE;
+  length = (length + RB_ALIGNMENT - 1) & ~(RB_ALIGNMENT - 1);
+  // a time extend must fit in the space of a discarded event: never exactly 12 bytes
+  if (length == RB_LEN_TIME_EXTEND + RB_ALIGNMENT) length += RB_ALIGNMENT;
+  return length;
+}
+
+// rb_event_data_length()
+@inline function rbEventDataLength(ev: usize): u32 {
+  const typeLen = evTypeLen(ev);
+  const length = typeLen != 0 ? typeLen * RB_ALIGNMENT : load<u32>(ev, 4);
+  return length + RB_EVNT_HDR_SIZE;
+}
+
+// rb_event_length(); 0 for a null event, whose length is undefined
+export function rbEventLength(ev: usize): u32 {
+  const typeLen = evTypeLen(ev);
+  if (typeLen == RINGBUF_TYPE_PADDING) {
+    if (rbNullEvent(ev)) return 0;
+    return load<u32>(ev, 4) + RB_EVNT_HDR_SIZE;
+  }
+  if (typeLen == RINGBUF_TYPE_TIME_EXTEND) return RB_LEN_TIME_EXTEND;
+  if (typeLen == RINGBUF_TYPE_TIME_STAMP) return RB_LEN_TIME_STAMP;
+  return rbEventDataLength(ev);
+}
+
+// rb_event_ts_length(): a time extend and the event it belongs to always travel together
+function rbEventTsLength(ev: usize): u32 {
+  let len: u32 = 0;
+  const typeLen = evTypeLen(ev);
+  if (typeLen == RINGBUF_TYPE_TIME_EXTEND || typeLen == RINGBUF_TYPE_TIME_STAMP) {
+    len = RB_LEN_TIME_EXTEND;
+    ev += RB_LEN_TIME_EXTEND;
+  }
+  return len + rbEventLength(ev);
+}
+
+// ring_buffer_event_length(): the payload length
+export function rbEventPayloadLength(ev: usize): u32 {
+  const typeLen = evTypeLen(ev);
+  let length = rbEventLength(ev);
+  if (typeLen > <u32>RINGBUF_TYPE_DATA_TYPE_LEN_MAX) return length;
+  length -= RB_EVNT_HDR_SIZE;
+  if (length > <u32>(RB_MAX_SMALL_DATA + 4)) length -= 4;
+  return length;
+}
+
+// rb_event_data(): skips a time extend, then the header (and array[0] when type_len is 0)
+export function rbEventData(ev: usize): usize {
+  if (evTypeLen(ev) == RINGBUF_TYPE_TIME_EXTEND) ev += RB_LEN_TIME_EXTEND;
+  return evTypeLen(ev) != 0 ? ev + RB_EVNT_HDR_SIZE : ev + RB_EVNT_HDR_SIZE + 4;
+}
+
+// rb_event_time_stamp()
+@inline function rbEventTimeStamp(ev: usize): u64 {
+  return (<u64>load<u32>(ev, 4) << TS_SHIFT) + <u64>evTimeDelta(ev);
+}
+
+const TS_MSB: u64 = 0xf8 << 56;
+
+// rb_fix_abs_ts(): an absolute stamp only keeps 59 bits
+@inline function rbFixAbsTs(abs: u64, saveTs: u64): u64 {
+  if (saveTs & TS_MSB) {
+    abs |= saveTs & TS_MSB;
+    if (abs < saveTs) abs += <u64>1 << 59;
+  }
+  return abs;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// the HEAD flag protocol between writer and readers
+
+// rb_is_head_page()
+function rbIsHeadPage(page: usize, prev: usize): u32 {
+  const val = atomic.load<u32>(prev, BP_NEXT);
+  if (rbListHead(val) != page) return RB_PAGE_MOVED;
+  return val & RB_FLAG_MASK;
+}
+
+// rb_set_list_to_head()
+@inline function rbSetListToHead(bp: usize): void {
+  atomic.or<u32>(bp + BP_NEXT, RB_PAGE_HEAD);
+}
+
+// rb_head_page_set()
+function rbHeadPageSet(head: usize, prev: usize, oldFlag: u32, newFlag: u32): u32 {
+  const val = rbListHead(<u32>head);
+  const ret = atomic.cmpxchg<u32>(prev + BP_NEXT, val | oldFlag, val | newFlag);
+  if (rbListHead(ret) != val) return RB_PAGE_MOVED;
+  return ret & RB_FLAG_MASK;
+}
+
+// rb_head_page_replace(): the reader's swap of its page with the head page
+function rbHeadPageReplace(old: usize, neu: usize): bool {
+  const prev = load<u32>(old, BP_PREV);
+  const val = rbListHead(atomic.load<u32>(prev, BP_NEXT)) | RB_PAGE_HEAD;
+  return atomic.cmpxchg<u32>(prev + BP_NEXT, val, <u32>neu) == val;
+}
+
+// rb_head_page_activate()
+function rbHeadPageActivate(cb: usize): void {
+  const head = load<u32>(cb, CPB_HEAD_PAGE);
+  if (head == 0) return;
+  rbSetListToHead(load<u32>(head, BP_PREV));
+}
+
+// rb_head_page_deactivate()
+function rbHeadPageDeactivate(cb: usize): void {
+  const rp = load<u32>(cb, CPB_READER_PAGE);
+  atomic.and<u32>(rp + BP_NEXT, ~RB_FLAG_MASK);
+  const first = load<u32>(cb, CPB_PAGES);
+  let bp = first;
+  do {
+    atomic.and<u32>(bp + BP_NEXT, ~RB_FLAG_MASK);
+    bp = rbNextPage(bp);
+  } while (bp != first);
+}
+
+// rb_set_head_page(): find the page whose predecessor carries the HEAD flag
+function rbSetHeadPage(cb: usize): usize {
+  const head = load<u32>(cb, CPB_HEAD_PAGE);
+  let page = head;
+  for (let i = 0; i < 3; i++) {
+    do {
+      if (rbIsHeadPage(page, load<u32>(page, BP_PREV)) == RB_PAGE_HEAD) {
+        store<u32>(cb, page, CPB_HEAD_PAGE);
+        return page;
+      }
+      page = rbNextPage(page);
+    } while (page != head);
+  }
+  rbWarnOn(cb, RBW_NO_HEAD_PAGE);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// setting up, resetting and resizing a per-CPU buffer (the host calls these with the writer quiescent)
+
+// rb_init_page()
+export function rbInitPage(page: usize): void {
+  store<u64>(page, 0, BDP_TIME_STAMP);
+  atomic.store<u64>(page, 0, BDP_COMMIT);
+}
+
+// rb_clear_buffer_page()
+function rbClearBufferPage(bp: usize): void {
+  store<u32>(bp, 0, BP_WRITE);
+  store<u32>(bp, 0, BP_ENTRIES);
+  rbInitPage(dataPage(bp));
+  store<u32>(bp, 0, BP_READ);
+}
+
+// rb_allocate_cpu_buffer() after the allocation: `pages` holds nrPages linked buffer_pages
+export function rbInitCpuBuffer(cb: usize, tb: usize, cpu: i32, first: usize, readerPage: usize): void {
+  store<u32>(cb, cpu, CPB_CPU);
+  store<u32>(cb, tb, CPB_BUFFER);
+  store<u32>(cb, first, CPB_PAGES);
+  store<u32>(cb, readerPage, CPB_READER_PAGE);
+  store<u32>(readerPage, readerPage, BP_NEXT);
+  store<u32>(readerPage, readerPage, BP_PREV);
+  rbClearBufferPage(readerPage);
+  store<u32>(cb, first, CPB_HEAD_PAGE);
+  store<u32>(cb, first, CPB_TAIL_PAGE);
+  store<u32>(cb, first, CPB_COMMIT_PAGE);
+  rbHeadPageActivate(cb);
+}
+
+// rb_reset_cpu()
+export function rbResetCpu(cb: usize): void {
+  rbHeadPageDeactivate(cb);
+  const first = load<u32>(cb, CPB_PAGES);
+  store<u32>(cb, first, CPB_HEAD_PAGE);
+  let bp = first;
+  do {
+    rbClearBufferPage(bp);
+    store<u32>(bp, 0, BP_REAL_END);
+    bp = rbNextPage(bp);
+  } while (bp != first);
+  atomic.store<u32>(cb, first, CPB_TAIL_PAGE);
+  atomic.store<u32>(cb, first, CPB_COMMIT_PAGE);
+  store<u32>(cb, 0, CPB_COMMIT_INDEX);
+  const rp = load<u32>(cb, CPB_READER_PAGE);
+  store<u32>(rp, rp, BP_NEXT);
+  store<u32>(rp, rp, BP_PREV);
+  rbClearBufferPage(rp);
+  store<u32>(rp, 0, BP_REAL_END);
+  store<u64>(cb, 0, CPB_ENTRIES_BYTES);
+  store<u64>(cb, 0, CPB_OVERRUN);
+  store<u64>(cb, 0, CPB_COMMIT_OVERRUN);
+  store<u64>(cb, 0, CPB_DROPPED_EVENTS);
+  store<u64>(cb, 0, CPB_ENTRIES);
+  store<u32>(cb, 0, CPB_COMMITTING);
+  store<u64>(cb, 0, CPB_PAGES_TOUCHED);
+  store<u64>(cb, 0, CPB_PAGES_LOST);
+  store<u64>(cb, 0, CPB_PAGES_READ);
+  store<u64>(cb, 0, CPB_READ);
+  store<u64>(cb, 0, CPB_READ_BYTES);
+  store<u64>(cb, 0, CPB_WRITE_STAMP);
+  store<u64>(cb, 0, CPB_BEFORE_STAMP);
+  store<u64>(cb, 0, CPB_LOST_EVENTS);
+  store<u64>(cb, 0, CPB_LAST_OVERRUN);
+  store<u64>(cb, 0, CPB_READ_STAMP);
+  rbHeadPageActivate(cb);
+  store<u32>(cb, 0, CPB_PAGES_REMOVED);
+  smpMb();
+}
+
+// rb_remove_pages(): unlink nrPages pages after the tail (the oldest data), counting what they held as
+// overrun; their addresses go to `out` for the host to free. Returns the number removed.
+export function rbRemovePages(cb: usize, nrPages: u32, out: usize): u32 {
+  let tailPage = load<u32>(cb, CPB_TAIL_PAGE);
+  if (tailPage == load<u32>(cb, CPB_READER_PAGE)) tailPage = rbNextPage(tailPage);
+  let toRemove: u32 = tailPage;
+  const firstPage = rbNextPage(toRemove);
+  let headBit: u32 = 0;
+  for (let i: u32 = 0; i < nrPages; i++) {
+    const next = atomic.load<u32>(rbListHead(toRemove), BP_NEXT);
+    headBit |= next & RB_PAGE_HEAD;
+    toRemove = next;
+  }
+  store<u32>(cb, load<u32>(cb, CPB_PAGES_REMOVED) + nrPages, CPB_PAGES_REMOVED);
+  const nextPage = rbListHead(atomic.load<u32>(rbListHead(toRemove), BP_NEXT));
+  atomic.store<u32>(tailPage, nextPage | headBit, BP_NEXT);
+  store<u32>(nextPage, tailPage, BP_PREV);
+  store<u32>(cb, nextPage, CPB_PAGES);
+  store<u32>(cb, load<u32>(cb, CPB_CNT) + 1, CPB_CNT);
+  if (headBit) store<u32>(cb, nextPage, CPB_HEAD_PAGE);
+  const lastPage = rbListHead(toRemove);
+  let page: usize = firstPage;
+  let n: u32 = 0;
+  while (true) {
+    const next = rbNextPage(page);
+    const entries = load<u32>(page, BP_ENTRIES);
+    if (entries) {
+      inc64(cb, CPB_OVERRUN, entries);
+      store<u64>(cb, load<u64>(cb, CPB_ENTRIES_BYTES) - rbPageCommit(page), CPB_ENTRIES_BYTES);
+      inc64(cb, CPB_PAGES_LOST, 1);
+    }
+    store<u32>(out + (n << 2), page);
+    n++;
+    if (page == lastPage) break;
+    page = next;
+  }
+  store<u32>(cb, load<u32>(cb, CPB_NR_PAGES) - n, CPB_NR_PAGES);
+  smpMb();
+  return n;
+}
+
+// rb_insert_pages(): splice a chain of new pages (first..last, linked by the host) in before the head
+export function rbInsertPages(cb: usize, first: usize, last: usize, nrPages: u32): bool {
+  const head = rbSetHeadPage(cb);
+  if (!head) return false;
+  const prev = load<u32>(head, BP_PREV);
+  const headWithBit = <u32>head | RB_PAGE_HEAD;
+  atomic.store<u32>(last, headWithBit, BP_NEXT);
+  store<u32>(first, prev, BP_PREV);
+  if (atomic.cmpxchg<u32>(prev + BP_NEXT, headWithBit, <u32>first) != headWithBit) return false;
+  store<u32>(head, last, BP_PREV);
+  store<u32>(cb, load<u32>(cb, CPB_NR_PAGES) + nrPages, CPB_NR_PAGES);
+  smpMb();
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// the writer (runs only on the CPU that owns the buffer)
+
+// trace_recursive_lock()
+@inline function traceRecursiveLock(cb: usize): bool {
+  const val = load<u32>(cb, CPB_CURRENT_CONTEXT);
+  const nest = load<u32>(cb, CPB_NEST);
+  let bit: u32 = <u32>(RB_CTX_NORMAL - contextLevel);
+  if (val & (1 << (bit + nest))) {
+    bit = RB_CTX_TRANSITION;
+    if (val & (1 << (bit + nest))) {
+      inc64(cb, CPB_RECURSION, 1);
+      return true;
+    }
+  }
+  store<u32>(cb, val | (1 << (bit + nest)), CPB_CURRENT_CONTEXT);
+  return false;
+}
+
+// trace_recursive_unlock(): clears the innermost context's bit
+@inline function traceRecursiveUnlock(cb: usize): void {
+  const val = load<u32>(cb, CPB_CURRENT_CONTEXT);
+  store<u32>(cb, val & (val - (1 << load<u32>(cb, CPB_NEST))), CPB_CURRENT_CONTEXT);
+}
+
+// The cpu_buffers this CPU committed to since it last published (see the header comment).
+let lastDirty: usize = 0;
+
+function markDirty(cb: usize): void {
+  lastDirty = cb;
+  const n = load<u32>(cpuDesc, CPU_DIRTY_COUNT);
+  for (let i: u32 = 0; i < n; i++) {
+    if (load<u32>(cpuDesc + CPU_DIRTY + (i << 2)) == cb) return;
+  }
+  if (n == CPU_DIRTY_MAX) {
+    rbPublishAll();
+    store<u32>(cpuDesc, cb, CPU_DIRTY);
+    store<u32>(cpuDesc, 1, CPU_DIRTY_COUNT);
+    return;
+  }
+  store<u32>(cpuDesc + CPU_DIRTY + (n << 2), cb);
+  store<u32>(cpuDesc, n + 1, CPU_DIRTY_COUNT);
+}
+
+// Make every event committed so far visible: page->commit of each dirty buffer's commit page, then the
+// sequence number (a sequentially consistent RMW, which also publishes the counters written before it).
+export function rbPublishAll(): void {
+  const n = load<u32>(cpuDesc, CPU_DIRTY_COUNT);
+  for (let i: u32 = 0; i < n; i++) {
+    const cb = load<u32>(cpuDesc + CPU_DIRTY + (i << 2));
+    atomic.store<u32>(dataPage(load<u32>(cb, CPB_COMMIT_PAGE)), load<u32>(cb, CPB_COMMIT_INDEX), BDP_COMMIT);
+  }
+  store<u32>(cpuDesc, 0, CPU_DIRTY_COUNT);
+  lastDirty = 0;
+  atomic.add<i32>(cpuDesc + CPU_PUBLISH_SEQ, 1);
+  atomic.notify(cpuDesc + CPU_PUBLISH_SEQ);
+}
+
+// Set while ATTN_STOP was seen: long-running workloads poll it.
+export let stopRequested: bool = false;
+
+// A reader or the host wants this CPU's attention; called from the outermost commit.
+export function cpuAttention(): void {
+  const attention = atomic.load<i32>(cpuDesc, CPU_ATTENTION);
+  if (attention & ATTN_PUBLISH) {
+    atomic.and<i32>(cpuDesc + CPU_ATTENTION, ~ATTN_PUBLISH);
+    rbPublishAll();
+  }
+  if (attention & ATTN_STOP) stopRequested = true;
+}
+
+export function sessionBegin(): void {
+  stopRequested = false;
+  atomic.store<i32>(cpuDesc, 1, CPU_IN_SESSION);
+}
+
+export function sessionEnd(): void {
+  rbPublishAll();
+  atomic.store<i32>(cpuDesc, 0, CPU_IN_SESSION);
+  atomic.notify(cpuDesc + CPU_PUBLISH_SEQ);
+}
+
+// rb_set_commit_to_write(): only the outermost commit moves the commit page up to the tail
+function rbSetCommitToWrite(cb: usize): void {
+  let commitPage = load<u32>(cb, CPB_COMMIT_PAGE);
+  const tailPage = load<u32>(cb, CPB_TAIL_PAGE);
+  if (commitPage != tailPage) {
+    let maxCount = load<u32>(cb, CPB_NR_PAGES) * 100;
+    const readerPage = atomic.load<u32>(cb, CPB_READER_PAGE);
+    while (commitPage != tailPage) {
+      if (--maxCount == 0) {
+        rbWarnOn(cb, RBW_COMMIT_MAX_COUNT);
+        return;
+      }
+      if (tailPage == readerPage) {
+        rbWarnOn(cb, RBW_TAIL_ON_READER);
+        return;
+      }
+      // a finished page: its commit is its write, published now
+      atomic.store<u32>(dataPage(commitPage), rbPageWrite(commitPage), BDP_COMMIT);
+      commitPage = rbNextPage(commitPage);
+      atomic.store<u32>(cb, commitPage, CPB_COMMIT_PAGE);
+    }
+  }
+  store<u32>(cb, load<u32>(tailPage, BP_WRITE) & RB_WRITE_MASK, CPB_COMMIT_INDEX);
+}
+
+// rb_end_commit()
+@inline function rbEndCommit(cb: usize): void {
+  const committing = load<i32>(cb, CPB_COMMITTING);
+  if (committing == 1) {
+    rbSetCommitToWrite(cb);
+    store<i32>(cb, 0, CPB_COMMITTING);
+    if (cb != lastDirty) markDirty(cb);
+    if (atomic.load<i32>(cpuDesc, CPU_ATTENTION) != 0) cpuAttention();
+  } else {
+    if (committing <= 0) rbWarnOn(cb, RBW_NOT_COMMITTING);
+    store<i32>(cb, committing - 1, CPB_COMMITTING);
+  }
+}
+
+// rb_add_time_stamp(): a time extend (or absolute stamp) in front of the event
+@inline function rbAddTimeStamp(ev: usize, delta: u64, abs: bool, index: u32): usize {
+  const typeLen: u32 = abs ? RINGBUF_TYPE_TIME_STAMP : RINGBUF_TYPE_TIME_EXTEND;
+  if (abs || index != 0) {
+    store<u32>(ev, typeLen | ((<u32>delta & TS_MASK) << TYPE_LEN_BITS));
+    store<u32>(ev, <u32>(delta >> TS_SHIFT), 4);
+  } else {
+    store<u32>(ev, typeLen);
+    store<u32>(ev, 0, 4);
+  }
+  return ev + RB_LEN_TIME_EXTEND;
+}
+
+// rb_reset_tail(): pad the rest of a page the event did not fit on
+function rbResetTail(cb: usize, tailPage: usize, tail: u32, length: u32, bsize: u32): void {
+  if (tail >= bsize) {
+    if (tail == bsize) store<u32>(tailPage, 0, BP_REAL_END);
+    atomic.store<u32>(tailPage, rbPageWrite(tailPage) - length, BP_WRITE);
+    return;
+  }
+  const ev = dataPage(tailPage) + BDP_DATA + tail;
+  store<u32>(tailPage, tail, BP_REAL_END);
+  if (tail > bsize - RB_EVNT_MIN_SIZE) {
+    // no room for any event: a null padding event marks the rest of the page
+    store<u32>(ev, RINGBUF_TYPE_PADDING);
+    atomic.store<u32>(tailPage, rbPageWrite(tailPage) - length, BP_WRITE);
+    return;
+  }
+  // a discarded event up to the end of the page (time_delta must be non zero)
+  store<u32>(ev, (bsize - tail) - RB_EVNT_HDR_SIZE, 4);
+  store<u32>(ev, RINGBUF_TYPE_PADDING | (1 << TYPE_LEN_BITS));
+  inc64(cb, CPB_ENTRIES_BYTES, bsize - tail);
+  atomic.store<u32>(tailPage, rbPageWrite(tailPage) - ((tail + length) - bsize), BP_WRITE);
+}
+
+// rb_tail_page_update(); nested writers never interrupt a reserve here, so the interrupt counter
+// (RB_WRITE_INTCNT) the kernel adds to write and entries is never needed
+function rbTailPageUpdate(cb: usize, tailPage: usize, nextPage: usize): void {
+  if (tailPage == load<u32>(cb, CPB_TAIL_PAGE)) {
+    atomic.store<u32>(nextPage, 0, BP_WRITE);
+    store<u32>(nextPage, 0, BP_ENTRIES);
+    atomic.store<u32>(dataPage(nextPage), 0, BDP_COMMIT);
+    atomic.store<u32>(cb, nextPage, CPB_TAIL_PAGE);
+    inc64(cb, CPB_PAGES_TOUCHED, 1);
+  }
+}
+
+// rb_handle_head_page(): overwrite mode pushes the head page forward; 0 done, 1 try again, -1 failed
+function rbHandleHeadPage(cb: usize, tailPage: usize, nextPage: usize): i32 {
+  const entries = load<u32>(nextPage, BP_ENTRIES);
+  const type = rbHeadPageSet(nextPage, tailPage, RB_PAGE_HEAD, RB_PAGE_UPDATE);
+  if (type == RB_PAGE_HEAD) {
+    // ours to account for: the oldest page is lost
+    inc64(cb, CPB_OVERRUN, entries);
+    store<u64>(cb, load<u64>(cb, CPB_ENTRIES_BYTES) - rbPageCommit(nextPage), CPB_ENTRIES_BYTES);
+    inc64(cb, CPB_PAGES_LOST, 1);
+  } else if (type == RB_PAGE_UPDATE) {
+    // an interrupted update: still more to do
+  } else if (type == RB_PAGE_NORMAL || type == RB_PAGE_MOVED) {
+    // already moved for us, or the reader swapped next_page out: try again
+    return 1;
+  } else {
+    rbWarnOn(cb, RBW_HEAD_PAGE_TYPE);
+    return -1;
+  }
+  const newHead = rbNextPage(nextPage);
+  const ret = rbHeadPageSet(newHead, nextPage, RB_PAGE_NORMAL, RB_PAGE_HEAD);
+  if (ret != RB_PAGE_HEAD && ret != RB_PAGE_NORMAL) {
+    rbWarnOn(cb, RBW_HEAD_PAGE_TYPE);
+    return -1;
+  }
+  if (ret == RB_PAGE_NORMAL) {
+    const bufferTailPage = atomic.load<u32>(cb, CPB_TAIL_PAGE);
+    if (bufferTailPage != tailPage && bufferTailPage != nextPage) {
+      rbHeadPageSet(newHead, nextPage, RB_PAGE_HEAD, RB_PAGE_NORMAL);
+    }
+  }
+  if (type == RB_PAGE_HEAD) {
+    if (rbHeadPageSet(nextPage, tailPage, RB_PAGE_UPDATE, RB_PAGE_NORMAL) != RB_PAGE_UPDATE) {
+      rbWarnOn(cb, RBW_HEAD_PAGE_TYPE);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+const EAGAIN: usize = 1;
+
+// rb_move_tail(): the event did not fit on the tail page
+function rbMoveTail(tb: usize, cb: usize, tailPage: usize, tail: u32, length: u32, bsize: u32): usize {
+  const commitPage = load<u32>(cb, CPB_COMMIT_PAGE);
+  const nextPage = rbNextPage(tailPage);
+  if (nextPage == commitPage) {
+    // the writer lapped the commit page: an interrupt storm all the way around the buffer
+    inc64(cb, CPB_COMMIT_OVERRUN, 1);
+    rbResetTail(cb, tailPage, tail, length, bsize);
+    return 0;
+  }
+  if (rbIsHeadPage(nextPage, tailPage) == RB_PAGE_HEAD) {
+    const readerPage = atomic.load<u32>(cb, CPB_READER_PAGE);
+    if (commitPage != readerPage) {
+      if (!(load<u32>(tb, TB_FLAGS) & RB_FL_OVERWRITE)) {
+        // producer/consumer mode: the buffer is full, drop the new event
+        inc64(cb, CPB_DROPPED_EVENTS, 1);
+        rbResetTail(cb, tailPage, tail, length, bsize);
+        return 0;
+      }
+      const ret = rbHandleHeadPage(cb, tailPage, nextPage);
+      if (ret < 0) {
+        rbResetTail(cb, tailPage, tail, length, bsize);
+        return 0;
+      }
+      if (ret) {
+        rbResetTail(cb, tailPage, tail, length, bsize);
+        return EAGAIN;
+      }
+    } else if (commitPage != tailPage) {
+      // the commit is still on the reader page and the buffer wrapped around it
+      inc64(cb, CPB_COMMIT_OVERRUN, 1);
+      rbResetTail(cb, tailPage, tail, length, bsize);
+      return 0;
+    }
+  }
+  rbTailPageUpdate(cb, tailPage, nextPage);
+  rbResetTail(cb, tailPage, tail, length, bsize);
+  // commit what we have for now: the commit page may move to the new tail
+  store<i32>(cb, load<i32>(cb, CPB_COMMITTING) - 1, CPB_COMMITTING);
+  if (load<i32>(cb, CPB_COMMITTING) == 0) {
+    store<i32>(cb, 1, CPB_COMMITTING);
+    rbSetCommitToWrite(cb);
+  } else {
+    store<i32>(cb, load<i32>(cb, CPB_COMMITTING) + 1, CPB_COMMITTING);
+  }
+  return EAGAIN;
+}
+
+// __rb_reserve_next(). Nested writers run only between a reserve and its commit, never inside a
+// reserve, so the kernel's "interrupted between A and C" slow path cannot happen and is not modelled.
+@inline function rbReserveNext(tb: usize, cb: usize, infoLength: u32, abs: bool): usize {
+  const tailPage = load<u32>(cb, CPB_TAIL_PAGE);
+  const w = load<u32>(tailPage, BP_WRITE) & RB_WRITE_MASK;
+  const ts = traceClock(load<i32>(tb, TB_CLOCK));
+  let length = infoLength;
+  let delta: u64 = 0;
+  let extend = abs;
+  if (abs) {
+    delta = ts;
+  } else if (w != 0) {
+    const before = load<u64>(cb, CPB_BEFORE_STAMP);
+    const after = load<u64>(cb, CPB_WRITE_STAMP);
+    delta = ts - after;
+    if (before != after) {
+      // an interrupted time update: force a full stamp
+      extend = true;
+      length += RB_LEN_TIME_EXTEND;
+    } else if (delta > <u64>TS_MASK) {
+      extend = true;
+      length += RB_LEN_TIME_EXTEND;
+    }
+  }
+  store<u64>(cb, ts, CPB_BEFORE_STAMP);
+  const write = w + length;
+  store<u32>(tailPage, write, BP_WRITE);
+  const bsize = load<u32>(tb, TB_SUBBUF_SIZE);
+  if (write > bsize) return rbMoveTail(tb, cb, tailPage, w, length, bsize);
+  store<u64>(cb, ts, CPB_WRITE_STAMP);
+  const page = dataPage(tailPage);
+  let ev = page + BDP_DATA + w;
+  // rb_update_event()
+  if (extend) {
+    ev = rbAddTimeStamp(ev, delta, abs, w);
+    length -= RB_LEN_TIME_EXTEND;
+    delta = 0;
+  } else if (w == 0) {
+    delta = 0;
+  }
+  const payload = length - RB_EVNT_HDR_SIZE;
+  if (payload > <u32>RB_MAX_SMALL_DATA) {
+    store<u32>(ev, <u32>delta << TYPE_LEN_BITS);
+    store<u32>(ev, payload, 4);
+  } else {
+    store<u32>(ev, ((payload + RB_ALIGNMENT - 1) >> 2) | (<u32>delta << TYPE_LEN_BITS));
+  }
+  store<u32>(tailPage, load<u32>(tailPage, BP_ENTRIES) + 1, BP_ENTRIES);
+  if (w == 0) store<u64>(page, ts, BDP_TIME_STAMP);
+  inc64(cb, CPB_ENTRIES_BYTES, infoLength + (extend && !abs ? RB_LEN_TIME_EXTEND : 0));
+  return ev;
+}
+
+// rb_reserve_next_event()
+function rbReserveNextEvent(tb: usize, cb: usize, length: u32): usize {
+  // rb_start_commit()
+  store<i32>(cb, load<i32>(cb, CPB_COMMITTING) + 1, CPB_COMMITTING);
+  let infoLength = rbCalculateEventLength(length);
+  const abs = load<i32>(tb, TB_TIME_STAMP_ABS) != 0;
+  if (abs) {
+    infoLength += RB_LEN_TIME_EXTEND;
+    if (infoLength > load<u32>(tb, TB_MAX_DATA_SIZE)) {
+      rbEndCommit(cb);
+      return 0;
+    }
+  }
+  let nrLoops = 0;
+  while (true) {
+    if (++nrLoops > 1000) {
+      rbWarnOn(cb, RBW_NR_LOOPS);
+      break;
+    }
+    const ev = rbReserveNext(tb, cb, infoLength, abs);
+    if (ev == EAGAIN) continue;
+    if (ev == 0) break;
+    return ev;
+  }
+  rbEndCommit(cb);
+  return 0;
+}
+
+// ring_buffer_lock_reserve(): the event header, or 0 when the event cannot be recorded
+export function rbLockReserve(tb: usize, length: u32): usize {
+  if (atomic.load<i32>(tb, TB_RECORD_DISABLED) != 0) return 0;
+  const cpu = thisCpu;
+  if (!cpumaskTest(tb + TB_CPUMASK, cpu)) return 0;
+  const cb = rbPerCpu(tb, cpu);
+  if (atomic.load<i32>(cb, CPB_RECORD_DISABLED) != 0) return 0;
+  if (length > load<u32>(tb, TB_MAX_DATA_SIZE)) return 0;
+  if (traceRecursiveLock(cb)) return 0;
+  const ev = rbReserveNextEvent(tb, cb, length);
+  if (ev == 0) traceRecursiveUnlock(cb);
+  return ev;
+}
+
+// ring_buffer_unlock_commit()
+export function rbUnlockCommit(tb: usize): void {
+  const cb = rbPerCpu(tb, thisCpu);
+  // rb_commit()
+  inc64(cb, CPB_ENTRIES, 1);
+  rbEndCommit(cb);
+  traceRecursiveUnlock(cb);
+}
+
+// rb_decrement_entry(): the event's page loses one entry
+function rbDecrementEntry(cb: usize, ev: usize): void {
+  const tailPage = load<u32>(cb, CPB_TAIL_PAGE);
+  const page = dataPage(tailPage);
+  if (ev >= page && ev < page + BDP_DATA + load<u32>(load<u32>(cb, CPB_BUFFER), TB_SUBBUF_SIZE)) {
+    store<u32>(tailPage, load<u32>(tailPage, BP_ENTRIES) - 1, BP_ENTRIES);
+    return;
+  }
+  // the event is on an earlier page (a nested writer moved the tail): search back from the tail
+  let bp = load<u32>(tailPage, BP_PREV);
+  const start = bp;
+  do {
+    const p = dataPage(bp);
+    if (ev >= p && ev < p + BDP_DATA + load<u32>(load<u32>(cb, CPB_BUFFER), TB_SUBBUF_SIZE)) {
+      store<u32>(bp, load<u32>(bp, BP_ENTRIES) - 1, BP_ENTRIES);
+      return;
+    }
+    bp = load<u32>(bp, BP_PREV);
+  } while (bp != start);
+}
+
+// rb_event_discard()
+function rbEventDiscard(ev: usize): void {
+  if (evTypeLen(ev) == RINGBUF_TYPE_TIME_EXTEND) ev += RB_LEN_TIME_EXTEND;
+  const length = rbEventDataLength(ev) - RB_EVNT_HDR_SIZE;
+  let delta = evTimeDelta(ev);
+  if (delta == 0) delta = 1;
+  store<u32>(ev, length, 4);
+  store<u32>(ev, RINGBUF_TYPE_PADDING | (delta << TYPE_LEN_BITS));
+}
+
+// rb_try_to_discard(): give the space back if the event is the last one on the tail page
+function rbTryToDiscard(cb: usize, ev: usize): bool {
+  const tailPage = load<u32>(cb, CPB_TAIL_PAGE);
+  const base = dataPage(tailPage) + BDP_DATA;
+  if (ev < base) return false;
+  const eventLength = rbEventLength(ev);
+  const index = <u32>(ev - base);
+  const write = load<u32>(tailPage, BP_WRITE);
+  if ((write & RB_WRITE_MASK) != index + eventLength) return false;
+  store<u32>(tailPage, write - eventLength, BP_WRITE);
+  store<u64>(cb, load<u64>(cb, CPB_ENTRIES_BYTES) - eventLength, CPB_ENTRIES_BYTES);
+  // the discarded event's stamp must not be the base of the next delta
+  store<u64>(cb, load<u64>(cb, CPB_BEFORE_STAMP) - 1, CPB_BEFORE_STAMP);
+  return true;
+}
+
+// ring_buffer_discard_commit(): `ev` is what rbLockReserve returned
+export function rbDiscardCommit(tb: usize, ev: usize): void {
+  const cb = rbPerCpu(tb, thisCpu);
+  rbEventDiscard(ev);
+  if (load<i32>(cb, CPB_COMMITTING) <= 0) rbWarnOn(cb, RBW_NOT_COMMITTING);
+  rbDecrementEntry(cb, ev);
+  rbTryToDiscard(cb, ev);
+  rbEndCommit(cb);
+  traceRecursiveUnlock(cb);
+}
+
+// ring_buffer_write(): reserve, copy, commit; 0 on success, -16 (EBUSY) when it cannot be recorded
+export function rbWrite(tb: usize, length: u32, src: usize): i32 {
+  const ev = rbLockReserve(tb, length);
+  if (ev == 0) return -16;
+  memory.copy(rbEventData(ev), src, length);
+  rbUnlockCommit(tb);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// readers (any thread; serialised per CPU buffer by reader_lock)
+
+// raw_spin_lock(&cpu_buffer->reader_lock): a futex-style lock in shared memory
+function readerLock(cb: usize): void {
+  const p = cb + CPB_READER_LOCK;
+  let c = atomic.cmpxchg<i32>(p, 0, 1);
+  if (c == 0) return;
+  if (c != 2) c = atomic.xchg<i32>(p, 2);
+  while (c != 0) {
+    memory.atomic.wait32(p, 2, -1);
+    c = atomic.xchg<i32>(p, 2);
+  }
+}
+
+function readerUnlock(cb: usize): void {
+  const p = cb + CPB_READER_LOCK;
+  if (atomic.sub<i32>(p, 1) != 1) {
+    atomic.store<i32>(p, 0);
+    atomic.notify(p, 1);
+  }
+}
+
+// Ask the CPU that owns `cb` to publish what it has committed; returns when it has, or is not writing.
+export function rbRequestPublish(cb: usize): void {
+  const desc = cpuDescOf(load<i32>(cb, CPB_CPU));
+  if (desc == cpuDesc) {
+    rbPublishAll();
+    return;
+  }
+  if (atomic.load<i32>(desc, CPU_IN_SESSION) == 0) return;
+  const seq = atomic.load<i32>(desc, CPU_PUBLISH_SEQ);
+  atomic.or<i32>(desc + CPU_ATTENTION, ATTN_PUBLISH);
+  for (let i = 0; i < 100000; i++) {
+    if (atomic.load<i32>(desc, CPU_PUBLISH_SEQ) != seq) return;
+    if (atomic.load<i32>(desc, CPU_IN_SESSION) == 0) return;
+    memory.atomic.wait32(desc + CPU_PUBLISH_SEQ, seq, 1000);
+  }
+}
+
+// rb_num_of_entries()
+function rbNumOfEntries(cb: usize): u64 {
+  return atomic.load<u64>(cb, CPB_ENTRIES) - (atomic.load<u64>(cb, CPB_OVERRUN) + load<u64>(cb, CPB_READ));
+}
+
+// rb_get_reader_page()
+function rbGetReaderPage(cb: usize): usize {
+  let reader: usize = 0;
+  let nrLoops = 0;
+  while (true) {
+    if (++nrLoops > 3) {
+      rbWarnOn(cb, RBW_READER_LOOPS);
+      reader = 0;
+      break;
+    }
+    reader = load<u32>(cb, CPB_READER_PAGE);
+    const size = rbPageCommit(reader);
+    const read = load<u32>(reader, BP_READ);
+    if (read < size) break;
+    if (read > size) {
+      rbWarnOn(cb, RBW_READ_PAST_SIZE);
+      break;
+    }
+    reader = 0;
+    // caught up with the writer
+    if (atomic.load<u32>(cb, CPB_COMMIT_PAGE) == load<u32>(cb, CPB_READER_PAGE)) break;
+    if (rbNumOfEntries(cb) == 0) break;
+    const rp = load<u32>(cb, CPB_READER_PAGE);
+    store<u32>(rp, 0, BP_WRITE);
+    store<u32>(rp, 0, BP_ENTRIES);
+    atomic.store<u32>(dataPage(rp), 0, BDP_COMMIT);
+    store<u32>(rp, 0, BP_REAL_END);
+    let overwrite: u64 = 0;
+    // splice the empty reader page into the ring in place of the head page
+    while (true) {
+      reader = rbSetHeadPage(cb);
+      if (reader == 0) break;
+      store<u32>(rp, rbListHead(atomic.load<u32>(reader, BP_NEXT)), BP_NEXT);
+      store<u32>(rp, load<u32>(reader, BP_PREV), BP_PREV);
+      store<u32>(cb, load<u32>(reader, BP_PREV), CPB_PAGES);
+      rbSetListToHead(rp);
+      smpMb();
+      overwrite = atomic.load<u64>(cb, CPB_OVERRUN);
+      if (rbHeadPageReplace(reader, rp)) break;
+    }
+    if (reader == 0) break;
+    store<u32>(rbListHead(atomic.load<u32>(reader, BP_NEXT)), rp, BP_PREV);
+    store<u32>(cb, rbNextPage(load<u32>(cb, CPB_HEAD_PAGE)), CPB_HEAD_PAGE);
+    inc64(cb, CPB_PAGES_READ, 1);
+    atomic.store<u32>(cb, reader, CPB_READER_PAGE);
+    store<u32>(reader, 0, BP_READ);
+    const lastOverrun = load<u64>(cb, CPB_LAST_OVERRUN);
+    if (overwrite != lastOverrun) {
+      store<u64>(cb, overwrite - lastOverrun, CPB_LOST_EVENTS);
+      store<u64>(cb, overwrite, CPB_LAST_OVERRUN);
+    }
+  }
+  if (reader != 0 && load<u32>(reader, BP_READ) == 0) {
+    store<u64>(cb, load<u64>(dataPage(reader), BDP_TIME_STAMP), CPB_READ_STAMP);
+  }
+  // a writer past the end of the page is still moving to the next one: wait for it
+  if (reader != 0) {
+    const bsize = load<u32>(load<u32>(cb, CPB_BUFFER), TB_SUBBUF_SIZE);
+    for (let i = 0; i < 1000000 && rbPageWrite(reader) > bsize; i++) {
+      memory.atomic.wait32(reader + BP_WRITE, atomic.load<u32>(reader, BP_WRITE), 1000);
+    }
+  }
+  return reader;
+}
+
+// rb_reader_event()
+@inline function rbReaderEvent(cb: usize): usize {
+  const rp = load<u32>(cb, CPB_READER_PAGE);
+  return dataPage(rp) + BDP_DATA + load<u32>(rp, BP_READ);
+}
+
+// rb_update_read_stamp()
+function rbUpdateReadStamp(cb: usize, ev: usize): void {
+  const typeLen = evTypeLen(ev);
+  if (typeLen == RINGBUF_TYPE_PADDING) return;
+  if (typeLen == RINGBUF_TYPE_TIME_EXTEND) {
+    inc64(cb, CPB_READ_STAMP, rbEventTimeStamp(ev));
+  } else if (typeLen == RINGBUF_TYPE_TIME_STAMP) {
+    store<u64>(cb, rbFixAbsTs(rbEventTimeStamp(ev), load<u64>(cb, CPB_READ_STAMP)), CPB_READ_STAMP);
+  } else {
+    inc64(cb, CPB_READ_STAMP, evTimeDelta(ev));
+  }
+}
+
+// rb_advance_reader()
+function rbAdvanceReader(cb: usize): void {
+  const reader = rbGetReaderPage(cb);
+  if (reader == 0) return;
+  const ev = rbReaderEvent(cb);
+  if (evTypeLen(ev) <= <u32>RINGBUF_TYPE_DATA_TYPE_LEN_MAX) inc64(cb, CPB_READ, 1);
+  rbUpdateReadStamp(cb, ev);
+  const length = rbEventLength(ev);
+  store<u32>(reader, load<u32>(reader, BP_READ) + length, BP_READ);
+  inc64(cb, CPB_READ_BYTES, length);
+}
+
+// results of rb_buffer_peek() besides the event
+let peekTs: u64 = 0;
+let peekLost: u64 = 0;
+
+// rb_buffer_peek()
+function rbBufferPeek(cb: usize): usize {
+  peekTs = 0;
+  let nrLoops = 0;
+  while (true) {
+    if (++nrLoops > 2) {
+      rbWarnOn(cb, RBW_PEEK_LOOPS);
+      return 0;
+    }
+    const reader = rbGetReaderPage(cb);
+    if (reader == 0) return 0;
+    const ev = rbReaderEvent(cb);
+    const typeLen = evTypeLen(ev);
+    if (typeLen == RINGBUF_TYPE_PADDING) {
+      if (rbNullEvent(ev)) rbWarnOn(cb, RBW_NULL_EVENT);
+      return ev;
+    }
+    if (typeLen == RINGBUF_TYPE_TIME_EXTEND) {
+      rbAdvanceReader(cb);
+      continue;
+    }
+    if (typeLen == RINGBUF_TYPE_TIME_STAMP) {
+      peekTs = rbFixAbsTs(rbEventTimeStamp(ev), load<u64>(dataPage(reader), BDP_TIME_STAMP));
+      rbAdvanceReader(cb);
+      continue;
+    }
+    if (peekTs == 0) peekTs = load<u64>(cb, CPB_READ_STAMP) + evTimeDelta(ev);
+    peekLost = load<u64>(cb, CPB_LOST_EVENTS);
+    return ev;
+  }
+  return 0;
+}
+
+// Copy an event into a reader record: stamp, lost events, payload length and up to `cap` bytes.
+function copyOut(ev: usize, ts: u64, lost: u64, out: usize, cap: u32): void {
+  const length = rbEventPayloadLength(ev);
+  store<u64>(out, ts, RD_TS);
+  store<u64>(out, lost, RD_LOST);
+  store<u32>(out, length, RD_LENGTH);
+  store<u32>(out, evTypeLen(ev), RD_TYPE_LEN);
+  memory.copy(out + RD_DATA, rbEventData(ev), length < cap ? length : cap);
+}
+
+// ring_buffer_consume(): 1 and the event in `out`, or 0 when the buffer is empty
+export function rbConsume(tb: usize, cpu: i32, out: usize, cap: u32): i32 {
+  const cb = rbPerCpu(tb, cpu);
+  if (cb == 0) return 0;
+  while (true) {
+    readerLock(cb);
+    const ev = rbBufferPeek(cb);
+    if (ev != 0) {
+      if (evTypeLen(ev) != RINGBUF_TYPE_PADDING) copyOut(ev, peekTs, peekLost, out, cap);
+      store<u64>(cb, 0, CPB_LOST_EVENTS);
+      rbAdvanceReader(cb);
+    }
+    readerUnlock(cb);
+    if (ev == 0) return 0;
+    if (evTypeLen(ev) != RINGBUF_TYPE_PADDING) return 1;
+  }
+  return 0;
+}
+
+// ring_buffer_peek(): like consume, without consuming
+export function rbPeek(tb: usize, cpu: i32, out: usize, cap: u32): i32 {
+  const cb = rbPerCpu(tb, cpu);
+  if (cb == 0) return 0;
+  while (true) {
+    readerLock(cb);
+    const ev = rbBufferPeek(cb);
+    const padding = ev != 0 && evTypeLen(ev) == RINGBUF_TYPE_PADDING;
+    if (ev != 0 && !padding) copyOut(ev, peekTs, peekLost, out, cap);
+    if (padding) rbAdvanceReader(cb);
+    readerUnlock(cb);
+    if (ev == 0) return 0;
+    if (!padding) return 1;
+  }
+  return 0;
+}
+
+// rb_per_cpu_empty()
+function rbPerCpuEmpty(cb: usize): bool {
+  const reader = load<u32>(cb, CPB_READER_PAGE);
+  const head = rbSetHeadPage(cb);
+  const commit = atomic.load<u32>(cb, CPB_COMMIT_PAGE);
+  if (head == 0) return true;
+  if (load<u32>(reader, BP_READ) != rbPageCommit(reader)) return false;
+  if (commit == reader) return true;
+  if (commit != head) return false;
+  return rbPageCommit(commit) == 0;
+}
+
+export function rbEmptyCpu(tb: usize, cpu: i32): bool {
+  const cb = rbPerCpu(tb, cpu);
+  if (cb == 0) return true;
+  readerLock(cb);
+  const empty = rbPerCpuEmpty(cb);
+  readerUnlock(cb);
+  return empty;
+}
+
+// ring_buffer_oldest_event_ts()
+export function rbOldestEventTs(tb: usize, cpu: i32): u64 {
+  const cb = rbPerCpu(tb, cpu);
+  if (cb == 0) return 0;
+  readerLock(cb);
+  let bp: usize;
+  if (atomic.load<u32>(cb, CPB_TAIL_PAGE) == load<u32>(cb, CPB_READER_PAGE)) bp = load<u32>(cb, CPB_READER_PAGE);
+  else bp = rbSetHeadPage(cb);
+  const ts = bp != 0 ? load<u64>(dataPage(bp), BDP_TIME_STAMP) : 0;
+  readerUnlock(cb);
+  return ts;
+}
+
+// ring_buffer_read_page(): fill the caller's spare page (its address lives at `slot`, since a whole
+// reader page may be swapped in for it) with events from `cpu`. Returns the offset of the first
+// unread byte in the page handed back, or -1 when there was nothing to read.
+export function rbReadPage(tb: usize, cpu: i32, slot: usize, len: u32, full: bool): i32 {
+  const cb = rbPerCpu(tb, cpu);
+  if (cb == 0) return -1;
+  const bsize = load<u32>(tb, TB_SUBBUF_SIZE);
+  let bpage = load<u32>(slot);
+  let ret: i32 = -1;
+  if (len <= <u32>BDP_DATA) return -1;
+  len -= BDP_DATA;
+  readerLock(cb);
+  const reader = rbGetReaderPage(cb);
+  if (reader == 0) {
+    readerUnlock(cb);
+    return -1;
+  }
+  let ev = rbReaderEvent(cb);
+  let read = load<u32>(reader, BP_READ);
+  const commit = rbPageCommit(reader);
+  const missedEvents = load<u64>(cb, CPB_LOST_EVENTS);
+  const readerIsCommit = load<u32>(cb, CPB_READER_PAGE) == atomic.load<u32>(cb, CPB_COMMIT_PAGE);
+  if (read != 0 || len < commit - read || readerIsCommit) {
+    if (full && (read == 0 || len < commit - read || readerIsCommit)) {
+      readerUnlock(cb);
+      return -1;
+    }
+    if (len > commit - read) len = commit - read;
+    let size = rbEventTsLength(ev);
+    if (len < size) {
+      readerUnlock(cb);
+      return -1;
+    }
+    const saveTimestamp = load<u64>(cb, CPB_READ_STAMP);
+    const rpage = dataPage(reader);
+    let rpos = read;
+    let pos: u32 = 0;
+    while (true) {
+      size = rbEventLength(ev);
+      memory.copy(bpage + BDP_DATA + pos, rpage + BDP_DATA + rpos, size);
+      len -= size;
+      rbAdvanceReader(cb);
+      rpos = load<u32>(reader, BP_READ);
+      pos += size;
+      if (rpos >= commit) break;
+      ev = rbReaderEvent(cb);
+      size = rbEventTsLength(ev);
+      if (len < size) break;
+    }
+    atomic.store<u64>(bpage, pos, BDP_COMMIT);
+    store<u64>(bpage, saveTimestamp, BDP_TIME_STAMP);
+    read = 0;
+  } else {
+    inc64(cb, CPB_READ, load<u32>(reader, BP_ENTRIES));
+    inc64(cb, CPB_READ_BYTES, commit);
+    rbInitPage(bpage);
+    const swapped = dataPage(reader);
+    store<u32>(reader, bpage, BP_PAGE);
+    store<u32>(reader, 0, BP_WRITE);
+    store<u32>(reader, 0, BP_ENTRIES);
+    store<u32>(reader, 0, BP_READ);
+    bpage = swapped;
+    store<u32>(slot, bpage);
+    const realEnd = load<u32>(reader, BP_REAL_END);
+    if (realEnd != 0) atomic.store<u64>(bpage, realEnd, BDP_COMMIT);
+  }
+  ret = <i32>read;
+  store<u64>(cb, 0, CPB_LOST_EVENTS);
+  let pageCommit = <u32>atomic.load<u64>(bpage, BDP_COMMIT);
+  if (missedEvents != 0) {
+    // there is room at the end of the page to say how many
+    if (bsize - pageCommit >= 8) {
+      store<u64>(bpage + BDP_DATA + pageCommit, missedEvents);
+      atomic.store<u64>(bpage, <u64>(<u32>atomic.load<u64>(bpage, BDP_COMMIT) | RB_MISSED_STORED), BDP_COMMIT);
+      pageCommit += 8;
+    }
+    atomic.store<u64>(bpage, <u64>(<u32>atomic.load<u64>(bpage, BDP_COMMIT) | <u32>RB_MISSED_EVENTS), BDP_COMMIT);
+  }
+  if (pageCommit < bsize) memory.fill(bpage + BDP_DATA + pageCommit, 0, bsize - pageCommit);
+  readerUnlock(cb);
+  return ret;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// non-consuming iteration (struct ring_buffer_iter, followed by a copy of the current event)
+
+// rb_iter_reset()
+function rbIterReset(it: usize): void {
+  const cb = load<u32>(it, IT_CPU_BUFFER);
+  const rp = load<u32>(cb, CPB_READER_PAGE);
+  const head = load<u32>(rp, BP_READ);
+  store<u32>(it, rp, IT_HEAD_PAGE);
+  store<u32>(it, head, IT_HEAD);
+  store<u32>(it, head, IT_NEXT_EVENT);
+  store<u32>(it, rp, IT_CACHE_READER_PAGE);
+  store<u32>(it, <u32>load<u64>(cb, CPB_READ), IT_CACHE_READ);
+  store<u32>(it, load<u32>(cb, CPB_PAGES_REMOVED), IT_CACHE_PAGES_REMOVED);
+  if (head != 0) {
+    store<u64>(it, load<u64>(cb, CPB_READ_STAMP), IT_READ_STAMP);
+    store<u64>(it, load<u64>(dataPage(rp), BDP_TIME_STAMP), IT_PAGE_STAMP);
+  } else {
+    const ts = load<u64>(dataPage(rp), BDP_TIME_STAMP);
+    store<u64>(it, ts, IT_READ_STAMP);
+    store<u64>(it, ts, IT_PAGE_STAMP);
+  }
+}
+
+// ring_buffer_read_start()
+export function rbIterStart(tb: usize, cpu: i32, it: usize): bool {
+  const cb = rbPerCpu(tb, cpu);
+  if (cb == 0) return false;
+  rbRequestPublish(cb);
+  store<u32>(it, cb, IT_CPU_BUFFER);
+  store<u32>(it, 0, IT_MISSED_EVENTS);
+  readerLock(cb);
+  rbIterReset(it);
+  readerUnlock(cb);
+  return true;
+}
+
+// rb_inc_iter()
+function rbIncIter(it: usize): void {
+  const cb = load<u32>(it, IT_CPU_BUFFER);
+  let hp = load<u32>(it, IT_HEAD_PAGE);
+  if (hp == load<u32>(cb, CPB_READER_PAGE)) hp = rbSetHeadPage(cb);
+  else hp = rbNextPage(hp);
+  store<u32>(it, hp, IT_HEAD_PAGE);
+  const ts = load<u64>(dataPage(hp), BDP_TIME_STAMP);
+  store<u64>(it, ts, IT_READ_STAMP);
+  store<u64>(it, ts, IT_PAGE_STAMP);
+  store<u32>(it, 0, IT_HEAD);
+  store<u32>(it, 0, IT_NEXT_EVENT);
+}
+
+// rb_iter_head_event(): copy the event at the iterator into the iterator, or 0 if the writer got there
+function rbIterHeadEvent(it: usize): usize {
+  const copy = it + IT_SIZE;
+  const head = load<u32>(it, IT_HEAD);
+  if (head != load<u32>(it, IT_NEXT_EVENT)) return copy;
+  const hp = load<u32>(it, IT_HEAD_PAGE);
+  const commit = rbPageCommit(hp);
+  if (head + 8 > commit) return rbIterHeadReset(it);
+  const ev = dataPage(hp) + BDP_DATA + head;
+  const length = rbEventLength(ev);
+  const cb = load<u32>(it, IT_CPU_BUFFER);
+  if (length == 0 || head + length > commit || length > load<u32>(load<u32>(cb, CPB_BUFFER), TB_SUBBUF_SIZE)) {
+    return rbIterHeadReset(it);
+  }
+  memory.copy(copy, ev, length);
+  smpMb();
+  if (load<u64>(it, IT_PAGE_STAMP) != load<u64>(dataPage(hp), BDP_TIME_STAMP) || commit > rbPageCommit(hp)) {
+    return rbIterHeadReset(it);
+  }
+  store<u32>(it, head + length, IT_NEXT_EVENT);
+  return copy;
+}
+
+function rbIterHeadReset(it: usize): usize {
+  const ts = load<u64>(dataPage(load<u32>(it, IT_HEAD_PAGE)), BDP_TIME_STAMP);
+  store<u64>(it, ts, IT_PAGE_STAMP);
+  store<u64>(it, ts, IT_READ_STAMP);
+  store<u32>(it, 0, IT_HEAD);
+  store<u32>(it, 0, IT_NEXT_EVENT);
+  store<u32>(it, 1, IT_MISSED_EVENTS);
+  return 0;
+}
+
+// rb_update_iter_read_stamp()
+function rbUpdateIterReadStamp(it: usize, ev: usize): void {
+  const typeLen = evTypeLen(ev);
+  if (typeLen == RINGBUF_TYPE_PADDING) return;
+  if (typeLen == RINGBUF_TYPE_TIME_EXTEND) {
+    inc64(it, IT_READ_STAMP, rbEventTimeStamp(ev));
+  } else if (typeLen == RINGBUF_TYPE_TIME_STAMP) {
+    store<u64>(it, rbFixAbsTs(rbEventTimeStamp(ev), load<u64>(it, IT_READ_STAMP)), IT_READ_STAMP);
+  } else {
+    inc64(it, IT_READ_STAMP, evTimeDelta(ev));
+  }
+}
+
+// rb_advance_iter()
+function rbAdvanceIter(it: usize): void {
+  const cb = load<u32>(it, IT_CPU_BUFFER);
+  if (load<u32>(it, IT_HEAD) == load<u32>(it, IT_NEXT_EVENT)) {
+    if (rbIterHeadEvent(it) == 0) return;
+  }
+  const next = load<u32>(it, IT_NEXT_EVENT);
+  store<u32>(it, next, IT_HEAD);
+  const hp = load<u32>(it, IT_HEAD_PAGE);
+  if (next >= rbPageCommit(hp)) {
+    if (hp == atomic.load<u32>(cb, CPB_COMMIT_PAGE)) return;
+    rbIncIter(it);
+    return;
+  }
+  rbUpdateIterReadStamp(it, it + IT_SIZE);
+}
+
+// ring_buffer_iter_empty()
+function rbIterEmpty(it: usize): bool {
+  const cb = load<u32>(it, IT_CPU_BUFFER);
+  const reader = load<u32>(cb, CPB_READER_PAGE);
+  const headPage = load<u32>(cb, CPB_HEAD_PAGE);
+  const commitPage = atomic.load<u32>(cb, CPB_COMMIT_PAGE);
+  const commitTs = atomic.load<u64>(dataPage(commitPage), BDP_TIME_STAMP);
+  const commit = rbPageCommit(commitPage);
+  const currCommitPage = atomic.load<u32>(cb, CPB_COMMIT_PAGE);
+  if (currCommitPage != commitPage || atomic.load<u64>(dataPage(currCommitPage), BDP_TIME_STAMP) != commitTs) {
+    return false;
+  }
+  const hp = load<u32>(it, IT_HEAD_PAGE);
+  const head = load<u32>(it, IT_HEAD);
+  return (hp == commitPage && head >= commit) ||
+    (hp == reader && commitPage == headPage && load<u32>(headPage, BP_READ) == commit &&
+      head == rbPageCommit(reader));
+}
+
+// rb_iter_peek(); the stamp goes to peekTs
+function rbIterPeekEvent(it: usize): usize {
+  const cb = load<u32>(it, IT_CPU_BUFFER);
+  peekTs = 0;
+  if (load<u32>(it, IT_CACHE_READ) != <u32>load<u64>(cb, CPB_READ) ||
+    load<u32>(it, IT_CACHE_READER_PAGE) != load<u32>(cb, CPB_READER_PAGE) ||
+    load<u32>(it, IT_CACHE_PAGES_REMOVED) != load<u32>(cb, CPB_PAGES_REMOVED)) {
+    rbIterReset(it);
+  }
+  let nrLoops = 0;
+  while (true) {
+    if (rbIterEmpty(it)) return 0;
+    // the writer can keep the iterator from an event: give up after three tries, without warning
+    if (++nrLoops > 3) return 0;
+    if (rbPerCpuEmpty(cb)) return 0;
+    if (load<u32>(it, IT_HEAD) >= rbPageCommit(load<u32>(it, IT_HEAD_PAGE))) {
+      rbIncIter(it);
+      continue;
+    }
+    const ev = rbIterHeadEvent(it);
+    if (ev == 0) continue;
+    const typeLen = evTypeLen(ev);
+    if (typeLen == RINGBUF_TYPE_PADDING) {
+      if (rbNullEvent(ev)) {
+        rbIncIter(it);
+        continue;
+      }
+      rbAdvanceIter(it);
+      nrLoops--;
+      continue;
+    }
+    if (typeLen == RINGBUF_TYPE_TIME_EXTEND) {
+      rbAdvanceIter(it);
+      continue;
+    }
+    if (typeLen == RINGBUF_TYPE_TIME_STAMP) {
+      peekTs = rbFixAbsTs(rbEventTimeStamp(ev), load<u64>(it, IT_PAGE_STAMP));
+      rbAdvanceIter(it);
+      continue;
+    }
+    if (typeLen > <u32>RINGBUF_TYPE_TIME_STAMP) {
+      rbWarnOn(cb, RBW_BAD_TYPE);
+      return 0;
+    }
+    if (peekTs == 0) peekTs = load<u64>(it, IT_READ_STAMP) + evTimeDelta(ev);
+    return ev;
+  }
+  return 0;
+}
+
+// ring_buffer_iter_peek() + ring_buffer_iter_advance() (ring_buffer_read): 1 and the event in `out`,
+// or 0 at the end. Lost events (the writer overwrote the iterator) are reported in RD_LOST as 1.
+export function rbIterNext(it: usize, out: usize, cap: u32): i32 {
+  const cb = load<u32>(it, IT_CPU_BUFFER);
+  readerLock(cb);
+  const ev = rbIterPeekEvent(it);
+  if (ev != 0) {
+    copyOut(ev, peekTs, load<u32>(it, IT_MISSED_EVENTS), out, cap);
+    store<u32>(it, 0, IT_MISSED_EVENTS);
+    rbAdvanceIter(it);
+  }
+  readerUnlock(cb);
+  return ev != 0 ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// counters (ring_buffer_*_cpu); stop flags for workloads
+
+export function rbEntriesCpu(tb: usize, cpu: i32): u64 {
+  const cb = rbPerCpu(tb, cpu);
+  return cb == 0 ? 0 : rbNumOfEntries(cb);
+}
+
+export function rbBytesCpu(tb: usize, cpu: i32): u64 {
+  const cb = rbPerCpu(tb, cpu);
+  return cb == 0 ? 0 : atomic.load<u64>(cb, CPB_ENTRIES_BYTES) - load<u64>(cb, CPB_READ_BYTES);
+}
+
+export function attentionStop(): bool {
+  return stopRequested || (atomic.load<i32>(cpuDesc, CPU_ATTENTION) & ATTN_STOP) != 0;
+}

@@ -1,0 +1,235 @@
+// The workload interpreter: what a CPU does when the host gives it work. Programs are arrays of i32 in
+// shared memory (OP_* and their arguments, see abi.ts); nesting of interrupt contexts is explicit, so
+// the nested paths of reserve/commit run deterministically.
+import {
+  OP_END, OP_WRITE, OP_BENCH, OP_STRESS, OP_CONTEXT, OP_NEST_BEGIN, OP_NEST_END, OP_DISCARD_END, OP_DELAY,
+  OP_STRESS_COUNT, OP_READ_PAGES, CPU_NEST_DEPTH, CPU_NEST_STACK, CPU_NEST_MAX, CPU_ATTENTION, ATTN_IPI,
+  RES_WRITTEN, RES_FAILED, RES_NESTED, RES_BYTES, RES_PAGES, ITEM_SIZE, ITEM_SEQ, ITEM_CPU, ITEM_HDR, ITEM_MIN,
+  CTX_NORMAL, CTX_NMI, TB_SUBBUF_SIZE, BDP_COMMIT, BDP_DATA, RINGBUF_TYPE_DATA_TYPE_LEN_MAX,
+  TYPE_LEN_MASK,
+} from "./abi";
+import { thisCpu, cpuDesc, contextLevel, setContextLevel, cpuServiceIpi } from "./cpu";
+import {
+  rbLockReserve, rbUnlockCommit, rbDiscardCommit, rbEventData, rbWrite, rbReadPage, rbEventLength,
+  sessionBegin, sessionEnd, attentionStop,
+} from "./ring_buffer";
+import { clockSessionStart, virtualDelay } from "./clock";
+
+// the per-CPU sequence number stamped into self-checking payloads
+let itemSeq: u32 = 0;
+let rng: u32 = 1;
+
+// xorshift32: deterministic per seed
+@inline function random(): u32 {
+  let x = rng;
+  x ^= x << 13;
+  x ^= x >>> 17;
+  x ^= x << 5;
+  rng = x;
+  return x;
+}
+
+// rb_write_something()'s item: size, sequence, cpu, then a pattern derived from the sequence
+export function fillItem(data: usize, size: u32, seq: u32): void {
+  store<u32>(data, size, ITEM_SIZE);
+  store<u32>(data, seq, ITEM_SEQ);
+  store<u32>(data, thisCpu, ITEM_CPU);
+  for (let i: u32 = ITEM_HDR; i < size; i++) store<u8>(data + i, <u8>(seq + i));
+}
+
+@inline function inc64(p: usize, v: u64): void {
+  store<u64>(p, load<u64>(p) + v);
+}
+
+// Serve IPIs at a quiescent point between events.
+@inline function quiescent(): void {
+  if (atomic.load<i32>(cpuDesc, CPU_ATTENTION) & ATTN_IPI) cpuServiceIpi();
+}
+
+// One self-checking event of `size` bytes; may nest events from higher contexts inside it.
+function stressEvent(tb: usize, size: u32, nestPercent: u32, res: usize, nested: bool): void {
+  const ev = rbLockReserve(tb, size);
+  if (ev == 0) {
+    inc64(res + RES_FAILED, 1);
+    return;
+  }
+  const seq = itemSeq++;
+  fillItem(rbEventData(ev), size, seq);
+  if (nestPercent != 0 && contextLevel < CTX_NMI && random() % 100 < nestPercent) {
+    // an interrupt arrives while the event is reserved
+    const saved = contextLevel;
+    setContextLevel(saved + 1 + <i32>(random() % <u32>(CTX_NMI - saved)));
+    const inner = (random() & 3) + 1;
+    for (let i: u32 = 0; i < inner; i++) stressEvent(tb, stressSize(size), nestPercent, res, true);
+    setContextLevel(saved);
+  }
+  rbUnlockCommit(tb);
+  inc64(res + RES_WRITTEN, 1);
+  inc64(res + RES_BYTES, size);
+  if (nested) inc64(res + RES_NESTED, 1);
+}
+
+let stressMax: u32 = 64;
+
+@inline function stressSize(_: u32): u32 {
+  return ITEM_MIN + random() % (stressMax - ITEM_MIN + 1);
+}
+
+// The consumer side of the pipe benchmark: ring_buffer_read_page() of whole pages until stopped,
+// counting the data events in each page.
+function readPages(tb: usize, cpu: i32, slot: usize, res: usize): void {
+  const bsize = load<u32>(tb, TB_SUBBUF_SIZE);
+  while (!attentionStop()) {
+    const ret = rbReadPage(tb, cpu, slot, bsize + BDP_DATA, true);
+    if (ret < 0) {
+      quiescent();
+      continue;
+    }
+    const page = load<u32>(slot);
+    const commit = <u32>atomic.load<u64>(page, BDP_COMMIT) & 0xfffff;
+    let pos: u32 = ret;
+    let events: u64 = 0;
+    while (pos < commit) {
+      const ev = page + BDP_DATA + pos;
+      const length = rbEventLength(ev);
+      if (length == 0) break;
+      if ((load<u32>(ev) & TYPE_LEN_MASK) <= <u32>RINGBUF_TYPE_DATA_TYPE_LEN_MAX) events++;
+      pos += length;
+    }
+    inc64(res + RES_WRITTEN, events);
+    inc64(res + RES_BYTES, commit);
+    inc64(res + RES_PAGES, 1);
+  }
+}
+
+// Run the program at `prog`; returns 0, or -1 for an unknown opcode.
+export function runProgram(prog: usize): i32 {
+  sessionBegin();
+  clockSessionStart();
+  let pc = prog;
+  let ret = 0;
+  while (true) {
+    const op = load<i32>(pc);
+    if (op == OP_END) break;
+    if (op == OP_WRITE) {
+      const tb = load<u32>(pc, 4);
+      const size = load<u32>(pc, 8);
+      const count = load<u32>(pc, 12);
+      const res = load<u32>(pc, 16);
+      for (let i: u32 = 0; i < count; i++) {
+        const ev = rbLockReserve(tb, size);
+        if (ev == 0) {
+          inc64(res + RES_FAILED, 1);
+        } else {
+          fillItem(rbEventData(ev), size, itemSeq++);
+          rbUnlockCommit(tb);
+          inc64(res + RES_WRITTEN, 1);
+          inc64(res + RES_BYTES, size);
+        }
+        if ((i & 255) == 0) quiescent();
+      }
+      pc += 20;
+    } else if (op == OP_BENCH) {
+      // the hot loop of the benchmark: reserve, 16 bytes of payload per 16 bytes asked, commit
+      const tb = load<u32>(pc, 4);
+      const size = load<u32>(pc, 8);
+      const res = load<u32>(pc, 12);
+      let hits: u64 = 0;
+      let misses: u64 = 0;
+      while (!attentionStop()) {
+        for (let i = 0; i < 1024; i++) {
+          const ev = rbLockReserve(tb, size);
+          if (ev == 0) {
+            misses++;
+            continue;
+          }
+          const data = rbEventData(ev);
+          store<u64>(data, hits);
+          store<u64>(data, <u64>thisCpu, 8);
+          rbUnlockCommit(tb);
+          hits++;
+        }
+        quiescent();
+      }
+      inc64(res + RES_WRITTEN, hits);
+      inc64(res + RES_FAILED, misses);
+      pc += 16;
+    } else if (op == OP_STRESS || op == OP_STRESS_COUNT) {
+      const tb = load<u32>(pc, 4);
+      rng = load<u32>(pc, 8) | 1;
+      stressMax = max<u32>(load<u32>(pc, 12), ITEM_MIN);
+      const nestPercent = load<u32>(pc, 16);
+      const res = load<u32>(pc, 20);
+      const count: u64 = op == OP_STRESS_COUNT ? <u64>load<u32>(pc, 24) : u64.MAX_VALUE;
+      setContextLevel(CTX_NORMAL);
+      for (let n: u64 = 0; n < count; n++) {
+        stressEvent(tb, stressSize(0), nestPercent, res, false);
+        if ((n & 63) == 0) {
+          quiescent();
+          if (op == OP_STRESS && attentionStop()) break;
+        }
+      }
+      pc += op == OP_STRESS_COUNT ? 28 : 24;
+    } else if (op == OP_CONTEXT) {
+      setContextLevel(load<i32>(pc, 4));
+      pc += 8;
+    } else if (op == OP_NEST_BEGIN) {
+      const tb = load<u32>(pc, 4);
+      const size = load<u32>(pc, 8);
+      const depth = load<u32>(cpuDesc, CPU_NEST_DEPTH);
+      const ev = depth < <u32>CPU_NEST_MAX ? rbLockReserve(tb, size) : 0;
+      if (ev != 0) fillItem(rbEventData(ev), size, itemSeq++);
+      if (depth < <u32>CPU_NEST_MAX) {
+        const slot = cpuDesc + CPU_NEST_STACK + (depth << 3);
+        store<u32>(slot, tb);
+        store<u32>(slot, ev, 4);
+        store<u32>(cpuDesc, depth + 1, CPU_NEST_DEPTH);
+      }
+      pc += 12;
+    } else if (op == OP_NEST_END || op == OP_DISCARD_END) {
+      const depth = load<u32>(cpuDesc, CPU_NEST_DEPTH);
+      if (depth > 0) {
+        const slot = cpuDesc + CPU_NEST_STACK + ((depth - 1) << 3);
+        const tb = load<u32>(slot);
+        const ev = load<u32>(slot, 4);
+        if (ev != 0) {
+          if (op == OP_NEST_END) rbUnlockCommit(tb);
+          else rbDiscardCommit(tb, ev);
+        }
+        store<u32>(cpuDesc, depth - 1, CPU_NEST_DEPTH);
+      }
+      pc += 4;
+    } else if (op == OP_DELAY) {
+      virtualDelay(<u64>load<u32>(pc, 4));
+      pc += 8;
+    } else if (op == OP_READ_PAGES) {
+      readPages(load<u32>(pc, 4), load<i32>(pc, 8), load<u32>(pc, 12), load<u32>(pc, 16));
+      pc += 20;
+    } else {
+      ret = -1;
+      break;
+    }
+  }
+  sessionEnd();
+  return ret;
+}
+
+// ring_buffer_write() called from JavaScript, one event per call (the embedding case). A call that
+// starts after a pause asks for a fresh clock reading.
+export function writeOne(tb: usize, length: u32, src: usize, fresh: bool): i32 {
+  if (fresh) clockSessionStart();
+  return rbWrite(tb, length, src);
+}
+
+// The batched form: `src` holds records of [u32 length][payload, padded to 4 bytes]. Returns how many
+// were recorded.
+export function writeBatch(tb: usize, src: usize, count: u32): u32 {
+  clockSessionStart();
+  let written: u32 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    const length = load<u32>(src);
+    if (rbWrite(tb, length, src + 4) == 0) written++;
+    src += 4 + ((length + 3) & ~3);
+  }
+  return written;
+}

@@ -1,0 +1,212 @@
+// The public API: createMachine() and the machine it returns.
+import { Machine, type MemoryModel } from './machine/machine.ts';
+import { TraceBuffer, type ClockName, clockByName } from './ring/trace-buffer.ts';
+import { Workload, type WorkloadResult } from './machine/workload.ts';
+import { RingtraceError } from './errors.ts';
+import { abi } from './layout.ts';
+
+const { RES_SIZE, RES_WRITTEN, RES_FAILED, RES_NESTED, RES_BYTES, RES_PAGES, CLOCK_LOCAL, CLOCK_GLOBAL } = abi;
+
+export interface MachineOptions {
+  cpus?: number; // possible CPUs (nr_cpu_ids), default 2
+  online?: number | number[]; // CPUs online at boot: a count or a list, default all
+  bufferSizeKb?: number; // per CPU, like buffer_size_kb (default 1408, the kernel's TRACE_BUF_SIZE_DEFAULT)
+  subbufSize?: number; // bytes per sub-buffer, a power of two from 4096 to 524288 (default 4096)
+  overwrite?: boolean; // options/overwrite (default true)
+  clock?: ClockName; // trace_clock (default 'local')
+  memoryModel?: MemoryModel; // 'tso' (default) or 'weak'
+  virtualStepNs?: number; // how far the virtual clock advances per reading (default 1000)
+}
+
+export const DEFAULT_BUFFER_SIZE_KB = 1408;
+
+function cpuList(opts: MachineOptions, cpus: number): number[] {
+  const online = opts.online ?? cpus;
+  if (typeof online === 'number') {
+    if (!Number.isInteger(online) || online < 1 || online > cpus) {
+      throw new RingtraceError('EINVAL', `online must be 1..${cpus} CPUs, not ${online}`);
+    }
+    return Array.from({ length: online }, (_, i) => i);
+  }
+  if (online.length === 0) throw new RingtraceError('EINVAL', 'at least one CPU must be online');
+  for (const cpu of online) {
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= cpus) throw new RingtraceError('EINVAL', `CPU ${cpu} does not exist (possible CPUs: 0-${cpus - 1})`);
+  }
+  return [...new Set(online)].sort((a, b) => a - b);
+}
+
+export class RingMachine {
+  readonly buffer: TraceBuffer; // the top-level trace_array's buffer
+  private constructor(readonly machine: Machine, opts: Required<Pick<MachineOptions, 'bufferSizeKb' | 'subbufSize' | 'overwrite' | 'clock'>>) {
+    this.buffer = new TraceBuffer(machine, 'global', {
+      sizeBytes: opts.bufferSizeKb * 1024,
+      subbufSize: opts.subbufSize,
+      overwrite: opts.overwrite,
+      clock: opts.clock,
+    });
+  }
+
+  static async create(opts: MachineOptions = {}): Promise<RingMachine> {
+    const cpus = opts.cpus ?? 2;
+    if (!Number.isInteger(cpus) || cpus < 1 || cpus > abi.MAX_CPUS) {
+      throw new RingtraceError('EINVAL', `cpus must be 1..${abi.MAX_CPUS}, not ${cpus}`);
+    }
+    const online = cpuList(opts, cpus);
+    const bufferSizeKb = opts.bufferSizeKb ?? DEFAULT_BUFFER_SIZE_KB;
+    if (!Number.isInteger(bufferSizeKb) || bufferSizeKb <= 0) {
+      throw new RingtraceError('EINVAL', `bufferSizeKb must be a positive integer, not ${bufferSizeKb}`);
+    }
+    const clock = opts.clock ?? 'local';
+    clockByName(clock);
+    const memoryModel = opts.memoryModel ?? 'tso';
+    if (memoryModel !== 'tso' && memoryModel !== 'weak') throw new RingtraceError('EINVAL', `memoryModel must be 'tso' or 'weak'`);
+    const virtualStepNs = opts.virtualStepNs ?? 1000;
+    const machine = await Machine.boot({ cpus, online, memoryModel, virtualStepNs });
+    const rm = new RingMachine(machine, { bufferSizeKb, subbufSize: opts.subbufSize ?? 4096, overwrite: opts.overwrite ?? true, clock });
+    // ring_buffer_alloc(): per-CPU buffers for the CPUs online at boot (trace_rb_cpu_prepare at boot)
+    for (const cpu of online) rm.prepareCpu(rm.buffer, cpu);
+    await machine.start(online);
+    return rm;
+  }
+
+  // trace_rb_cpu_prepare() for one trace_buffer and CPU
+  private prepareCpu(tb: TraceBuffer, cpu: number): void {
+    if (tb.hasCpu(cpu)) return;
+    tb.allocateCpuBuffer(cpu);
+    tb.publishCpuBuffer(cpu);
+    tb.setCpumask(cpu);
+  }
+
+  get nrCpuIds(): number {
+    return this.machine.nrCpuIds;
+  }
+
+  onlineCpus(): number[] {
+    return this.machine.onlineCpus();
+  }
+
+  // Run a workload on a CPU; with durationMs, long-running ops (stress, bench) stop after it.
+  async run(cpu: number, workload: Workload, opts: { durationMs?: number } = {}): Promise<WorkloadResult> {
+    const m = this.machine;
+    const res = m.arena.alloc(RES_SIZE);
+    const words = workload.encode((b) => b ?? this.buffer, res);
+    const prog = m.arena.alloc(words.byteLength + 4);
+    m.mem.i32.set(words, prog >> 2);
+    try {
+      const ret = await m.runProgram(cpu, prog, opts.durationMs);
+      if (ret !== 0) throw new RingtraceError('EINVAL', `CPU ${cpu} rejected the workload program (${ret})`);
+      return {
+        written: m.mem.load64(res + RES_WRITTEN),
+        failed: m.mem.load64(res + RES_FAILED),
+        nested: m.mem.load64(res + RES_NESTED),
+        bytes: m.mem.load64(res + RES_BYTES),
+        pages: m.mem.load64(res + RES_PAGES),
+      };
+    } finally {
+      m.arena.release(prog, words.byteLength + 4);
+      m.arena.release(res, RES_SIZE);
+    }
+  }
+
+  // Stop a CPU's long-running workload now.
+  stop(cpu: number): void {
+    this.machine.stop(cpu);
+  }
+
+  // Write from this JavaScript thread as CPU `cpu` (the embedding case): the thread takes the CPU's
+  // place as the only writer of its buffers until release().
+  attachWriter(cpu: number, buffer: TraceBuffer = this.buffer): Writer {
+    return new Writer(this, cpu, buffer);
+  }
+
+  dmesg(): string[] {
+    return this.machine.dmesg();
+  }
+
+  async close(): Promise<void> {
+    await this.machine.close();
+  }
+}
+
+let attached: Writer | undefined;
+
+export class Writer {
+  private readonly src: number;
+  private readonly cap: number;
+  private released = false;
+
+  constructor(private readonly rm: RingMachine, readonly cpu: number, readonly buffer: TraceBuffer) {
+    const m = rm.machine;
+    if (!m.isOnline(cpu)) throw new RingtraceError('ENODEV', `CPU ${cpu} is offline`);
+    if (attached) throw new RingtraceError('EBUSY', `this thread already writes as CPU ${attached.cpu}; release() that writer first`);
+    if (!buffer.hasCpu(cpu)) throw new RingtraceError('ENODEV', `buffer "${buffer.name}" has no buffer for CPU ${cpu}`);
+    this.cap = Math.max(buffer.maxDataSize, 4096) * 4;
+    this.src = m.arena.alloc(this.cap);
+    m.exports.cpuInit(cpu);
+    m.exports.sessionBegin();
+    attached = this;
+  }
+
+  private get fresh(): number {
+    const id = this.buffer.clock.id;
+    return id === CLOCK_LOCAL || id === CLOCK_GLOBAL ? 1 : 0;
+  }
+
+  // ring_buffer_write(): false when the event was not recorded (full, recording off)
+  write(data: Uint8Array): boolean {
+    if (this.released) throw new RingtraceError('EINVAL', 'this writer was released');
+    const len = data.byteLength;
+    if (len === 0 || len > this.buffer.maxDataSize) {
+      throw new RingtraceError('EINVAL', `event size ${len} must be 1..${this.buffer.maxDataSize} bytes`);
+    }
+    const m = this.rm.machine;
+    m.mem.u8.set(data, this.src);
+    return m.exports.writeOne(this.buffer.addr, len, this.src, this.fresh) === 0;
+  }
+
+  // Many events in one call; returns how many were recorded.
+  writeBatch(events: Uint8Array[]): number {
+    if (this.released) throw new RingtraceError('EINVAL', 'this writer was released');
+    const m = this.rm.machine;
+    const u8 = m.mem.u8;
+    const dv = new DataView(u8.buffer);
+    let total = 0;
+    let off = this.src;
+    let count = 0;
+    for (const data of events) {
+      const len = data.byteLength;
+      if (len === 0 || len > this.buffer.maxDataSize) {
+        throw new RingtraceError('EINVAL', `event size ${len} must be 1..${this.buffer.maxDataSize} bytes`);
+      }
+      const need = 4 + ((len + 3) & ~3);
+      if (off + need > this.src + this.cap) {
+        total += m.exports.writeBatch(this.buffer.addr, this.src, count);
+        off = this.src;
+        count = 0;
+      }
+      dv.setUint32(off, len, true);
+      u8.set(data, off + 4);
+      off += need;
+      count++;
+    }
+    if (count) total += m.exports.writeBatch(this.buffer.addr, this.src, count);
+    return total;
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    const m = this.rm.machine;
+    m.exports.sessionEnd();
+    m.exports.cpuInit(-1);
+    m.arena.release(this.src, this.cap);
+    attached = undefined;
+  }
+}
+
+export async function createMachine(opts: MachineOptions = {}): Promise<RingMachine> {
+  return RingMachine.create(opts);
+}
+
+export { Workload };
+export type { WorkloadResult };

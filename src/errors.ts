@@ -1,0 +1,26 @@
+// Typed errors of the API. `code` is the errno name the kernel would return for the same request.
+export type Errno = 'EINVAL' | 'ENOENT' | 'EBUSY' | 'EACCES' | 'ENODEV' | 'ENOMEM' | 'EPERM' | 'EEXIST' | 'ENOTDIR' | 'EISDIR';
+
+const strerror: Record<Errno, string> = {
+  EINVAL: 'Invalid argument',
+  ENOENT: 'No such file or directory',
+  EBUSY: 'Device or resource busy',
+  EACCES: 'Permission denied',
+  ENODEV: 'No such device',
+  ENOMEM: 'Cannot allocate memory',
+  EPERM: 'Operation not permitted',
+  EEXIST: 'File exists',
+  ENOTDIR: 'Not a directory',
+  EISDIR: 'Is a directory',
+};
+
+export class RingtraceError extends Error {
+  constructor(readonly code: Errno, message: string) {
+    super(`${code}: ${message}`);
+    this.name = 'RingtraceError';
+  }
+
+  get strerror(): string {
+    return strerror[this.code];
+  }
+}

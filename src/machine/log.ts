@@ -1,0 +1,35 @@
+// Text of the machine log records that Wasm appends (it never builds strings itself).
+import { abi } from '../layout.ts';
+
+const { LOG_RB_WARN } = abi;
+
+// RB_WARN_ON checks, by the RBW_* code, with the kernel function that contains each
+const rbWarnSites: Record<number, [string, string]> = {
+  [abi.RBW_NR_LOOPS]: ['rb_reserve_next_event', '++nr_loops > 1000'],
+  [abi.RBW_COMMIT_MAX_COUNT]: ['rb_set_commit_to_write', '!(--max_count)'],
+  [abi.RBW_TAIL_ON_READER]: ['rb_set_commit_to_write', 'rb_is_reader_page(cpu_buffer->tail_page)'],
+  [abi.RBW_HEAD_PAGE_TYPE]: ['rb_handle_head_page', 'unexpected page flag'],
+  [abi.RBW_NO_HEAD_PAGE]: ['rb_set_head_page', 'no HEAD flag found'],
+  [abi.RBW_READER_LOOPS]: ['rb_get_reader_page', '++nr_loops > 3'],
+  [abi.RBW_READ_PAST_SIZE]: ['rb_get_reader_page', 'reader_page->read > rb_page_size(reader)'],
+  [abi.RBW_PEEK_LOOPS]: ['rb_buffer_peek', '++nr_loops > 2'],
+  [abi.RBW_NULL_EVENT]: ['rb_buffer_peek', 'rb_null_event(event)'],
+  [abi.RBW_BAD_TYPE]: ['rb_iter_peek', 'unknown type_len'],
+  [abi.RBW_NOT_COMMITTING]: ['rb_end_commit', '!local_read(&cpu_buffer->committing)'],
+};
+
+// words: [code, cpu, arg0, ...]
+export function formatLogRecord(words: number[]): string[] {
+  const [code, cpuWord, a0, a1] = words;
+  const cpu = cpuWord | 0;
+  if (code === LOG_RB_WARN) {
+    const [fn, cond] = rbWarnSites[a0] ?? ['ring_buffer', `check ${a0}`];
+    return [
+      '------------[ cut here ]------------',
+      `WARNING: CPU: ${cpu} PID: 0 at kernel/trace/ring_buffer.c ${fn} (RB_WARN_ON: ${cond}, cpu_buffer of CPU ${a1})`,
+      'ring buffer recording disabled',
+      '---[ end trace 0000000000000000 ]---',
+    ];
+  }
+  return [`ringtrace: unknown log record ${code} on CPU ${cpu}`];
+}

@@ -1,0 +1,305 @@
+// The emulated machine: the shared memory, one worker per online CPU, their mailboxes, IPIs
+// (on_each_cpu), grace periods (synchronize_rcu) and the machine log.
+import { Mem, fixedLayout, abi } from '../layout.ts';
+import { Arena } from './alloc.ts';
+import { compileRingtrace, instantiateRingtrace, type RingExports } from './wasm.ts';
+import { spawnCpuThread, type Thread } from './platform.ts';
+import { RingtraceError } from '../errors.ts';
+import { formatLogRecord } from './log.ts';
+
+const {
+  LAYOUT_BASE, H_MAGIC, H_NR_CPU_IDS, H_SYSTEM_STATE, H_MEMORY_MODEL, H_VIRTUAL_STEP, H_CPU_TABLE, H_LOG,
+  H_EPOCH_MS, H_ONLINE_MASK, MACHINE_MAGIC, SYSTEM_RUNNING, SYSTEM_BOOTING, MEMORY_MODEL_TSO, MEMORY_MODEL_WEAK,
+  CPU_DESC_SIZE, CPU_DOORBELL, CPU_WORK_SEQ, CPU_WORK_ACK, CPU_WORK_CMD, CPU_WORK_ARG0, CPU_WORK_RESULT,
+  CPU_IPI_SEQ, CPU_IPI_ACK, CPU_IPI_FUNC, CPU_ATTENTION, CPU_STATE, CPU_VCLOCK, ATTN_IPI, ATTN_STOP,
+  CPU_STATE_ONLINE, CPU_STATE_OFFLINE, CMD_RUN, CMD_JS, IPI_QUIESCE, LOG_HEAD, LOG_DATA, LOG_RECORD,
+  LOG_RECORDS,
+} = abi;
+
+export type MemoryModel = 'tso' | 'weak';
+
+export interface MachineConfig {
+  cpus: number;
+  online: number[];
+  memoryModel: MemoryModel;
+  virtualStepNs: number;
+}
+
+interface CpuSlot {
+  cpu: number;
+  desc: number;
+  thread?: Thread;
+  busy: boolean; // a work item is in flight
+  jsWaiters: Map<number, { resolve(v: unknown): void; reject(e: Error): void }>;
+}
+
+export class Machine {
+  readonly mem: Mem;
+  readonly arena: Arena;
+  readonly exports: RingExports; // the host's own instance: readers and control
+  readonly nrCpuIds: number;
+  readonly memoryModel: MemoryModel;
+  readonly epochMs: number;
+  private readonly slots: CpuSlot[] = [];
+  private nextJsId = 1;
+  private closed = false;
+  private logRead = 0;
+  private readonly logLines: string[] = [];
+  private ipiChain: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly module: WebAssembly.Module,
+    readonly memory: WebAssembly.Memory,
+    config: MachineConfig,
+  ) {
+    this.nrCpuIds = config.cpus;
+    this.memoryModel = config.memoryModel;
+    this.mem = new Mem(memory);
+    const fixed = fixedLayout(config.cpus);
+    this.arena = new Arena(this.mem, fixed.arena);
+    this.epochMs = performance.timeOrigin + performance.now();
+    const h = LAYOUT_BASE;
+    this.mem.store32(h + H_MAGIC, MACHINE_MAGIC);
+    this.mem.store32(h + H_NR_CPU_IDS, config.cpus);
+    this.mem.store32(h + H_SYSTEM_STATE, SYSTEM_BOOTING);
+    this.mem.store32(h + H_MEMORY_MODEL, config.memoryModel === 'weak' ? MEMORY_MODEL_WEAK : MEMORY_MODEL_TSO);
+    this.mem.store32(h + H_VIRTUAL_STEP, config.virtualStepNs);
+    this.mem.store32(h + H_CPU_TABLE, fixed.cpuTable);
+    this.mem.store32(h + H_LOG, fixed.log);
+    this.mem.f64[(h + H_EPOCH_MS) >> 3] = this.epochMs;
+    for (let cpu = 0; cpu < config.cpus; cpu++) {
+      this.slots.push({ cpu, desc: fixed.cpuTable + cpu * CPU_DESC_SIZE, busy: false, jsWaiters: new Map() });
+    }
+    this.exports = instantiateRingtrace(module, memory, this.epochMs);
+  }
+
+  static async boot(config: MachineConfig): Promise<Machine> {
+    const module = await compileRingtrace();
+    const memory = new WebAssembly.Memory({ initial: 64, maximum: abi.MAX_MEMORY_PAGES, shared: true });
+    return new Machine(module, memory, config);
+  }
+
+  // Start the workers of the CPUs online at boot; then the system is running.
+  async start(online: number[]): Promise<void> {
+    await Promise.all(online.map((cpu) => this.startCpu(cpu)));
+    this.mem.store32(LAYOUT_BASE + H_SYSTEM_STATE, SYSTEM_RUNNING);
+  }
+
+  get systemRunning(): boolean {
+    return this.mem.load32(LAYOUT_BASE + H_SYSTEM_STATE) === SYSTEM_RUNNING;
+  }
+
+  cpuDesc(cpu: number): number {
+    return this.slot(cpu).desc;
+  }
+
+  private slot(cpu: number): CpuSlot {
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.nrCpuIds) {
+      throw new RingtraceError('EINVAL', `CPU ${cpu} does not exist (possible CPUs: 0-${this.nrCpuIds - 1})`);
+    }
+    return this.slots[cpu];
+  }
+
+  isOnline(cpu: number): boolean {
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.nrCpuIds) return false;
+    return (this.mem.loadU32(LAYOUT_BASE + H_ONLINE_MASK + ((cpu >> 5) << 2)) & (1 << (cpu & 31))) !== 0;
+  }
+
+  onlineCpus(): number[] {
+    const out: number[] = [];
+    for (let cpu = 0; cpu < this.nrCpuIds; cpu++) if (this.isOnline(cpu)) out.push(cpu);
+    return out;
+  }
+
+  private setOnline(cpu: number, on: boolean): void {
+    const addr = LAYOUT_BASE + H_ONLINE_MASK + ((cpu >> 5) << 2);
+    if (on) Atomics.or(this.mem.i32, addr >> 2, 1 << (cpu & 31));
+    else Atomics.and(this.mem.i32, addr >> 2, ~(1 << (cpu & 31)));
+  }
+
+  private async startCpu(cpu: number): Promise<void> {
+    const slot = this.slot(cpu);
+    const thread = await spawnCpuThread();
+    slot.thread = thread;
+    const ready = new Promise<void>((resolve, reject) => {
+      thread.onMessage((msg) => {
+        if (msg.type === 'ready') resolve();
+        else if (msg.type === 'js-done') {
+          const waiter = slot.jsWaiters.get(msg.id);
+          slot.jsWaiters.delete(msg.id);
+          if (msg.error) waiter?.reject(new Error(msg.error));
+          else waiter?.resolve(msg.result);
+        }
+      });
+      thread.onError((err) => {
+        reject(err);
+        for (const w of slot.jsWaiters.values()) w.reject(err);
+        slot.jsWaiters.clear();
+      });
+    });
+    thread.post({ type: 'init', module: this.module, memory: this.memory, cpu, desc: slot.desc, epochMs: this.epochMs });
+    await ready;
+    this.mem.store32(slot.desc + CPU_STATE, CPU_STATE_ONLINE);
+    this.setOnline(cpu, true);
+  }
+
+  // Post a work item into a CPU's mailbox and wait for its acknowledgement (Atomics.waitAsync).
+  private async post(cpu: number, cmd: number, arg0 = 0): Promise<number> {
+    const slot = this.slot(cpu);
+    if (!this.isOnline(cpu) || !slot.thread) throw new RingtraceError('ENODEV', `CPU ${cpu} is offline`);
+    if (slot.busy) throw new RingtraceError('EBUSY', `CPU ${cpu} is already running a workload`);
+    slot.busy = true;
+    try {
+      const d = slot.desc;
+      this.mem.store32(d + CPU_WORK_CMD, cmd);
+      this.mem.store32(d + CPU_WORK_ARG0, arg0);
+      const seq = (this.mem.load32(d + CPU_WORK_SEQ) + 1) | 0;
+      this.mem.store32(d + CPU_WORK_SEQ, seq);
+      this.ring(d);
+      await this.waitWord(d + CPU_WORK_ACK, seq);
+      return this.mem.load32(d + CPU_WORK_RESULT);
+    } finally {
+      slot.busy = false;
+      this.drainLog();
+    }
+  }
+
+  private ring(desc: number): void {
+    this.mem.add32(desc + CPU_DOORBELL, 1);
+    this.mem.notify(desc + CPU_DOORBELL);
+  }
+
+  // Wait without spinning until the word at addr becomes `target` (it starts at `current`).
+  private async waitWord(addr: number, target: number): Promise<void> {
+    for (;;) {
+      const now = this.mem.load32(addr);
+      if (now === target) return;
+      const r = Atomics.waitAsync(this.mem.i32, addr >> 2, now);
+      if (r.async) await r.value;
+    }
+  }
+
+  // Run a workload program (its address in shared memory) on a CPU; optionally stop it after ms.
+  async runProgram(cpu: number, prog: number, durationMs?: number): Promise<number> {
+    const d = this.slot(cpu).desc;
+    Atomics.and(this.mem.i32, (d + CPU_ATTENTION) >> 2, ~ATTN_STOP);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (durationMs !== undefined) timer = setTimeout(() => this.stop(cpu), durationMs);
+    try {
+      return await this.post(cpu, CMD_RUN, prog);
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  // Ask a CPU's long-running workload to finish.
+  stop(cpu: number): void {
+    const d = this.slot(cpu).desc;
+    this.mem.or32(d + CPU_ATTENTION, ATTN_STOP);
+    this.ring(d);
+  }
+
+  // Run fn(ctx, ...args), exported by the module at moduleUrl, in a CPU worker's JavaScript.
+  async runJs<T>(cpu: number, moduleUrl: string, fn: string, args: unknown[] = []): Promise<T> {
+    const slot = this.slot(cpu);
+    if (!this.isOnline(cpu) || !slot.thread) throw new RingtraceError('ENODEV', `CPU ${cpu} is offline`);
+    const id = this.nextJsId++;
+    const done = new Promise<T>((resolve, reject) => slot.jsWaiters.set(id, { resolve: resolve as (v: unknown) => void, reject }));
+    slot.thread.post({ type: 'js', id, module: moduleUrl, fn, args });
+    Atomics.and(this.mem.i32, (slot.desc + CPU_ATTENTION) >> 2, ~ATTN_STOP);
+    await this.post(cpu, CMD_JS);
+    slot.busy = true;
+    try {
+      return await done;
+    } finally {
+      slot.busy = false;
+    }
+  }
+
+  // on_each_cpu(func, NULL, 1): an IPI to every online CPU, waiting for every acknowledgement.
+  // Calls are serialised like the kernel's csd locking: one IPI in flight per CPU.
+  onEachCpu(func: number): Promise<void> {
+    const run = this.ipiChain.then(() => this.ipiRound(func, this.onlineCpus()));
+    this.ipiChain = run.catch(() => undefined);
+    return run;
+  }
+
+  // smp_call_function_single(cpu, func, NULL, 1)
+  smpCallFunctionSingle(cpu: number, func: number): Promise<void> {
+    this.slot(cpu);
+    if (!this.isOnline(cpu)) return Promise.reject(new RingtraceError('ENODEV', `CPU ${cpu} is offline`));
+    const run = this.ipiChain.then(() => this.ipiRound(func, [cpu]));
+    this.ipiChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async ipiRound(func: number, cpus: number[]): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const cpu of cpus) {
+      const d = this.slots[cpu].desc;
+      const seq = (this.mem.load32(d + CPU_IPI_SEQ) + 1) | 0;
+      this.mem.store32(d + CPU_IPI_FUNC, func);
+      this.mem.store32(d + CPU_IPI_SEQ, seq);
+      this.mem.or32(d + CPU_ATTENTION, ATTN_IPI);
+      this.ring(d);
+      waits.push(this.waitWord(d + CPU_IPI_ACK, seq));
+    }
+    await Promise.all(waits);
+  }
+
+  // synchronize_rcu(): every online CPU passes a quiescent state (between two events)
+  synchronizeRcu(): Promise<void> {
+    return this.onEachCpu(IPI_QUIESCE);
+  }
+
+  virtualNow(cpu: number): bigint {
+    return this.mem.loadU64(this.slot(cpu).desc + CPU_VCLOCK);
+  }
+
+  // Nanoseconds since the machine was created, on the host's clock.
+  hostNowNs(): number {
+    return (performance.timeOrigin + performance.now() - this.epochMs) * 1e6;
+  }
+
+  // The kernel log (dmesg), formatted from the records Wasm appends.
+  dmesg(): string[] {
+    this.drainLog();
+    return [...this.logLines];
+  }
+
+  logLine(line: string): void {
+    const ts = this.hostNowNs() / 1e9;
+    this.logLines.push(`[${ts.toFixed(6).padStart(12)}] ${line}`);
+  }
+
+  private drainLog(): void {
+    const log = this.mem.load32(LAYOUT_BASE + H_LOG);
+    const head = this.mem.loadU32(log + LOG_HEAD);
+    if (head - this.logRead > LOG_RECORDS) this.logRead = head - LOG_RECORDS;
+    for (; this.logRead < head; this.logRead++) {
+      const at = log + LOG_DATA + (this.logRead % LOG_RECORDS) * LOG_RECORD;
+      const words = Array.from(this.mem.u32.subarray(at >> 2, (at + LOG_RECORD) >> 2));
+      for (const line of formatLogRecord(words)) this.logLine(line);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        if (!slot.thread) return;
+        this.stop(slot.cpu);
+        const thread = slot.thread;
+        slot.thread = undefined;
+        this.mem.store32(slot.desc + CPU_STATE, CPU_STATE_OFFLINE);
+        await thread.terminate();
+      }),
+    );
+    for (let cpu = 0; cpu < this.nrCpuIds; cpu++) this.setOnline(cpu, false);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}

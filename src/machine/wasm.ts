@@ -1,0 +1,68 @@
+// Loading the one compiled module and instantiating it over the shared memory, on the host and in
+// every CPU worker.
+import { readFile } from 'node:fs/promises';
+
+export interface RingExports {
+  _start(): void;
+  cpuInit(cpu: number): void;
+  cpuIdle(): number;
+  cpuWorkDone(): void;
+  cpuServiceIpi(): void;
+  setContextLevel(level: number): void;
+  rbInitPage(page: number): void;
+  rbInitCpuBuffer(cb: number, tb: number, cpu: number, first: number, readerPage: number): void;
+  rbResetCpu(cb: number): void;
+  rbRemovePages(cb: number, nrPages: number, out: number): number;
+  rbInsertPages(cb: number, first: number, last: number, nrPages: number): number;
+  rbLockReserve(tb: number, length: number): number;
+  rbUnlockCommit(tb: number): void;
+  rbDiscardCommit(tb: number, ev: number): void;
+  rbWrite(tb: number, length: number, src: number): number;
+  rbEventData(ev: number): number;
+  rbCalculateEventLength(length: number): number;
+  rbRequestPublish(cb: number): void;
+  rbPublishAll(): void;
+  rbConsume(tb: number, cpu: number, out: number, cap: number): number;
+  rbPeek(tb: number, cpu: number, out: number, cap: number): number;
+  rbEmptyCpu(tb: number, cpu: number): number;
+  rbOldestEventTs(tb: number, cpu: number): bigint;
+  rbReadPage(tb: number, cpu: number, slot: number, len: number, full: number): number;
+  rbIterStart(tb: number, cpu: number, it: number): number;
+  rbIterNext(it: number, out: number, cap: number): number;
+  rbEntriesCpu(tb: number, cpu: number): bigint;
+  rbBytesCpu(tb: number, cpu: number): bigint;
+  sessionBegin(): void;
+  sessionEnd(): void;
+  runProgram(prog: number): number;
+  writeOne(tb: number, length: number, src: number, fresh: number): number;
+  writeBatch(tb: number, src: number, count: number): number;
+}
+
+const wasmUrl = new URL('../../build/ringtrace.wasm', import.meta.url);
+let compiled: Promise<WebAssembly.Module> | undefined;
+
+export function compileRingtrace(): Promise<WebAssembly.Module> {
+  compiled ??= readFile(wasmUrl).then(
+    (bytes) => WebAssembly.compile(bytes),
+    (err) => {
+      throw new Error(`ringtrace: ${wasmUrl.pathname} is missing (run "npm run build"): ${err.message}`);
+    },
+  );
+  return compiled;
+}
+
+// `epochOffsetMs` turns this thread's performance.now() into milliseconds since the machine was
+// created; performance.now() itself starts at each thread's own time origin.
+export function instantiateRingtrace(module: WebAssembly.Module, memory: WebAssembly.Memory, epochMs: number): RingExports {
+  const offset = performance.timeOrigin - epochMs;
+  const imports = {
+    env: {
+      memory,
+      clockNow: () => (performance.now() + offset) * 1e6,
+    },
+  };
+  const instance = new WebAssembly.Instance(module, imports);
+  const exports = instance.exports as unknown as RingExports;
+  exports._start();
+  return exports;
+}
