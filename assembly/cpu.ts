@@ -1,17 +1,17 @@
-// This instance's CPU: identity, context level, mailbox, IPIs and the machine log. Module globals are
+// This instance's CPU: identity, context level and the machine log. Module globals are
 // per instance, i.e. per thread, so they model per-CPU variables; the host's instance has no CPU.
 import {
-  LAYOUT_BASE, H_CPU_TABLE, H_SCRATCH, H_LOG, CPU_DESC_SIZE, CPU_DOORBELL, CPU_WORK_SEQ, CPU_WORK_ACK,
-  CPU_WORK_CMD, CPU_IPI_SEQ, CPU_IPI_ACK, CPU_IPI_FUNC, CPU_ATTENTION, ATTN_IPI, IPI_SYNC, IPI_QUIESCE,
-  CTX_NORMAL, LOG_HEAD, LOG_LOCK, LOG_DATA, LOG_RECORD, LOG_RECORDS,
+  LAYOUT_BASE, H_CPU_TABLE, H_SCRATCH, H_LOG, CPU_DESC_SIZE, CPU_WORK_SEQ, CPU_IPI_ACK, CTX_NORMAL, LOG_HEAD,
+  LOG_LOCK, LOG_DATA, LOG_RECORD, LOG_RECORDS,
 } from "./abi";
 
 export let thisCpu: i32 = -1;
 export let cpuDesc: usize = 0;
 // interrupt_context_level() of the code running on this CPU, driven by workloads
 export let contextLevel: i32 = CTX_NORMAL;
-let lastWorkSeq: i32 = 0;
-let lastIpiSeq: i32 = 0;
+// the last work item and IPI this CPU has taken from its mailbox
+export let lastWorkSeq: i32 = 0;
+export let lastIpiSeq: i32 = 0;
 
 export function cpuDescOf(cpu: i32): usize {
   return load<u32>(LAYOUT_BASE + H_CPU_TABLE) + <usize>cpu * CPU_DESC_SIZE;
@@ -27,6 +27,14 @@ export function cpuInit(cpu: i32): void {
   lastIpiSeq = atomic.load<i32>(cpuDesc, CPU_IPI_ACK);
 }
 
+export function setLastWorkSeq(seq: i32): void {
+  lastWorkSeq = seq;
+}
+
+export function setLastIpiSeq(seq: i32): void {
+  lastIpiSeq = seq;
+}
+
 export function setContextLevel(level: i32): void {
   contextLevel = level;
 }
@@ -34,46 +42,6 @@ export function setContextLevel(level: i32): void {
 // smp_mb(): an RMW on a scratch word is a full barrier (atomic.fence does not validate in this asc)
 @inline export function smpMb(): void {
   atomic.add<i32>(LAYOUT_BASE + H_SCRATCH, 0);
-}
-
-// The IPI handlers (the kernel's smp_call_func_t) this machine knows. Every one is an implied smp_mb.
-function runIpi(func: i32): void {
-  smpMb();
-  if (func == IPI_SYNC) {
-    // rb_cpu_sync(): smp_rmb(), i.e. this CPU's view of memory is refreshed
-  } else if (func == IPI_QUIESCE) {
-    // reaching here between two events is the quiescent state synchronize_rcu() waits for
-  }
-}
-
-// flush_smp_call_function_queue(): run a pending IPI and acknowledge it
-export function cpuServiceIpi(): void {
-  const seq = atomic.load<i32>(cpuDesc, CPU_IPI_SEQ);
-  if (seq == lastIpiSeq) return;
-  atomic.and<i32>(cpuDesc + CPU_ATTENTION, ~ATTN_IPI);
-  runIpi(atomic.load<i32>(cpuDesc, CPU_IPI_FUNC));
-  lastIpiSeq = seq;
-  atomic.store<i32>(cpuDesc, seq, CPU_IPI_ACK);
-  atomic.notify(cpuDesc + CPU_IPI_ACK);
-}
-
-// The idle loop: sleeps on the doorbell, serves IPIs, and returns the command of the next work item.
-export function cpuIdle(): i32 {
-  while (true) {
-    const bell = atomic.load<i32>(cpuDesc, CPU_DOORBELL);
-    cpuServiceIpi();
-    const seq = atomic.load<i32>(cpuDesc, CPU_WORK_SEQ);
-    if (seq != lastWorkSeq) {
-      lastWorkSeq = seq;
-      return atomic.load<i32>(cpuDesc, CPU_WORK_CMD);
-    }
-    memory.atomic.wait32(cpuDesc + CPU_DOORBELL, bell, -1);
-  }
-}
-
-export function cpuWorkDone(): void {
-  atomic.store<i32>(cpuDesc, lastWorkSeq, CPU_WORK_ACK);
-  atomic.notify(cpuDesc + CPU_WORK_ACK);
 }
 
 // The machine log (dmesg): fixed records in a ring; the host formats them, Wasm never builds strings.

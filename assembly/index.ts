@@ -1,10 +1,11 @@
 // The module's exports: what the host and the CPU workers call. Everything lives in the shared memory
 // the host lays out; this module has no data of its own.
-export { cpuInit, cpuIdle, cpuWorkDone, cpuServiceIpi, setContextLevel } from "./cpu";
+export { cpuInit, setContextLevel } from "./cpu";
+export { cpuIdle, cpuWorkDone, cpuServiceIpi } from "./smp";
 export {
   rbInitPage, rbInitCpuBuffer, rbResetCpu, rbRemovePages, rbInsertPages, rbLockReserve, rbUnlockCommit,
   rbDiscardCommit, rbWrite, rbEventData, rbCalculateEventLength, rbRequestPublish, rbPublishAll, rbConsume,
   rbPeek, rbEmptyCpu, rbOldestEventTs, rbReadPage, rbIterStart, rbIterNext, rbEntriesCpu, rbBytesCpu,
-  sessionBegin, sessionEnd,
+  sessionBegin, sessionEnd, rbWriterFlush,
 } from "./ring_buffer";
 export { runProgram, writeOne, writeBatch } from "./workload";

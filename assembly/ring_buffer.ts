@@ -148,6 +148,10 @@ export function rbEventPayloadLength(ev: usize): u32 {
 
 // rb_event_data(): skips a time extend, then the header (and array[0] when type_len is 0)
 export function rbEventData(ev: usize): usize {
+  return eventData(ev);
+}
+
+@inline export function eventData(ev: usize): usize {
   if (evTypeLen(ev) == RINGBUF_TYPE_TIME_EXTEND) ev += RB_LEN_TIME_EXTEND;
   return evTypeLen(ev) != 0 ? ev + RB_EVNT_HDR_SIZE : ev + RB_EVNT_HDR_SIZE + 4;
 }
@@ -365,10 +369,82 @@ export function rbInsertPages(cb: usize, first: usize, last: usize, nrPages: u32
 // ---------------------------------------------------------------------------------------------------
 // the writer (runs only on the CPU that owns the buffer)
 
+// The writer's cache. The writer-side fields of the cpu_buffer this CPU last wrote to live in module
+// globals (thread-local, like per-CPU data the kernel keeps in registers and L1): the fast path of
+// reserve and commit touches shared memory only for the event itself and the checks readers and the
+// host can change. The cache goes back to memory (wcFlush) before any slow path, at every publication,
+// and is dropped (rbWriterFlush) at the end of a write session and at every RCU quiescent state, so
+// the host's changes made after a grace period are never overwritten. Readers only ever rely on what
+// was published, so they never see the cache.
+let wcCb: usize = 0; // the cpu_buffer cached, or 0
+let wcTail: usize = 0; // cpu_buffer->tail_page
+let wcCommitPage: usize = 0; // cpu_buffer->commit_page
+let wcData: usize = 0; // tail_page's data area
+let wcWrite: u32 = 0; // tail_page->write
+let wcPageEntries: u32 = 0; // tail_page->entries
+let wcCommitIndex: u32 = 0;
+let wcCommitting: i32 = 0;
+let wcContext: u32 = 0; // current_context
+let wcNest: u32 = 0;
+let wcWriteStamp: u64 = 0;
+let wcBeforeStamp: u64 = 0;
+let wcEntries: u64 = 0;
+let wcEntriesBytes: u64 = 0;
+let wcBsize: u32 = 0; // buffer->subbuf_size (changes only with the writer quiescent)
+let wcClock: i32 = 0;
+
+function wcFlush(): void {
+  const cb = wcCb;
+  if (cb == 0) return;
+  atomic.store<u32>(wcTail, wcWrite, BP_WRITE);
+  store<u32>(wcTail, wcPageEntries, BP_ENTRIES);
+  store<u32>(cb, wcCommitIndex, CPB_COMMIT_INDEX);
+  store<i32>(cb, wcCommitting, CPB_COMMITTING);
+  store<u32>(cb, wcContext, CPB_CURRENT_CONTEXT);
+  store<u32>(cb, wcNest, CPB_NEST);
+  store<u64>(cb, wcWriteStamp, CPB_WRITE_STAMP);
+  store<u64>(cb, wcBeforeStamp, CPB_BEFORE_STAMP);
+  store<u64>(cb, wcEntries, CPB_ENTRIES);
+  store<u64>(cb, wcEntriesBytes, CPB_ENTRIES_BYTES);
+}
+
+function wcLoad(cb: usize): void {
+  const tb = load<u32>(cb, CPB_BUFFER);
+  wcCb = cb;
+  wcTail = atomic.load<u32>(cb, CPB_TAIL_PAGE);
+  wcCommitPage = atomic.load<u32>(cb, CPB_COMMIT_PAGE);
+  wcData = dataPage(wcTail) + BDP_DATA;
+  wcWrite = atomic.load<u32>(wcTail, BP_WRITE);
+  wcPageEntries = load<u32>(wcTail, BP_ENTRIES);
+  wcCommitIndex = load<u32>(cb, CPB_COMMIT_INDEX);
+  wcCommitting = load<i32>(cb, CPB_COMMITTING);
+  wcContext = load<u32>(cb, CPB_CURRENT_CONTEXT);
+  wcNest = load<u32>(cb, CPB_NEST);
+  wcWriteStamp = load<u64>(cb, CPB_WRITE_STAMP);
+  wcBeforeStamp = load<u64>(cb, CPB_BEFORE_STAMP);
+  wcEntries = load<u64>(cb, CPB_ENTRIES);
+  wcEntriesBytes = load<u64>(cb, CPB_ENTRIES_BYTES);
+  wcBsize = load<u32>(tb, TB_SUBBUF_SIZE);
+  wcClock = load<i32>(tb, TB_CLOCK);
+}
+
+// Write the cache back and drop it.
+export function rbWriterFlush(): void {
+  wcFlush();
+  wcCb = 0;
+}
+
+@inline function wcEnsure(cb: usize): void {
+  if (cb != wcCb) {
+    wcFlush();
+    wcLoad(cb);
+  }
+}
+
 // trace_recursive_lock()
 @inline function traceRecursiveLock(cb: usize): bool {
-  const val = load<u32>(cb, CPB_CURRENT_CONTEXT);
-  const nest = load<u32>(cb, CPB_NEST);
+  const val = wcContext;
+  const nest = wcNest;
   let bit: u32 = <u32>(RB_CTX_NORMAL - contextLevel);
   if (val & (1 << (bit + nest))) {
     bit = RB_CTX_TRANSITION;
@@ -377,14 +453,14 @@ export function rbInsertPages(cb: usize, first: usize, last: usize, nrPages: u32
       return true;
     }
   }
-  store<u32>(cb, val | (1 << (bit + nest)), CPB_CURRENT_CONTEXT);
+  wcContext = val | (1 << (bit + nest));
   return false;
 }
 
 // trace_recursive_unlock(): clears the innermost context's bit
-@inline function traceRecursiveUnlock(cb: usize): void {
-  const val = load<u32>(cb, CPB_CURRENT_CONTEXT);
-  store<u32>(cb, val & (val - (1 << load<u32>(cb, CPB_NEST))), CPB_CURRENT_CONTEXT);
+@inline function traceRecursiveUnlock(): void {
+  const val = wcContext;
+  wcContext = val & (val - (1 << wcNest));
 }
 
 // The cpu_buffers this CPU committed to since it last published (see the header comment).
@@ -409,6 +485,7 @@ function markDirty(cb: usize): void {
 // Make every event committed so far visible: page->commit of each dirty buffer's commit page, then the
 // sequence number (a sequentially consistent RMW, which also publishes the counters written before it).
 export function rbPublishAll(): void {
+  wcFlush();
   const n = load<u32>(cpuDesc, CPU_DIRTY_COUNT);
   for (let i: u32 = 0; i < n; i++) {
     const cb = load<u32>(cpuDesc + CPU_DIRTY + (i << 2));
@@ -440,6 +517,7 @@ export function sessionBegin(): void {
 
 export function sessionEnd(): void {
   rbPublishAll();
+  wcCb = 0;
   atomic.store<i32>(cpuDesc, 0, CPU_IN_SESSION);
   atomic.notify(cpuDesc + CPU_PUBLISH_SEQ);
 }
@@ -469,17 +547,23 @@ function rbSetCommitToWrite(cb: usize): void {
   store<u32>(cb, load<u32>(tailPage, BP_WRITE) & RB_WRITE_MASK, CPB_COMMIT_INDEX);
 }
 
-// rb_end_commit()
+// rb_end_commit(), on the writer's cache
 @inline function rbEndCommit(cb: usize): void {
-  const committing = load<i32>(cb, CPB_COMMITTING);
+  const committing = wcCommitting;
   if (committing == 1) {
-    rbSetCommitToWrite(cb);
-    store<i32>(cb, 0, CPB_COMMITTING);
+    if (wcCommitPage == wcTail) {
+      wcCommitIndex = wcWrite;
+    } else {
+      wcFlush();
+      rbSetCommitToWrite(cb);
+      wcLoad(cb);
+    }
+    wcCommitting = 0;
     if (cb != lastDirty) markDirty(cb);
     if (atomic.load<i32>(cpuDesc, CPU_ATTENTION) != 0) cpuAttention();
   } else {
     if (committing <= 0) rbWarnOn(cb, RBW_NOT_COMMITTING);
-    store<i32>(cb, committing - 1, CPB_COMMITTING);
+    wcCommitting = committing - 1;
   }
 }
 
@@ -608,52 +692,55 @@ function rbMoveTail(tb: usize, cb: usize, tailPage: usize, tail: u32, length: u3
   }
   rbTailPageUpdate(cb, tailPage, nextPage);
   rbResetTail(cb, tailPage, tail, length, bsize);
-  // commit what we have for now: the commit page may move to the new tail
-  store<i32>(cb, load<i32>(cb, CPB_COMMITTING) - 1, CPB_COMMITTING);
-  if (load<i32>(cb, CPB_COMMITTING) == 0) {
-    store<i32>(cb, 1, CPB_COMMITTING);
-    rbSetCommitToWrite(cb);
-  } else {
-    store<i32>(cb, load<i32>(cb, CPB_COMMITTING) + 1, CPB_COMMITTING);
-  }
+  // commit what we have for now (rb_end_commit() then local_inc(committing)): the outermost writer
+  // moves the commit page to the new tail
+  if (load<i32>(cb, CPB_COMMITTING) == 1) rbSetCommitToWrite(cb);
   return EAGAIN;
 }
 
 // __rb_reserve_next(). Nested writers run only between a reserve and its commit, never inside a
-// reserve, so the kernel's "interrupted between A and C" slow path cannot happen and is not modelled.
+// reserve, so the kernel's "interrupted between A and C" slow path cannot happen and is not modelled;
+// before_stamp differs from write_stamp only after rb_try_to_discard() zeroed it, and then (as in the
+// kernel) the next event carries a full time stamp (RB_ADD_STAMP_FORCE).
 @inline function rbReserveNext(tb: usize, cb: usize, infoLength: u32, abs: bool): usize {
-  const tailPage = load<u32>(cb, CPB_TAIL_PAGE);
-  const w = load<u32>(tailPage, BP_WRITE) & RB_WRITE_MASK;
-  const ts = traceClock(load<i32>(tb, TB_CLOCK));
+  const w = wcWrite;
+  const ts = traceClock(wcClock);
   let length = infoLength;
   let delta: u64 = 0;
-  let extend = abs;
+  let stamp = abs; // a full time stamp (type 31) goes in front
+  let extend = false; // a time extend (type 30) goes in front
   if (abs) {
     delta = ts;
   } else if (w != 0) {
-    const before = load<u64>(cb, CPB_BEFORE_STAMP);
-    const after = load<u64>(cb, CPB_WRITE_STAMP);
-    delta = ts - after;
-    if (before != after) {
-      // an interrupted time update: force a full stamp
-      extend = true;
+    const after = wcWriteStamp;
+    if (wcBeforeStamp != after) {
+      stamp = true;
+      delta = ts;
       length += RB_LEN_TIME_EXTEND;
-    } else if (delta > <u64>TS_MASK) {
-      extend = true;
-      length += RB_LEN_TIME_EXTEND;
+    } else {
+      delta = ts - after;
+      if (delta > <u64>TS_MASK) {
+        extend = true;
+        length += RB_LEN_TIME_EXTEND;
+      }
     }
   }
-  store<u64>(cb, ts, CPB_BEFORE_STAMP);
   const write = w + length;
-  store<u32>(tailPage, write, BP_WRITE);
-  const bsize = load<u32>(tb, TB_SUBBUF_SIZE);
-  if (write > bsize) return rbMoveTail(tb, cb, tailPage, w, length, bsize);
-  store<u64>(cb, ts, CPB_WRITE_STAMP);
-  const page = dataPage(tailPage);
-  let ev = page + BDP_DATA + w;
+  if (write > wcBsize) {
+    // the kernel's write index shoots past the page before rb_move_tail() cleans up
+    wcWrite = write;
+    wcFlush();
+    const ret = rbMoveTail(tb, cb, wcTail, w, length, wcBsize);
+    wcLoad(cb);
+    return ret;
+  }
+  wcWrite = write;
+  wcBeforeStamp = ts;
+  wcWriteStamp = ts;
+  let ev = wcData + w;
   // rb_update_event()
-  if (extend) {
-    ev = rbAddTimeStamp(ev, delta, abs, w);
+  if (stamp || extend) {
+    ev = rbAddTimeStamp(ev, delta, stamp, w);
     length -= RB_LEN_TIME_EXTEND;
     delta = 0;
   } else if (w == 0) {
@@ -666,16 +753,16 @@ function rbMoveTail(tb: usize, cb: usize, tailPage: usize, tail: u32, length: u3
   } else {
     store<u32>(ev, ((payload + RB_ALIGNMENT - 1) >> 2) | (<u32>delta << TYPE_LEN_BITS));
   }
-  store<u32>(tailPage, load<u32>(tailPage, BP_ENTRIES) + 1, BP_ENTRIES);
-  if (w == 0) store<u64>(page, ts, BDP_TIME_STAMP);
-  inc64(cb, CPB_ENTRIES_BYTES, infoLength + (extend && !abs ? RB_LEN_TIME_EXTEND : 0));
+  wcPageEntries++;
+  if (w == 0) store<u64>(wcData - BDP_DATA, ts, BDP_TIME_STAMP);
+  wcEntriesBytes += length + ((stamp || extend) && !abs ? RB_LEN_TIME_EXTEND : 0);
   return ev;
 }
 
 // rb_reserve_next_event()
-function rbReserveNextEvent(tb: usize, cb: usize, length: u32): usize {
+@inline function rbReserveNextEvent(tb: usize, cb: usize, length: u32): usize {
   // rb_start_commit()
-  store<i32>(cb, load<i32>(cb, CPB_COMMITTING) + 1, CPB_COMMITTING);
+  wcCommitting++;
   let infoLength = rbCalculateEventLength(length);
   const abs = load<i32>(tb, TB_TIME_STAMP_ABS) != 0;
   if (abs) {
@@ -702,25 +789,35 @@ function rbReserveNextEvent(tb: usize, cb: usize, length: u32): usize {
 
 // ring_buffer_lock_reserve(): the event header, or 0 when the event cannot be recorded
 export function rbLockReserve(tb: usize, length: u32): usize {
+  return lockReserve(tb, length);
+}
+
+@inline export function lockReserve(tb: usize, length: u32): usize {
   if (atomic.load<i32>(tb, TB_RECORD_DISABLED) != 0) return 0;
   const cpu = thisCpu;
   if (!cpumaskTest(tb + TB_CPUMASK, cpu)) return 0;
   const cb = rbPerCpu(tb, cpu);
   if (atomic.load<i32>(cb, CPB_RECORD_DISABLED) != 0) return 0;
   if (length > load<u32>(tb, TB_MAX_DATA_SIZE)) return 0;
+  wcEnsure(cb);
   if (traceRecursiveLock(cb)) return 0;
   const ev = rbReserveNextEvent(tb, cb, length);
-  if (ev == 0) traceRecursiveUnlock(cb);
+  if (ev == 0) traceRecursiveUnlock();
   return ev;
 }
 
 // ring_buffer_unlock_commit()
 export function rbUnlockCommit(tb: usize): void {
+  unlockCommit(tb);
+}
+
+@inline export function unlockCommit(tb: usize): void {
   const cb = rbPerCpu(tb, thisCpu);
+  wcEnsure(cb);
   // rb_commit()
-  inc64(cb, CPB_ENTRIES, 1);
+  wcEntries++;
   rbEndCommit(cb);
-  traceRecursiveUnlock(cb);
+  traceRecursiveUnlock();
 }
 
 // rb_decrement_entry(): the event's page loses one entry
@@ -765,20 +862,22 @@ function rbTryToDiscard(cb: usize, ev: usize): bool {
   if ((write & RB_WRITE_MASK) != index + eventLength) return false;
   store<u32>(tailPage, write - eventLength, BP_WRITE);
   store<u64>(cb, load<u64>(cb, CPB_ENTRIES_BYTES) - eventLength, CPB_ENTRIES_BYTES);
-  // the discarded event's stamp must not be the base of the next delta
-  store<u64>(cb, load<u64>(cb, CPB_BEFORE_STAMP) - 1, CPB_BEFORE_STAMP);
+  // before_stamp != write_stamp: the next event carries a full time stamp
+  store<u64>(cb, 0, CPB_BEFORE_STAMP);
   return true;
 }
 
 // ring_buffer_discard_commit(): `ev` is what rbLockReserve returned
 export function rbDiscardCommit(tb: usize, ev: usize): void {
   const cb = rbPerCpu(tb, thisCpu);
+  wcEnsure(cb);
+  wcFlush();
   rbEventDiscard(ev);
-  if (load<i32>(cb, CPB_COMMITTING) <= 0) rbWarnOn(cb, RBW_NOT_COMMITTING);
   rbDecrementEntry(cb, ev);
   rbTryToDiscard(cb, ev);
+  wcLoad(cb);
   rbEndCommit(cb);
-  traceRecursiveUnlock(cb);
+  traceRecursiveUnlock();
 }
 
 // ring_buffer_write(): reserve, copy, commit; 0 on success, -16 (EBUSY) when it cannot be recorded

@@ -8,9 +8,10 @@ import {
   CTX_NORMAL, CTX_NMI, TB_SUBBUF_SIZE, BDP_COMMIT, BDP_DATA, RINGBUF_TYPE_DATA_TYPE_LEN_MAX,
   TYPE_LEN_MASK,
 } from "./abi";
-import { thisCpu, cpuDesc, contextLevel, setContextLevel, cpuServiceIpi } from "./cpu";
+import { thisCpu, cpuDesc, contextLevel, setContextLevel } from "./cpu";
+import { cpuServiceIpi } from "./smp";
 import {
-  rbLockReserve, rbUnlockCommit, rbDiscardCommit, rbEventData, rbWrite, rbReadPage, rbEventLength,
+  rbLockReserve, rbUnlockCommit, rbDiscardCommit, rbEventData, rbWrite, lockReserve, unlockCommit, eventData, rbReadPage, rbEventLength,
   sessionBegin, sessionEnd, attentionStop,
 } from "./ring_buffer";
 import { clockSessionStart, virtualDelay } from "./clock";
@@ -41,9 +42,12 @@ export function fillItem(data: usize, size: u32, seq: u32): void {
   store<u64>(p, load<u64>(p) + v);
 }
 
-// Serve IPIs at a quiescent point between events.
+// Serve IPIs between events; not while an event of OP_NEST_BEGIN is still open, since that is inside
+// a write section, not a quiescent state.
 @inline function quiescent(): void {
-  if (atomic.load<i32>(cpuDesc, CPU_ATTENTION) & ATTN_IPI) cpuServiceIpi();
+  if (atomic.load<i32>(cpuDesc, CPU_ATTENTION) & ATTN_IPI) {
+    if (load<u32>(cpuDesc, CPU_NEST_DEPTH) == 0) cpuServiceIpi();
+  }
 }
 
 // One self-checking event of `size` bytes; may nest events from higher contexts inside it.
@@ -138,15 +142,15 @@ export function runProgram(prog: usize): i32 {
       let misses: u64 = 0;
       while (!attentionStop()) {
         for (let i = 0; i < 1024; i++) {
-          const ev = rbLockReserve(tb, size);
+          const ev = lockReserve(tb, size);
           if (ev == 0) {
             misses++;
             continue;
           }
-          const data = rbEventData(ev);
+          const data = eventData(ev);
           store<u64>(data, hits);
           store<u64>(data, <u64>thisCpu, 8);
-          rbUnlockCommit(tb);
+          unlockCommit(tb);
           hits++;
         }
         quiescent();
