@@ -755,7 +755,7 @@ function rbMoveTail(tb: usize, cb: usize, tailPage: usize, tail: u32, length: u3
   }
   wcPageEntries++;
   if (w == 0) store<u64>(wcData - BDP_DATA, ts, BDP_TIME_STAMP);
-  wcEntriesBytes += length + ((stamp || extend) && !abs ? RB_LEN_TIME_EXTEND : 0);
+  wcEntriesBytes += length + (stamp || extend ? RB_LEN_TIME_EXTEND : 0);
   return ev;
 }
 
