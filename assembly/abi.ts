@@ -24,6 +24,7 @@ export const H_SCRATCH = 28; // target of RMW full barriers (atomic.fence does n
 export const H_CPU_TABLE = 32; // address of cpu descriptors
 export const H_LOG = 36; // address of the machine log ring
 export const H_FTRACE_DISABLED = 40;
+export const H_TB_LIST = 44; // address of the list of live trace_buffers (TBL_*)
 export const H_EPOCH_MS = 48; // f64: performance.timeOrigin + now() of the host at machine creation
 export const H_ONLINE_MASK = 64; // CPUMASK_WORDS words: cpu_online_mask
 export const H_SIZE = 4096;
@@ -86,12 +87,19 @@ export const TB_CLOCK = 16; // CLOCK_*
 export const TB_TIME_STAMP_ABS = 20;
 export const TB_ID = 24;
 export const TB_MAX_DATA_SIZE = 28;
+export const TB_VIEWS = 32; // weak memory model: nr_cpu_ids rows (one per viewing CPU) of buffers[] as that CPU sees it
 export const TB_CPUMASK = 64;
 export const TB_BUFFERS = 128; // MAX_CPUS pointers to ring_buffer_per_cpu
 export const TB_SIZE = 1152;
 
 export const RB_FL_OVERWRITE = 1;
 export const RB_BUFFER_OFF = 1048576; // 1 << 20 in record_disabled: ring_buffer_record_off()
+
+// ---- the list of live trace_buffers (what readers on CPUs walk, and whose views a barrier refreshes) ----
+export const TBL_COUNT = 0;
+export const TBL_ENTRIES = 4;
+export const TBL_MAX = 255;
+export const TBL_SIZE = 1024;
 
 // ---- struct ring_buffer_per_cpu ----
 export const CPB_CPU = 0;
@@ -225,7 +233,7 @@ export const OP_DISCARD_END = 7; // discard the innermost open event (ring_buffe
 export const OP_DELAY = 8; // ns: advance this CPU's virtual clock
 export const OP_STRESS_COUNT = 9; // tb, seed, max size, nest percent, result ptr, count: like OP_STRESS, bounded
 export const OP_READ_PAGES = 10; // tb, cpu, spare page, result ptr: consume pages (ring_buffer_read_page) until stop
-export const OP_JS_BENCH = 11; // handled by the worker's JavaScript side
+export const OP_WALK = 12; // count (0: until stopped), barrier every N walks, result ptr: ring_buffer_entries() of every trace_buffer
 
 // stress/bench result block
 export const RES_WRITTEN = 0; // u64 events committed
@@ -263,3 +271,7 @@ export const RBW_PEEK_LOOPS = 8; // rb_buffer_peek looped more than twice
 export const RBW_NULL_EVENT = 9; // a null padding event where data was expected
 export const RBW_BAD_TYPE = 10; // unknown type_len
 export const RBW_NOT_COMMITTING = 11; // a commit or discard without a reserve
+export const LOG_OOPS = 2; // a NULL dereference: arg0 = OOPS_* function, arg1 = faulting address
+export const OOPS_LOCK_RESERVE = 1; // ring_buffer_lock_reserve()
+export const OOPS_ENTRIES = 2; // ring_buffer_entries()
+export const EFAULT_RET = -14; // what a workload program returns when its CPU oopsed

@@ -9,7 +9,7 @@
 // page moves on (every page boundary), when a reader asks (ATTN_PUBLISH), and when a write session ends.
 import {
   TB_FLAGS, TB_RECORD_DISABLED, TB_SUBBUF_SIZE, TB_CLOCK, TB_TIME_STAMP_ABS, TB_MAX_DATA_SIZE, TB_CPUMASK,
-  TB_BUFFERS, RB_FL_OVERWRITE,
+  TB_BUFFERS, TB_VIEWS, RB_FL_OVERWRITE,
   CPB_CPU, CPB_BUFFER, CPB_NR_PAGES, CPB_PAGES, CPB_RECORD_DISABLED, CPB_CNT, CPB_PAGES_REMOVED,
   CPB_TAIL_PAGE, CPB_COMMIT_PAGE, CPB_CURRENT_CONTEXT, CPB_NEST, CPB_COMMITTING, CPB_COMMIT_INDEX,
   CPB_WRITE_STAMP, CPB_BEFORE_STAMP, CPB_ENTRIES, CPB_ENTRIES_BYTES, CPB_OVERRUN, CPB_COMMIT_OVERRUN,
@@ -27,10 +27,11 @@ import {
   RD_TS, RD_LOST, RD_LENGTH, RD_TYPE_LEN, RD_DATA,
   IT_CPU_BUFFER, IT_HEAD_PAGE, IT_HEAD, IT_NEXT_EVENT, IT_CACHE_READER_PAGE, IT_CACHE_READ,
   IT_CACHE_PAGES_REMOVED, IT_MISSED_EVENTS, IT_READ_STAMP, IT_PAGE_STAMP, IT_SIZE,
+  LAYOUT_BASE, H_TB_LIST, TBL_COUNT, TBL_ENTRIES, OOPS_LOCK_RESERVE, OOPS_ENTRIES,
   LOG_RB_WARN, RBW_NR_LOOPS, RBW_COMMIT_MAX_COUNT, RBW_TAIL_ON_READER, RBW_HEAD_PAGE_TYPE, RBW_NO_HEAD_PAGE,
   RBW_READER_LOOPS, RBW_READ_PAST_SIZE, RBW_PEEK_LOOPS, RBW_NULL_EVENT, RBW_BAD_TYPE, RBW_NOT_COMMITTING,
 } from "./abi";
-import { thisCpu, cpuDesc, cpuDescOf, contextLevel, logRecord, smpMb } from "./cpu";
+import { crashed, thisCpu, cpuDesc, cpuDescOf, contextLevel, nrCpuIds, weakView, logRecord, smpMb, kernelOops } from "./cpu";
 import { traceClock } from "./clock";
 
 // ---------------------------------------------------------------------------------------------------
@@ -74,8 +75,10 @@ function rbWarnOn(cb: usize, check: u32): void {
   return (atomic.load<u32>(mask + (<usize>(cpu >>> 5) << 2)) & (1 << (cpu & 31))) != 0;
 }
 
-// buffer->buffers[cpu]
+// buffer->buffers[cpu], as this CPU sees it: under the weak memory model through its view, which only
+// a read barrier refreshes (smpMb)
 @inline export function rbPerCpu(tb: usize, cpu: i32): usize {
+  if (weakView) return load<u32>(load<u32>(tb, TB_VIEWS) + ((<usize>thisCpu * nrCpuIds + cpu) << 2));
   return load<u32>(tb + TB_BUFFERS + (<usize>cpu << 2));
 }
 
@@ -797,6 +800,11 @@ export function rbLockReserve(tb: usize, length: u32): usize {
   const cpu = thisCpu;
   if (!cpumaskTest(tb + TB_CPUMASK, cpu)) return 0;
   const cb = rbPerCpu(tb, cpu);
+  if (cb == 0) {
+    // the cpumask said yes but buffers[cpu] is still NULL to this CPU: the race of 20ad8b0888be
+    kernelOops(OOPS_LOCK_RESERVE, CPB_RECORD_DISABLED);
+    return 0;
+  }
   if (atomic.load<i32>(cb, CPB_RECORD_DISABLED) != 0) return 0;
   if (length > load<u32>(tb, TB_MAX_DATA_SIZE)) return 0;
   wcEnsure(cb);
@@ -1223,7 +1231,9 @@ export function rbReadPage(tb: usize, cpu: i32, slot: usize, len: u32, full: boo
       atomic.store<u64>(bpage, <u64>(<u32>atomic.load<u64>(bpage, BDP_COMMIT) | RB_MISSED_STORED), BDP_COMMIT);
       pageCommit += 8;
     }
-    atomic.store<u64>(bpage, <u64>(<u32>atomic.load<u64>(bpage, BDP_COMMIT) | <u32>RB_MISSED_EVENTS), BDP_COMMIT);
+    // local_add() of the int (1 << 31) sign-extends into the upper half of the 8-byte commit, as on a
+    // 64-bit kernel
+    atomic.store<i64>(bpage, <i64>(<i32>atomic.load<u64>(bpage, BDP_COMMIT) | RB_MISSED_EVENTS), BDP_COMMIT);
   }
   if (pageCommit < bsize) memory.fill(bpage + BDP_DATA + pageCommit, 0, bsize - pageCommit);
   readerUnlock(cb);
@@ -1442,5 +1452,30 @@ export function rbBytesCpu(tb: usize, cpu: i32): u64 {
 }
 
 export function attentionStop(): bool {
-  return stopRequested || (atomic.load<i32>(cpuDesc, CPU_ATTENTION) & ATTN_STOP) != 0;
+  return stopRequested || crashed || (atomic.load<i32>(cpuDesc, CPU_ATTENTION) & ATTN_STOP) != 0;
 }
+
+// ring_buffer_entries() of every live trace_buffer, walking each one's cpumask; false if this CPU
+// dereferenced a NULL buffers[cpu] on the way (and oopsed)
+export function rbEntriesAll(): bool {
+  const list = atomic.load<u32>(LAYOUT_BASE + H_TB_LIST);
+  const n = atomic.load<u32>(list, TBL_COUNT);
+  let sum: u64 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const tb = atomic.load<u32>(list + TBL_ENTRIES + (i << 2));
+    if (tb == 0) continue;
+    for (let cpu = 0; cpu < nrCpuIds; cpu++) {
+      if (!cpumaskTest(tb + TB_CPUMASK, cpu)) continue;
+      const cb = rbPerCpu(tb, cpu);
+      if (cb == 0) {
+        kernelOops(OOPS_ENTRIES, CPB_ENTRIES);
+        return false;
+      }
+      sum += rbNumOfEntries(cb);
+    }
+  }
+  walkSum = sum;
+  return true;
+}
+
+let walkSum: u64 = 0;

@@ -6,13 +6,13 @@ import {
   OP_STRESS_COUNT, OP_READ_PAGES, CPU_NEST_DEPTH, CPU_NEST_STACK, CPU_NEST_MAX, CPU_ATTENTION, ATTN_IPI,
   RES_WRITTEN, RES_FAILED, RES_NESTED, RES_BYTES, RES_PAGES, ITEM_SIZE, ITEM_SEQ, ITEM_CPU, ITEM_HDR, ITEM_MIN,
   CTX_NORMAL, CTX_NMI, TB_SUBBUF_SIZE, BDP_COMMIT, BDP_DATA, RINGBUF_TYPE_DATA_TYPE_LEN_MAX,
-  TYPE_LEN_MASK,
+  TYPE_LEN_MASK, OP_WALK, EFAULT_RET,
 } from "./abi";
-import { thisCpu, cpuDesc, contextLevel, setContextLevel } from "./cpu";
+import { thisCpu, cpuDesc, contextLevel, setContextLevel, crashed, smpMb } from "./cpu";
 import { cpuServiceIpi } from "./smp";
 import {
   rbLockReserve, rbUnlockCommit, rbDiscardCommit, rbEventData, rbWrite, lockReserve, unlockCommit, eventData, rbReadPage, rbEventLength,
-  sessionBegin, sessionEnd, attentionStop,
+  sessionBegin, sessionEnd, attentionStop, rbEntriesAll,
 } from "./ring_buffer";
 import { clockSessionStart, virtualDelay } from "./clock";
 
@@ -108,12 +108,19 @@ function readPages(tb: usize, cpu: i32, slot: usize, res: usize): void {
 
 // Run the program at `prog`; returns 0, or -1 for an unknown opcode.
 export function runProgram(prog: usize): i32 {
+  if (crashed) return EFAULT_RET;
+  // taking work from the mailbox is an acquire: a full barrier here
+  smpMb();
   sessionBegin();
   clockSessionStart();
   let pc = prog;
   let ret = 0;
   while (true) {
     const op = load<i32>(pc);
+    if (crashed) {
+      ret = EFAULT_RET;
+      break;
+    }
     if (op == OP_END) break;
     if (op == OP_WRITE) {
       const tb = load<u32>(pc, 4);
@@ -206,6 +213,21 @@ export function runProgram(prog: usize): i32 {
     } else if (op == OP_DELAY) {
       virtualDelay(<u64>load<u32>(pc, 4));
       pc += 8;
+    } else if (op == OP_WALK) {
+      // a reader on this CPU: ring_buffer_entries() over every trace_buffer, again and again
+      const count = load<u32>(pc, 4);
+      const barrierEvery = load<u32>(pc, 8);
+      const res = load<u32>(pc, 12);
+      let walks: u64 = 0;
+      while (count == 0 || walks < <u64>count) {
+        if (!rbEntriesAll()) break;
+        walks++;
+        if (barrierEvery != 0 && walks % <u64>barrierEvery == 0) smpMb();
+        quiescent();
+        if (count == 0 && attentionStop()) break;
+      }
+      inc64(res + RES_WRITTEN, walks);
+      pc += 16;
     } else if (op == OP_READ_PAGES) {
       readPages(load<u32>(pc, 4), load<i32>(pc, 8), load<u32>(pc, 12), load<u32>(pc, 16));
       pc += 20;

@@ -4,8 +4,9 @@ import { TraceBuffer, type ClockName, clockByName } from './ring/trace-buffer.ts
 import { Workload, type WorkloadResult } from './machine/workload.ts';
 import { RingtraceError } from './errors.ts';
 import { abi } from './layout.ts';
+import { FixSet } from './fixes.ts';
 
-const { RES_SIZE, RES_WRITTEN, RES_FAILED, RES_NESTED, RES_BYTES, RES_PAGES, CLOCK_LOCAL, CLOCK_GLOBAL } = abi;
+const { RES_SIZE, RES_WRITTEN, RES_FAILED, RES_NESTED, RES_BYTES, RES_PAGES, CLOCK_LOCAL, CLOCK_GLOBAL, IPI_SYNC, EFAULT_RET } = abi;
 
 export interface MachineOptions {
   cpus?: number; // possible CPUs (nr_cpu_ids), default 2
@@ -16,6 +17,15 @@ export interface MachineOptions {
   clock?: ClockName; // trace_clock (default 'local')
   memoryModel?: MemoryModel; // 'tso' (default) or 'weak'
   virtualStepNs?: number; // how far the virtual clock advances per reading (default 1000)
+  withoutFixes?: string[]; // modelled upstream fixes to leave out (commit ids, see FIXES)
+}
+
+// A CPU took an oops (an emulated NULL pointer dereference) while running a workload.
+export class KernelOopsError extends RingtraceError {
+  constructor(readonly cpu: number, readonly report: string[]) {
+    super('EFAULT', `CPU ${cpu} oopsed: ${report.find((l) => l.startsWith('BUG:')) ?? 'kernel oops'}`);
+    this.name = 'KernelOopsError';
+  }
 }
 
 export const DEFAULT_BUFFER_SIZE_KB = 1408;
@@ -35,15 +45,25 @@ function cpuList(opts: MachineOptions, cpus: number): number[] {
   return [...new Set(online)].sort((a, b) => a - b);
 }
 
+type BufferDefaults = Required<Pick<MachineOptions, 'bufferSizeKb' | 'subbufSize' | 'overwrite' | 'clock'>>;
+
 export class RingMachine {
   readonly buffer: TraceBuffer; // the top-level trace_array's buffer
-  private constructor(readonly machine: Machine, opts: Required<Pick<MachineOptions, 'bufferSizeKb' | 'subbufSize' | 'overwrite' | 'clock'>>) {
+  readonly instances = new Map<string, TraceBuffer>(); // instances/NAME
+  private readonly everOnline = new Set<number>(); // CPUs whose worker has been started
+
+  private constructor(readonly machine: Machine, readonly fixes: FixSet, opts: BufferDefaults) {
     this.buffer = new TraceBuffer(machine, 'global', {
       sizeBytes: opts.bufferSizeKb * 1024,
       subbufSize: opts.subbufSize,
       overwrite: opts.overwrite,
       clock: opts.clock,
     });
+  }
+
+  // Every trace_buffer: the top level's and each instance's.
+  traceBuffers(): TraceBuffer[] {
+    return [this.buffer, ...this.instances.values()];
   }
 
   static async create(opts: MachineOptions = {}): Promise<RingMachine> {
@@ -61,20 +81,84 @@ export class RingMachine {
     const memoryModel = opts.memoryModel ?? 'tso';
     if (memoryModel !== 'tso' && memoryModel !== 'weak') throw new RingtraceError('EINVAL', `memoryModel must be 'tso' or 'weak'`);
     const virtualStepNs = opts.virtualStepNs ?? 1000;
+    if (!Number.isInteger(virtualStepNs) || virtualStepNs < 1) throw new RingtraceError('EINVAL', `virtualStepNs must be a positive integer`);
+    const fixes = new FixSet(opts.withoutFixes);
     const machine = await Machine.boot({ cpus, online, memoryModel, virtualStepNs });
-    const rm = new RingMachine(machine, { bufferSizeKb, subbufSize: opts.subbufSize ?? 4096, overwrite: opts.overwrite ?? true, clock });
-    // ring_buffer_alloc(): per-CPU buffers for the CPUs online at boot (trace_rb_cpu_prepare at boot)
-    for (const cpu of online) rm.prepareCpu(rm.buffer, cpu);
+    const rm = new RingMachine(machine, fixes, { bufferSizeKb, subbufSize: opts.subbufSize ?? 4096, overwrite: opts.overwrite ?? true, clock });
+    // ring_buffer_alloc(): per-CPU buffers for the CPUs online at boot (trace_rb_cpu_prepare, before
+    // the system is running, so without the IPI round)
+    for (const cpu of online) await rm.prepareCpu(rm.buffer, cpu);
     await machine.start(online);
+    for (const cpu of online) rm.everOnline.add(cpu);
     return rm;
   }
 
-  // trace_rb_cpu_prepare() for one trace_buffer and CPU
-  private prepareCpu(tb: TraceBuffer, cpu: number): void {
-    if (tb.hasCpu(cpu)) return;
+  // trace_rb_cpu_prepare(): the first time a trace_buffer sees a CPU, allocate its ring_buffer_per_cpu;
+  // with fix 20ad8b0888be (and once the system runs) an IPI to every online CPU comes before the
+  // cpumask bit, so no reader sees the bit with a NULL buffers[cpu]
+  private async prepareCpu(tb: TraceBuffer, cpu: number): Promise<void> {
+    if (tb.cpumaskTest(cpu)) return;
     tb.allocateCpuBuffer(cpu);
     tb.publishCpuBuffer(cpu);
+    if (this.fixes.has('20ad8b0888be') && this.machine.systemRunning) await this.machine.onEachCpu(IPI_SYNC);
     tb.setCpumask(cpu);
+  }
+
+  // cpu_up(): prepare every trace_buffer for the CPU, then start its worker (or wake the parked one).
+  // Already online: nothing to do, like the kernel.
+  async cpuUp(cpu: number): Promise<void> {
+    this.checkCpu(cpu);
+    if (this.machine.isOnline(cpu)) return;
+    for (const tb of this.traceBuffers()) await this.prepareCpu(tb, cpu);
+    await this.machine.cpuUp(cpu, !this.everOnline.has(cpu));
+    this.everOnline.add(cpu);
+  }
+
+  // cpu_down(): the CPU's worker is parked; its buffers stay, with their data. The last online CPU
+  // cannot go down (EBUSY); cpu0 has no online file, like x86 (see cpuHotpluggable).
+  async cpuDown(cpu: number): Promise<void> {
+    this.checkCpu(cpu);
+    if (!this.cpuHotpluggable(cpu)) throw new RingtraceError('EPERM', `CPU ${cpu} cannot be taken offline (the boot CPU is not hotpluggable)`);
+    if (!this.machine.isOnline(cpu)) return;
+    if (this.machine.onlineCpus().length === 1) throw new RingtraceError('EBUSY', `CPU ${cpu} is the last online CPU`);
+    await this.machine.cpuDown(cpu);
+  }
+
+  // Like x86, the boot CPU cannot be unplugged: it has no /sys/devices/system/cpu/cpu0/online.
+  cpuHotpluggable(cpu: number): boolean {
+    return cpu !== 0;
+  }
+
+  private checkCpu(cpu: number): void {
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.nrCpuIds) {
+      throw new RingtraceError('EINVAL', `CPU ${cpu} does not exist (possible CPUs: 0-${this.nrCpuIds - 1})`);
+    }
+  }
+
+  // instance_mkdir(): a new trace_array with its own trace_buffer, prepared for every online CPU
+  async createInstance(name: string, opts: Partial<BufferDefaults> = {}): Promise<TraceBuffer> {
+    if (!/^[^/\s]+$/.test(name) || name === '.' || name === '..') throw new RingtraceError('EINVAL', `bad instance name "${name}"`);
+    if (this.instances.has(name)) throw new RingtraceError('EEXIST', `instance "${name}" already exists`);
+    const tb = new TraceBuffer(this.machine, name, {
+      sizeBytes: (opts.bufferSizeKb ?? DEFAULT_BUFFER_SIZE_KB) * 1024,
+      subbufSize: opts.subbufSize ?? 4096,
+      overwrite: opts.overwrite ?? true,
+      clock: opts.clock ?? 'local',
+    });
+    this.instances.set(name, tb);
+    for (const cpu of this.machine.onlineCpus()) await this.prepareCpu(tb, cpu);
+    return tb;
+  }
+
+  // instance_rmdir(): EBUSY while a reader holds it open; its memory goes after a grace period
+  async removeInstance(name: string): Promise<void> {
+    const tb = this.instances.get(name);
+    if (!tb) throw new RingtraceError('ENOENT', `instance "${name}" does not exist`);
+    if (tb.busy) throw new RingtraceError('EBUSY', `instance "${name}" is in use`);
+    this.instances.delete(name);
+    this.machine.unregisterTraceBuffer(tb.addr);
+    await this.machine.synchronizeRcu();
+    tb.destroy();
   }
 
   get nrCpuIds(): number {
@@ -94,6 +178,7 @@ export class RingMachine {
     m.mem.i32.set(words, prog >> 2);
     try {
       const ret = await m.runProgram(cpu, prog, opts.durationMs);
+      if (ret === EFAULT_RET) throw new KernelOopsError(cpu, m.dmesg());
       if (ret !== 0) throw new RingtraceError('EINVAL', `CPU ${cpu} rejected the workload program (${ret})`);
       return {
         written: m.mem.load64(res + RES_WRITTEN),

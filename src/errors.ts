@@ -1,5 +1,5 @@
 // Typed errors of the API. `code` is the errno name the kernel would return for the same request.
-export type Errno = 'EINVAL' | 'ENOENT' | 'EBUSY' | 'EACCES' | 'ENODEV' | 'ENOMEM' | 'EPERM' | 'EEXIST' | 'ENOTDIR' | 'EISDIR';
+export type Errno = 'EINVAL' | 'ENOENT' | 'EBUSY' | 'EACCES' | 'ENODEV' | 'ENOMEM' | 'EPERM' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'EFAULT';
 
 const strerror: Record<Errno, string> = {
   EINVAL: 'Invalid argument',
@@ -12,6 +12,7 @@ const strerror: Record<Errno, string> = {
   EEXIST: 'File exists',
   ENOTDIR: 'Not a directory',
   EISDIR: 'Is a directory',
+  EFAULT: 'Bad address',
 };
 
 export class RingtraceError extends Error {

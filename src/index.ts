@@ -1,5 +1,7 @@
 // ringtrace: the Linux kernel's tracing ring buffer, emulated on WebAssembly threads.
-export { createMachine, RingMachine, Writer, Workload, DEFAULT_BUFFER_SIZE_KB } from './api.ts';
+export { createMachine, RingMachine, Writer, Workload, KernelOopsError, DEFAULT_BUFFER_SIZE_KB } from './api.ts';
+export { FIXES, findFix } from './fixes.ts';
+export type { Fix } from './fixes.ts';
 export type { MachineOptions, WorkloadResult } from './api.ts';
 export { TraceBuffer, CLOCKS } from './ring/trace-buffer.ts';
 export type { TraceEvent, RingBufferStats, ClockName } from './ring/trace-buffer.ts';

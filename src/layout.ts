@@ -1,6 +1,6 @@
 // The host's side of the shared memory: typed access to the layout defined once in assembly/abi.ts.
 export * as abi from '../assembly/abi.ts';
-import { LAYOUT_BASE, H_SIZE, MAX_CPUS, CPU_DESC_SIZE, LOG_REGION, WASM_PAGE, MAX_MEMORY_PAGES } from '../assembly/abi.ts';
+import { LAYOUT_BASE, H_SIZE, MAX_CPUS, CPU_DESC_SIZE, LOG_REGION, TBL_SIZE, WASM_PAGE, MAX_MEMORY_PAGES } from '../assembly/abi.ts';
 
 // Views over the shared memory; recreated after memory.grow, since old views keep their old length.
 export class Mem {
@@ -64,8 +64,9 @@ export function fixedLayout(nrCpuIds: number) {
   if (nrCpuIds > MAX_CPUS) throw new RangeError(`at most ${MAX_CPUS} CPUs`);
   const cpuTable = LAYOUT_BASE + H_SIZE;
   const log = cpuTable + nrCpuIds * CPU_DESC_SIZE;
-  const arena = align(log + LOG_REGION, 4096);
-  return { cpuTable, log, arena };
+  const tbList = log + LOG_REGION;
+  const arena = align(tbList + TBL_SIZE, 4096);
+  return { cpuTable, log, tbList, arena };
 }
 
 export function align(n: number, a: number): number {

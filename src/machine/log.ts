@@ -1,7 +1,12 @@
 // Text of the machine log records that Wasm appends (it never builds strings itself).
 import { abi } from '../layout.ts';
 
-const { LOG_RB_WARN } = abi;
+const { LOG_RB_WARN, LOG_OOPS } = abi;
+
+const oopsSites: Record<number, string> = {
+  [abi.OOPS_LOCK_RESERVE]: 'ring_buffer_lock_reserve',
+  [abi.OOPS_ENTRIES]: 'ring_buffer_entries',
+};
 
 // RB_WARN_ON checks, by the RBW_* code, with the kernel function that contains each
 const rbWarnSites: Record<number, [string, string]> = {
@@ -28,6 +33,20 @@ export function formatLogRecord(words: number[]): string[] {
       '------------[ cut here ]------------',
       `WARNING: CPU: ${cpu} PID: 0 at kernel/trace/ring_buffer.c ${fn} (RB_WARN_ON: ${cond}, cpu_buffer of CPU ${a1})`,
       'ring buffer recording disabled',
+      '---[ end trace 0000000000000000 ]---',
+    ];
+  }
+  if (code === LOG_OOPS) {
+    const fn = oopsSites[a0] ?? `function ${a0}`;
+    return [
+      `BUG: kernel NULL pointer dereference, address: ${a1.toString(16).padStart(16, '0')}`,
+      '#PF: supervisor read access in kernel mode',
+      '#PF: error_code(0x0000) - not-present page',
+      'Oops: 0000 [#1] PREEMPT SMP',
+      `CPU: ${cpu} PID: 0 Comm: ringtrace-cpu${cpu}`,
+      `RIP: 0010:${fn}`,
+      'Call Trace:',
+      ` ${fn}`,
       '---[ end trace 0000000000000000 ]---',
     ];
   }

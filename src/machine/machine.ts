@@ -9,10 +9,10 @@ import { formatLogRecord } from './log.ts';
 
 const {
   LAYOUT_BASE, H_MAGIC, H_NR_CPU_IDS, H_SYSTEM_STATE, H_MEMORY_MODEL, H_VIRTUAL_STEP, H_CPU_TABLE, H_LOG,
-  H_EPOCH_MS, H_ONLINE_MASK, MACHINE_MAGIC, SYSTEM_RUNNING, SYSTEM_BOOTING, MEMORY_MODEL_TSO, MEMORY_MODEL_WEAK,
+  H_EPOCH_MS, H_ONLINE_MASK, H_TB_LIST, TBL_COUNT, TBL_ENTRIES, TBL_MAX, MACHINE_MAGIC, SYSTEM_RUNNING, SYSTEM_BOOTING, MEMORY_MODEL_TSO, MEMORY_MODEL_WEAK,
   CPU_DESC_SIZE, CPU_DOORBELL, CPU_WORK_SEQ, CPU_WORK_ACK, CPU_WORK_CMD, CPU_WORK_ARG0, CPU_WORK_RESULT,
   CPU_IPI_SEQ, CPU_IPI_ACK, CPU_IPI_FUNC, CPU_ATTENTION, CPU_STATE, CPU_VCLOCK, ATTN_IPI, ATTN_STOP,
-  CPU_STATE_ONLINE, CPU_STATE_OFFLINE, CMD_RUN, CMD_JS, IPI_QUIESCE, LOG_HEAD, LOG_DATA, LOG_RECORD,
+  CPU_STATE_ONLINE, CPU_STATE_OFFLINE, CPU_STATE_CRASHED, CMD_RUN, CMD_JS, IPI_QUIESCE, LOG_HEAD, LOG_DATA, LOG_RECORD,
   LOG_RECORDS,
 } = abi;
 
@@ -30,6 +30,7 @@ interface CpuSlot {
   desc: number;
   thread?: Thread;
   busy: boolean; // a work item is in flight
+  work?: Promise<unknown>; // that work item
   jsWaiters: Map<number, { resolve(v: unknown): void; reject(e: Error): void }>;
 }
 
@@ -46,6 +47,7 @@ export class Machine {
   private logRead = 0;
   private readonly logLines: string[] = [];
   private ipiChain: Promise<void> = Promise.resolve();
+  private readonly tbList: number;
 
   private constructor(
     readonly module: WebAssembly.Module,
@@ -66,6 +68,8 @@ export class Machine {
     this.mem.store32(h + H_VIRTUAL_STEP, config.virtualStepNs);
     this.mem.store32(h + H_CPU_TABLE, fixed.cpuTable);
     this.mem.store32(h + H_LOG, fixed.log);
+    this.mem.store32(h + H_TB_LIST, fixed.tbList);
+    this.tbList = fixed.tbList;
     this.mem.f64[(h + H_EPOCH_MS) >> 3] = this.epochMs;
     for (let cpu = 0; cpu < config.cpus; cpu++) {
       this.slots.push({ cpu, desc: fixed.cpuTable + cpu * CPU_DESC_SIZE, busy: false, jsWaiters: new Map() });
@@ -117,6 +121,34 @@ export class Machine {
     else Atomics.and(this.mem.i32, addr >> 2, ~(1 << (cpu & 31)));
   }
 
+  // Bring a CPU online: the first time its worker starts, later the parked worker is woken.
+  async cpuUp(cpu: number, firstTime: boolean): Promise<void> {
+    const slot = this.slot(cpu);
+    if (firstTime || !slot.thread) {
+      await this.startCpu(cpu);
+      return;
+    }
+    this.mem.store32(slot.desc + CPU_STATE, CPU_STATE_ONLINE);
+    this.setOnline(cpu, true);
+    this.ring(slot.desc);
+  }
+
+  // Take a CPU offline: it leaves cpu_online_mask (no more IPIs or work), its running workload is
+  // stopped, and its worker parks in the idle loop. Buffers and data stay.
+  async cpuDown(cpu: number): Promise<void> {
+    const slot = this.slot(cpu);
+    this.setOnline(cpu, false);
+    if (slot.busy) {
+      this.stop(cpu);
+      await slot.work;
+    }
+    if (this.mem.load32(slot.desc + CPU_STATE) !== CPU_STATE_CRASHED) this.mem.store32(slot.desc + CPU_STATE, CPU_STATE_OFFLINE);
+  }
+
+  cpuCrashed(cpu: number): boolean {
+    return this.mem.load32(this.slot(cpu).desc + CPU_STATE) === CPU_STATE_CRASHED;
+  }
+
   private async startCpu(cpu: number): Promise<void> {
     const slot = this.slot(cpu);
     const thread = await spawnCpuThread();
@@ -144,11 +176,20 @@ export class Machine {
   }
 
   // Post a work item into a CPU's mailbox and wait for its acknowledgement (Atomics.waitAsync).
-  private async post(cpu: number, cmd: number, arg0 = 0): Promise<number> {
+  private post(cpu: number, cmd: number, arg0 = 0): Promise<number> {
     const slot = this.slot(cpu);
-    if (!this.isOnline(cpu) || !slot.thread) throw new RingtraceError('ENODEV', `CPU ${cpu} is offline`);
-    if (slot.busy) throw new RingtraceError('EBUSY', `CPU ${cpu} is already running a workload`);
+    if (!this.isOnline(cpu) || !slot.thread) return Promise.reject(new RingtraceError('ENODEV', `CPU ${cpu} is offline`));
+    if (this.mem.load32(slot.desc + CPU_STATE) === CPU_STATE_CRASHED) {
+      return Promise.reject(new RingtraceError('EFAULT', `CPU ${cpu} crashed (see dmesg) and runs no more work`));
+    }
+    if (slot.busy) return Promise.reject(new RingtraceError('EBUSY', `CPU ${cpu} is already running a workload`));
     slot.busy = true;
+    const work = this.postNow(slot, cmd, arg0);
+    slot.work = work.catch(() => undefined);
+    return work;
+  }
+
+  private async postNow(slot: CpuSlot, cmd: number, arg0: number): Promise<number> {
     try {
       const d = slot.desc;
       this.mem.store32(d + CPU_WORK_CMD, cmd);
@@ -250,6 +291,26 @@ export class Machine {
   // synchronize_rcu(): every online CPU passes a quiescent state (between two events)
   synchronizeRcu(): Promise<void> {
     return this.onEachCpu(IPI_QUIESCE);
+  }
+
+  // Publish a trace_buffer to the CPUs (the list readers on CPUs walk and barriers refresh views of).
+  registerTraceBuffer(tb: number): void {
+    const n = this.mem.load32(this.tbList + TBL_COUNT);
+    if (n >= TBL_MAX) throw new RingtraceError('ENOMEM', `at most ${TBL_MAX} trace buffers`);
+    this.mem.store32(this.tbList + TBL_ENTRIES + n * 4, tb);
+    this.mem.store32(this.tbList + TBL_COUNT, n + 1);
+  }
+
+  // Take it off the list; the caller frees it only after a grace period (synchronizeRcu).
+  unregisterTraceBuffer(tb: number): void {
+    const n = this.mem.load32(this.tbList + TBL_COUNT);
+    for (let i = 0; i < n; i++) {
+      if (this.mem.load32(this.tbList + TBL_ENTRIES + i * 4) !== tb) continue;
+      this.mem.store32(this.tbList + TBL_ENTRIES + i * 4, this.mem.load32(this.tbList + TBL_ENTRIES + (n - 1) * 4));
+      this.mem.store32(this.tbList + TBL_ENTRIES + (n - 1) * 4, 0);
+      this.mem.store32(this.tbList + TBL_COUNT, n - 1);
+      return;
+    }
   }
 
   virtualNow(cpu: number): bigint {

@@ -11,7 +11,7 @@ const {
   CPB_ENTRIES_BYTES, CPB_READ_BYTES, CPB_PAGES_TOUCHED, CPB_PAGES_LOST, CPB_PAGES_READ, CPB_RECURSION,
   CPB_NR_LOOPS_WARN, BP_SIZE, BP_NEXT, BP_PREV, BP_PAGE, BP_ID, BUF_PAGE_HDR_SIZE, SYS_PAGE_SIZE,
   SUBBUF_ORDER_MAX, RD_TS, RD_LOST, RD_LENGTH, RD_DATA, IT_SIZE, CLOCK_LOCAL, CLOCK_GLOBAL, CLOCK_COUNTER,
-  CLOCK_VIRTUAL, BDP_COMMIT,
+  CLOCK_VIRTUAL, BDP_COMMIT, TB_VIEWS,
 } = abi;
 
 export type ClockName = 'local' | 'global' | 'counter' | 'virtual';
@@ -105,7 +105,14 @@ export class TraceBuffer {
     mem.store32(this.addr + TB_ID, this.id);
     this.scratchSize = RD_DATA + this.dataSize;
     this.scratch = machine.arena.alloc(this.scratchSize);
+    if (machine.memoryModel === 'weak') {
+      this.viewsSize = machine.nrCpuIds * machine.nrCpuIds * 4;
+      mem.store32(this.addr + TB_VIEWS, machine.arena.alloc(this.viewsSize));
+    }
+    machine.registerTraceBuffer(this.addr);
   }
+
+  private viewsSize = 0;
 
   // buffer->subbuf_size: data bytes per sub-buffer
   get dataSize(): number {
@@ -170,11 +177,13 @@ export class TraceBuffer {
     return pages;
   }
 
-  // rb_allocate_cpu_buffer(); the cpumask bit is the caller's (trace_rb_cpu_prepare) to set
+  // rb_allocate_cpu_buffer(), sized as trace_rb_cpu_prepare() does: like the other CPUs' buffers if
+  // they all have the same size, else the minimum of 2 pages. The cpumask bit is the caller's to set.
   allocateCpuBuffer(cpu: number): number {
     if (this.cpus.has(cpu)) return this.cpus.get(cpu)!.cb;
     const mem = this.machine.mem;
-    const nr = this.nrPagesFor(this.sizeRequest);
+    const sizes = new Set([...this.cpus.values()].map((c) => mem.load32(c.cb + CPB_NR_PAGES)));
+    const nr = sizes.size === 0 ? this.nrPagesFor(this.sizeRequest) : sizes.size === 1 ? [...sizes][0] : 2;
     const cb = this.machine.arena.alloc(CPB_SIZE);
     const pages = this.allocChain(nr);
     const reader = this.allocBufferPage();
@@ -472,17 +481,36 @@ export class TraceBuffer {
     return this.consume(best.cpu);
   }
 
+  // Readers that hold the buffer open (an instance is busy while there are any).
+  private readers = 0;
+
+  get busy(): boolean {
+    return this.readers > 0;
+  }
+
+  // Hold the buffer open for a reader (trace_pipe, trace) until the returned function is called.
+  open(): () => void {
+    this.readers++;
+    let closed = false;
+    return () => {
+      if (!closed) this.readers--;
+      closed = true;
+    };
+  }
+
   // ring_buffer_read_start() .. ring_buffer_read_finish(): a non-consuming iterator over one CPU.
   *iterate(cpu: number): Generator<TraceEvent> {
     this.checkCpu(cpu);
     const info = this.cpus.get(cpu)!;
     const it = this.machine.arena.alloc(IT_SIZE + this.dataSize);
     info.resizeDisabled++;
+    this.readers++;
     try {
       if (!this.machine.exports.rbIterStart(this.addr, cpu, it)) return;
       while (this.machine.exports.rbIterNext(it, this.scratch, this.dataSize)) yield this.readRecord(cpu);
     } finally {
       info.resizeDisabled--;
+      this.readers--;
       this.machine.arena.release(it, IT_SIZE + this.dataSize);
     }
   }
@@ -539,9 +567,11 @@ export class TraceBuffer {
     return new DataView(page.buffer, page.byteOffset).getUint32(BDP_COMMIT, true);
   }
 
+  // Free everything; the caller has unregistered the buffer and waited for a grace period.
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    if (this.viewsSize) this.machine.arena.release(this.machine.mem.load32(this.addr + TB_VIEWS), this.viewsSize);
     for (const info of this.cpus.values()) {
       for (const bp of info.pages) this.freeBufferPage(bp);
       if (info.readSlot) this.releaseReadSlot(info);
