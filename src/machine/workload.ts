@@ -5,7 +5,7 @@ import type { TraceBuffer } from '../ring/trace-buffer.ts';
 import { RingtraceError } from '../errors.ts';
 
 const { OP_END, OP_WRITE, OP_BENCH, OP_STRESS, OP_STRESS_COUNT, OP_CONTEXT, OP_NEST_BEGIN, OP_NEST_END, OP_DISCARD_END,
-  OP_DELAY, OP_READ_PAGES, CTX_NORMAL, CTX_SOFTIRQ, CTX_IRQ, CTX_NMI } = abi;
+  OP_DELAY, OP_READ_PAGES, OP_WALK, CTX_NORMAL, CTX_SOFTIRQ, CTX_IRQ, CTX_NMI } = abi;
 
 export type Context = 'normal' | 'softirq' | 'irq' | 'nmi';
 const contexts: Record<Context, number> = { normal: CTX_NORMAL, softirq: CTX_SOFTIRQ, irq: CTX_IRQ, nmi: CTX_NMI };
@@ -67,6 +67,18 @@ export class Workload {
   // Consume whole pages of `cpu`'s buffer with ring_buffer_read_page() until stopped.
   readPages(opts: { cpu: number; slot: number; buffer?: TraceBuffer }): this {
     this.ops.push((r, res) => [OP_READ_PAGES, r(opts.buffer).addr, opts.cpu, opts.slot, res]);
+    return this;
+  }
+
+  // A reader on this CPU calling ring_buffer_entries() on every trace_buffer (walking each cpumask and
+  // loading buffers[cpu]) `count` times, or until stopped; a full barrier every `barrierEvery` walks.
+  // WorkloadResult.written counts the walks.
+  walk(opts: { count?: number; barrierEvery?: number } = {}): this {
+    const count = opts.count ?? 0;
+    const barrierEvery = opts.barrierEvery ?? 64;
+    if (!Number.isInteger(count) || count < 0) throw new RingtraceError('EINVAL', `walk: bad count ${count}`);
+    if (!Number.isInteger(barrierEvery) || barrierEvery < 0) throw new RingtraceError('EINVAL', `walk: bad barrierEvery ${barrierEvery}`);
+    this.ops.push((_, res) => [OP_WALK, count, barrierEvery, res]);
     return this;
   }
 
