@@ -8,4 +8,4 @@ export {
   rbPeek, rbEmptyCpu, rbOldestEventTs, rbReadPage, rbIterStart, rbIterNext, rbEntriesCpu, rbBytesCpu,
   sessionBegin, sessionEnd, rbWriterFlush,
 } from "./ring_buffer";
-export { runProgram, writeOne, writeBatch } from "./workload";
+export { runProgram, writeOne, writeBatch, benchChunk } from "./workload";

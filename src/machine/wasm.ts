@@ -36,6 +36,7 @@ export interface RingExports {
   runProgram(prog: number): number;
   writeOne(tb: number, length: number, src: number, fresh: number): number;
   writeBatch(tb: number, src: number, count: number): number;
+  benchChunk(tb: number, size: number, n: number): number;
 }
 
 const wasmUrl = new URL('../../build/ringtrace.wasm', import.meta.url);
