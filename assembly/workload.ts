@@ -251,15 +251,19 @@ export function writeBatch(tb: usize, src: usize, count: u32): u32 {
   return written;
 }
 
-// The benchmark's hot loop: n events of `size` bytes (16 of them written), reserve to commit.
+// The benchmark's hot loop: n events of `size` bytes (the first 16 written), reserve to commit.
 export function benchChunk(tb: usize, size: u32, n: u32): u32 {
   let hits: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
     const ev = lockReserve(tb, size);
     if (ev == 0) continue;
     const data = eventData(ev);
-    store<u64>(data, <u64>hits);
-    store<u64>(data, <u64>thisCpu, 8);
+    if (size >= 16) {
+      store<u64>(data, <u64>hits);
+      store<u64>(data, <u64>thisCpu, 8);
+    } else {
+      memory.fill(data, <u8>hits, size);
+    }
     unlockCommit(tb);
     hits++;
   }
