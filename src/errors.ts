@@ -1,5 +1,5 @@
 // Typed errors of the API. `code` is the errno name the kernel would return for the same request.
-export type Errno = 'EINVAL' | 'ENOENT' | 'EBUSY' | 'EACCES' | 'ENODEV' | 'ENOMEM' | 'EPERM' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'EFAULT';
+export type Errno = 'EINVAL' | 'ENOENT' | 'EBUSY' | 'EACCES' | 'ENODEV' | 'ENOMEM' | 'EPERM' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'EFAULT' | 'ERANGE';
 
 const strerror: Record<Errno, string> = {
   EINVAL: 'Invalid argument',
@@ -13,6 +13,7 @@ const strerror: Record<Errno, string> = {
   ENOTDIR: 'Not a directory',
   EISDIR: 'Is a directory',
   EFAULT: 'Bad address',
+  ERANGE: 'Numerical result out of range',
 };
 
 export class RingtraceError extends Error {
