@@ -144,8 +144,11 @@ test('an oops marks only that CPU crashed; other CPUs and all recorded data stay
     reader.catch((e) => (oops = e));
     for (let i = 0; i < 200 && !m.machine.cpuCrashed(1); i++) {
       await m.createInstance(`i${i}`, { bufferSizeKb: 4 });
+      // give the reader time to walk while the new buffers are there
+      await new Promise((r) => setTimeout(r, 2));
       await m.removeInstance(`i${i}`);
     }
+    m.stop(1);
     await reader.catch(() => undefined);
     assert.ok(oops instanceof KernelOopsError);
     assert.equal((oops as KernelOopsError).cpu, 1);

@@ -3,9 +3,12 @@
 // (ring_buffer_entries) while the host keeps preparing fresh per-CPU buffers (new instances, and CPUs
 // coming up for the first time). Under the weak memory model and without the fix, the reader can see a
 // cpumask bit whose buffers[cpu] is still NULL to it, and oopses.
-import { createMachine, KernelOopsError, type RingMachine } from '../api.ts';
+import { createMachine, type RingMachine } from '../api.ts';
 import { Workload } from '../machine/workload.ts';
 import type { MemoryModel } from '../machine/machine.ts';
+import { abi } from '../layout.ts';
+
+const { RES_SIZE, RES_WRITTEN, EFAULT_RET } = abi;
 
 export interface CpumaskRaceOptions {
   fix: boolean; // with 20ad8b0888be
@@ -37,33 +40,45 @@ export async function reproCpumaskRace(opts: CpumaskRaceOptions): Promise<Cpumas
   let prepares = 0;
   let attempts = 0;
   let oops = false;
+  const machine = m.machine;
+  // the reader: CPU 1 walking every trace_buffer; its walk count is live in `res`
+  const res = machine.arena.alloc(RES_SIZE);
+  const words = new Workload().walk({ barrierEvery: opts.barrierEvery ?? 64 }).encode((b) => b ?? m.buffer, res);
+  const prog = machine.arena.alloc(words.byteLength + 4);
+  machine.mem.i32.set(words, prog >> 2);
+  const walks = () => machine.mem.load64(res + RES_WRITTEN);
   try {
-    const reader = m.run(1, new Workload().walk({ barrierEvery: opts.barrierEvery ?? 64 })).catch((err) => {
-      if (err instanceof KernelOopsError) {
-        oops = true;
-        return null;
+    const reader = machine.runProgram(1, prog);
+    // An attempt counts only if the reader walked while the fresh buffers were there: wait for two
+    // more walks (a bounded wait: a loaded machine may not schedule the reader at once).
+    const letReaderWalk = async () => {
+      const target = walks() + 2;
+      for (let spins = 0; spins < 1000 && walks() < target && !machine.cpuCrashed(1); spins++) {
+        await new Promise((r) => setTimeout(r, spins < 10 ? 0 : 1));
       }
-      throw err;
-    });
+    };
     let nextCpu = 2;
     while (!oops && prepares < opts.maxPrepares) {
       attempts++;
       if (nextCpu < cpus && attempts % 50 === 0) {
-        // a CPU seen for the first time: prepare every trace_buffer for it
+        // a CPU seen for the first time: every trace_buffer is prepared for it
         prepares += m.traceBuffers().length;
         await m.cpuUp(nextCpu++);
+        await letReaderWalk();
       } else {
         const name = `repro${attempts}`;
         prepares += m.onlineCpus().length;
         await m.createInstance(name, { bufferSizeKb: 4 });
+        await letReaderWalk();
         await m.removeInstance(name);
       }
-      if (m.machine.cpuCrashed(1)) oops = true;
+      if (machine.cpuCrashed(1)) oops = true;
       if (attempts % 500 === 0) opts.onProgress?.(prepares);
     }
-    m.stop(1);
-    const result = await reader;
-    return { oops, prepares, attempts, walks: result?.written ?? 0, dmesg: m.dmesg() };
+    machine.stop(1);
+    const ret = await reader;
+    if (ret === EFAULT_RET) oops = true;
+    return { oops, prepares, attempts, walks: walks(), dmesg: m.dmesg() };
   } finally {
     await m.close();
   }
