@@ -668,7 +668,9 @@ function rbMoveTail(tb: usize, cb: usize, tailPage: usize, tail: u32, length: u3
     rbResetTail(cb, tailPage, tail, length, bsize);
     return 0;
   }
-  if (rbIsHeadPage(nextPage, tailPage) == RB_PAGE_HEAD) {
+  // HEAD, UPDATE, or MOVED (a reader just swapped next_page out): all count, as in the kernel's
+  // `if (rb_is_head_page(next_page, &tail_page->list))`
+  if (rbIsHeadPage(nextPage, tailPage) != RB_PAGE_NORMAL) {
     const readerPage = atomic.load<u32>(cb, CPB_READER_PAGE);
     if (commitPage != readerPage) {
       if (!(load<u32>(tb, TB_FLAGS) & RB_FL_OVERWRITE)) {
