@@ -1,0 +1,26 @@
+// The command table of `ringtrace`. A new command is one more entry (issue 2 brings `bench`; `sh` and
+// `repro` come with their issues).
+import { commandHelp, mainHelp, UsageError, type Command } from './cli.ts';
+import { benchCommand } from './bench.ts';
+
+export const commands: Command[] = [];
+
+const helpCommand: Command = {
+  name: 'help',
+  summary: 'this list, or the options of one command',
+  usage: '[COMMAND]',
+  options: [],
+  async run(_opts, args, io) {
+    if (args.length > 1) throw new UsageError('help takes at most one command name');
+    if (args.length === 0) {
+      io.out(mainHelp(commands));
+      return 0;
+    }
+    const cmd = commands.find((c) => c.name === args[0]);
+    if (!cmd) throw new UsageError(`unknown command '${args[0]}' (commands: ${commands.map((c) => c.name).join(', ')})`);
+    io.out(commandHelp(cmd));
+    return 0;
+  },
+};
+
+commands.push(benchCommand, helpCommand);
