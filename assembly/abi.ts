@@ -275,3 +275,175 @@ export const LOG_OOPS = 2; // a NULL dereference: arg0 = OOPS_* function, arg1 =
 export const OOPS_LOCK_RESERVE = 1; // ring_buffer_lock_reserve()
 export const OOPS_ENTRIES = 2; // ring_buffer_entries()
 export const EFAULT_RET = -14; // what a workload program returns when its CPU oopsed
+
+// =====================================================================================================
+// ---- ftrace: dyn_ftrace records, ftrace_page groups, ftrace_hash, ftrace_ops, probes, the profiler ----
+// (kernel/trace/ftrace.c, include/linux/ftrace.h and kernel/trace/trace.h of a 6.x kernel; the host
+// lays everything out, Wasm reads it and runs the hot paths; see assembly/ftrace.ts)
+// =====================================================================================================
+export const H_FTRACE = 3072; // machine header word: address of the ftrace area (FT_*), 0 before it exists
+
+// the ftrace area
+export const FT_OPS_LIST = 0; // ftrace_ops_list: the newest registered ops, 0 = &ftrace_list_end
+export const FT_GROUPS = 4; // the table of ftrace_page groups (FG_*), replaced by one pointer swap
+export const FT_START_UP = 8; // ftrace_start_up
+export const FT_PERCPU = 12; // nr_cpu_ids per-CPU ftrace states (FTC_*)
+export const FT_PROFILE = 16; // function profiler: table of nr_cpu_ids per-CPU stat tables, 0 = off
+export const FT_PROFILE_CAP = 20; // records (REC_ID values) each per-CPU stat table holds
+export const FT_TOKEN = 24; // names this machine to the host's log formatters (LOG_FTRACE_DUMP)
+export const FT_WARN_REC = 28; // the record an accounting pass stopped at (FTRACE_WARN_ON) or checked wrong
+export const FT_GLOBAL_TB = 32; // global_trace's trace_buffer: where stacktrace and dump probes go
+export const FT_SINGLE_OPS = 36; // update_ftrace_function(): the one static ops called directly, or 0 (list func)
+export const FT_SIZE = 64;
+
+// the groups table: FG_COUNT groups of FG_ENTRY_SIZE bytes from FG_ENTRIES (core kernel first, then
+// each module's group in load order, like the ftrace_pages list)
+export const FG_COUNT = 0;
+export const FG_ENTRIES = 8;
+export const FG_START = 0; // u64: ip of the first record
+export const FG_END = 8; // u64: ip of the last record
+export const FG_RECS = 16; // the records, sorted by ip
+export const FG_NR = 20; // pg->index
+export const FG_ENTRY_SIZE = 24;
+
+// struct dyn_ftrace
+export const REC_IP = 0; // u64
+export const REC_FLAGS = 8; // u32: ref count in the low FTRACE_REF_MAX_SHIFT bits, FTRACE_FL_* above
+export const REC_ID = 12; // ringtrace: dense record number (the function profiler's slot)
+export const REC_SIZE = 16;
+
+export const FTRACE_FL_ENABLED = -2147483648; // 1 << 31: the call site is patched to call the tracer
+export const FTRACE_FL_REGS = 1073741824; // 1 << 30
+export const FTRACE_FL_REGS_EN = 536870912; // 1 << 29
+export const FTRACE_FL_TRAMP = 268435456; // 1 << 28
+export const FTRACE_FL_TRAMP_EN = 134217728; // 1 << 27
+export const FTRACE_FL_IPMODIFY = 67108864; // 1 << 26
+export const FTRACE_FL_DISABLED = 33554432; // 1 << 25: a module's record before ftrace_module_enable()
+export const FTRACE_FL_DIRECT = 16777216; // 1 << 24
+export const FTRACE_FL_DIRECT_EN = 8388608; // 1 << 23
+export const FTRACE_FL_CALL_OPS = 4194304; // 1 << 22
+export const FTRACE_FL_CALL_OPS_EN = 2097152; // 1 << 21
+export const FTRACE_FL_TOUCHED = 1048576; // 1 << 20: was ever enabled (touched_functions)
+export const FTRACE_FL_MODIFIED = 524288; // 1 << 19
+export const FTRACE_REF_MAX_SHIFT = 19;
+export const FTRACE_REF_MAX = 524287; // (1 << FTRACE_REF_MAX_SHIFT) - 1
+export const FTRACE_NOCLEAR_FLAGS = 35127296; // FTRACE_FL_DISABLED | FTRACE_FL_TOUCHED | FTRACE_FL_MODIFIED
+
+// struct ftrace_hash: FH_SIZE header, then (1 << size_bits) + 1 bucket starts (u32), then the entries'
+// ips (u64), then optionally one u64 datum per entry (a ftrace_func_mapper's). Each bucket's chain is
+// stored contiguously (entries[start[b] .. start[b + 1]]): a hash is never changed in place except by
+// clear_mod_from_hash(), which zeroes an entry's ip, so a change builds a new hash and swaps a pointer.
+export const FH_COUNT = 0; // entries, zeroed ones included (hash->count)
+export const FH_SIZE_BITS = 4;
+export const FH_FLAGS = 8; // FTRACE_HASH_FL_MOD
+export const FH_BUCKETS = 12;
+export const FH_ENTRIES = 16;
+export const FH_DATA = 20; // 0 when the hash carries no data
+export const FH_SIZE = 32;
+export const FTRACE_HASH_DEFAULT_BITS = 10;
+export const FTRACE_HASH_MAX_BITS = 12;
+export const FTRACE_HASH_FL_MOD = 1;
+export const GOLDEN_RATIO_64_HI = 0x61c88646; // GOLDEN_RATIO_64 = 0x61C8864680B583EB (hash_long on 64-bit)
+export const GOLDEN_RATIO_64_LO = 0x80b583eb;
+
+// struct ftrace_ops (the parts dispatch reads)
+export const OPS_FLAGS = 0; // FTRACE_OPS_FL_*
+export const OPS_FILTER = 4; // func_hash->filter_hash, 0 = EMPTY_HASH
+export const OPS_NOTRACE = 8; // func_hash->notrace_hash, 0 = EMPTY_HASH
+export const OPS_CALLBACK = 12; // FT_CB_*: ops->func
+export const OPS_ARG = 16; // ops->private: the trace_buffer (function), the probe (PRB_*)
+export const OPS_NEXT = 20;
+export const OPS_ID = 24;
+export const OPS_OPTIONS = 28; // FUNC_OPT_*: the function tracer's options
+export const OPS_SIZE = 64;
+
+export const FTRACE_OPS_FL_ENABLED = 1;
+export const FTRACE_OPS_FL_DYNAMIC = 2;
+export const FTRACE_OPS_FL_STUB = 32;
+export const FTRACE_OPS_FL_INITIALIZED = 64;
+export const FTRACE_OPS_FL_DELETED = 128;
+export const FTRACE_OPS_FL_ADDING = 256;
+export const FTRACE_OPS_FL_REMOVING = 512;
+export const FTRACE_OPS_FL_PID = 8192;
+export const FTRACE_OPS_FL_TRACE_ARRAY = 32768;
+
+export const FT_CB_STUB = 0; // ftrace_stub
+export const FT_CB_FUNCTION = 1; // function_trace_call
+export const FT_CB_PROFILE = 2; // function_profile_call (with its graph return: time per function)
+export const FT_CB_PROBE = 3; // function_trace_probe_call
+export const FUNC_OPT_STACK = 1; // options/func_stack_trace: function_stack_trace_call
+
+// a function probe (struct ftrace_func_probe with its probe_ops)
+export const PRB_KIND = 0; // PROBE_*
+export const PRB_TB = 4; // the trace_array's buffer (traceon / traceoff)
+export const PRB_MAPPER = 8; // ftrace_func_mapper: a hash whose data are the counts (long), 0 = no counts
+export const PRB_SIZE = 16;
+export const PROBE_TRACEON = 1;
+export const PROBE_TRACEOFF = 2;
+export const PROBE_STACKTRACE = 3;
+export const PROBE_DUMP = 4;
+export const PROBE_CPUDUMP = 5;
+
+// per-CPU ftrace state: current task, irq flags, and the workload's call stack
+export const FTC_PID = 0; // current->pid
+export const FTC_COMM = 4; // the host's id of current->comm
+export const FTC_EXTRA_FLAGS = 8; // TRACE_FLAG_* added to the context's (e.g. IRQS_OFF)
+export const FTC_PREEMPT = 12; // preempt_count() & 0xff as events show it
+export const FTC_DEPTH = 16; // frames on the call stack
+export const FTC_STACK = 64; // FTC_STACK_MAX frames of FTF_SIZE
+export const FTC_STACK_MAX = 32;
+export const FTF_REC = 0; // the entered function's record
+export const FTF_PROFILED = 4; // the profiler counted the entry
+export const FTF_IP = 8; // u64
+export const FTF_PARENT = 16; // u64: the return address into the caller
+export const FTF_ENTRY = 24; // u64: virtual clock at entry
+export const FTF_SIZE = 32;
+export const FTC_SIZE = 1088; // FTC_STACK + FTC_STACK_MAX * FTF_SIZE
+
+// struct ftrace_profile (per CPU, indexed by REC_ID)
+export const PROF_HITS = 0; // u64
+export const PROF_TIME = 8; // u64 ns
+export const PROF_TIME_SQ = 16; // u64 ns^2
+export const PROF_SIZE = 24;
+
+// enum trace_type and struct trace_entry (kernel/trace/trace.h)
+export const TRACE_FN = 1;
+export const TRACE_STACK = 4;
+export const ENT_TYPE = 0; // u16
+export const ENT_FLAGS = 2; // u8
+export const ENT_PREEMPT_COUNT = 3; // u8
+export const ENT_PID = 4; // s32
+export const FN_IP = 8; // struct ftrace_entry: u64 ip
+export const FN_PARENT_IP = 16; // u64 parent_ip
+export const TRACE_FN_SIZE = 24; // sizeof(struct ftrace_entry)
+export const STACK_SIZE = 8; // struct stack_entry: int size
+export const STACK_CALLER = 16; // unsigned long caller[size]
+export const FTRACE_STACK_MAX = 34; // frames a stacktrace records here (FTC_STACK_MAX + 2)
+
+// enum trace_flag_type
+export const TRACE_FLAG_IRQS_OFF = 1;
+export const TRACE_FLAG_NEED_RESCHED_LAZY = 2;
+export const TRACE_FLAG_NEED_RESCHED = 4;
+export const TRACE_FLAG_HARDIRQ = 8;
+export const TRACE_FLAG_SOFTIRQ = 16;
+export const TRACE_FLAG_PREEMPT_RESCHED = 32;
+export const TRACE_FLAG_NMI = 64;
+export const TRACE_FLAG_BH_OFF = 128;
+// tracing_gen_ctx() flags per interrupt_context_level() (CTX_*), one byte each: normal 0, softirq
+// SOFTIRQ, irq HARDIRQ|IRQS_OFF, NMI NMI|HARDIRQ|IRQS_OFF
+export const CTX_TRACE_FLAGS = 0x49091000;
+
+// workload ops (numbered from 40, clear of the ring buffer's)
+export const OP_FT_CALL = 40; // rec, ip lo, ip hi, parent lo, parent hi, count, duration ns: call a function count times
+export const OP_FT_ENTER = 41; // rec, ip lo, ip hi, parent lo, parent hi: call a function and stay in it
+export const OP_FT_EXIT = 42; // return from the innermost entered function
+export const OP_FT_TASK = 43; // pid, comm id: switch this CPU's current task
+export const OP_FT_IRQFLAGS = 44; // extra TRACE_FLAG_*, preempt count
+export const FT_CALL_BATCH = 4096; // calls between two quiescent points
+
+// results of the accounting passes
+export const FTW_UNDERFLOW = -1; // FTRACE_WARN_ON(ftrace_rec_count(rec) == 0)
+export const FTW_OVERFLOW = -2; // FTRACE_WARN_ON(ftrace_rec_count(rec) == FTRACE_REF_MAX)
+
+// log codes
+export const LOG_FTRACE_DUMP = 64; // ftrace_dump(): arg0 = trace_buffer, arg1 = cpu or -1 (DUMP_ALL), arg2 = FT_TOKEN

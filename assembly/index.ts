@@ -9,3 +9,7 @@ export {
   sessionBegin, sessionEnd, rbWriterFlush,
 } from "./ring_buffer";
 export { runProgram, writeOne, writeBatch, benchChunk } from "./workload";
+export {
+  ftraceHashBuild, ftraceHashLookup, ftraceClearModFromHash, ftraceLookupRec, ftraceHashRecUpdate,
+  ftraceReplaceCode, ftraceModuleEnable, ftraceCheckCounts,
+} from "./ftrace";

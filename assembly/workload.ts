@@ -15,6 +15,8 @@ import {
   sessionBegin, sessionEnd, attentionStop, rbEntriesAll,
 } from "./ring_buffer";
 import { clockSessionStart, virtualDelay } from "./clock";
+import { OP_FT_CALL, OP_FT_ENTER, OP_FT_EXIT, OP_FT_TASK, OP_FT_IRQFLAGS } from "./abi";
+import { ftOpCall, ftOpEnter, ftOpExit, ftOpTask, ftOpIrqFlags } from "./ftrace";
 
 // the per-CPU sequence number stamped into self-checking payloads
 let itemSeq: u32 = 0;
@@ -213,15 +215,32 @@ export function runProgram(prog: usize): i32 {
       while (count == 0 || walks < <u64>count) {
         if (!rbEntriesAll()) break;
         walks++;
+        // the count is live, so the host can see the reader make progress
+        atomic.store<u64>(res, walks, RES_WRITTEN);
         if (barrierEvery != 0 && walks % <u64>barrierEvery == 0) smpMb();
         quiescent();
         if (count == 0 && attentionStop()) break;
       }
-      inc64(res + RES_WRITTEN, walks);
       pc += 16;
     } else if (op == OP_READ_PAGES) {
       readPages(load<u32>(pc, 4), load<i32>(pc, 8), load<u32>(pc, 12), load<u32>(pc, 16));
       pc += 20;
+    } else if (op == OP_FT_CALL) {
+      // ftrace: call a function `count` times (see ftrace.ts)
+      ftOpCall(pc);
+      pc += 32;
+    } else if (op == OP_FT_ENTER) {
+      ftOpEnter(pc);
+      pc += 24;
+    } else if (op == OP_FT_EXIT) {
+      ftOpExit();
+      pc += 4;
+    } else if (op == OP_FT_TASK) {
+      ftOpTask(load<i32>(pc, 4), load<u32>(pc, 8));
+      pc += 12;
+    } else if (op == OP_FT_IRQFLAGS) {
+      ftOpIrqFlags(load<u32>(pc, 4), load<u32>(pc, 8));
+      pc += 12;
     } else {
       ret = -1;
       break;

@@ -5,6 +5,8 @@ import { Workload, type WorkloadResult } from './machine/workload.ts';
 import { RingtraceError } from './errors.ts';
 import { abi } from './layout.ts';
 import { FixSet } from './fixes.ts';
+import { Ftrace } from './ftrace/ftrace.ts';
+import { Tracefs } from './tracefs/tracefs.ts';
 
 const { RES_SIZE, RES_WRITTEN, RES_FAILED, RES_NESTED, RES_BYTES, RES_PAGES, CLOCK_LOCAL, CLOCK_GLOBAL, IPI_SYNC, EFAULT_RET } = abi;
 
@@ -50,7 +52,9 @@ type BufferDefaults = Required<Pick<MachineOptions, 'bufferSizeKb' | 'subbufSize
 export class RingMachine {
   readonly buffer: TraceBuffer; // the top-level trace_array's buffer
   readonly instances = new Map<string, TraceBuffer>(); // instances/NAME
+  readonly ftrace!: Ftrace; // dynamic function tracing (created once the CPUs run)
   private readonly everOnline = new Set<number>(); // CPUs whose worker has been started
+  readonly fs: Tracefs = new Tracefs(this); // tracefs: /sys/kernel/tracing
 
   private constructor(readonly machine: Machine, readonly fixes: FixSet, opts: BufferDefaults) {
     this.buffer = new TraceBuffer(machine, 'global', {
@@ -90,6 +94,7 @@ export class RingMachine {
     for (const cpu of online) await rm.prepareCpu(rm.buffer, cpu);
     await machine.start(online);
     for (const cpu of online) rm.everOnline.add(cpu);
+    (rm as { ftrace: Ftrace }).ftrace = await Ftrace.create(rm);
     return rm;
   }
 
@@ -155,6 +160,7 @@ export class RingMachine {
     const tb = this.instances.get(name);
     if (!tb) throw new RingtraceError('ENOENT', `instance "${name}" does not exist`);
     if (tb.busy) throw new RingtraceError('EBUSY', `instance "${name}" is in use`);
+    await this.ftrace.releaseTraceArray(tb);
     this.instances.delete(name);
     this.machine.unregisterTraceBuffer(tb.addr);
     await this.machine.synchronizeRcu();
@@ -209,6 +215,7 @@ export class RingMachine {
   }
 
   async close(): Promise<void> {
+    this.ftrace?.close();
     await this.machine.close();
   }
 }

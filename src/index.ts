@@ -5,5 +5,7 @@ export type { Fix } from './fixes.ts';
 export type { MachineOptions, WorkloadResult } from './api.ts';
 export { TraceBuffer, CLOCKS } from './ring/trace-buffer.ts';
 export type { TraceEvent, RingBufferStats, ClockName } from './ring/trace-buffer.ts';
+export { Tracefs, TRACEFS_MOUNTS } from './tracefs/index.ts';
+export type { TracefsStat, WriteOptions } from './tracefs/index.ts';
 export { RingtraceError } from './errors.ts';
 export type { Errno } from './errors.ts';

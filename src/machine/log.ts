@@ -1,7 +1,12 @@
 // Text of the machine log records that Wasm appends (it never builds strings itself).
 import { abi } from '../layout.ts';
 
-const { LOG_RB_WARN, LOG_OOPS } = abi;
+const { LOG_RB_WARN, LOG_OOPS, LOG_FTRACE_DUMP } = abi;
+
+// ftrace_dump() records (LOG_FTRACE_DUMP) are printed by the machine's ftrace, which registers itself
+// here under the token it stores in shared memory (the record's third argument): (trace_buffer, cpu or
+// -1 for DUMP_ALL) -> the lines of the dump.
+export const ftraceDumpFormatters = new Map<number, (tb: number, cpu: number) => string[]>();
 
 const oopsSites: Record<number, string> = {
   [abi.OOPS_LOCK_RESERVE]: 'ring_buffer_lock_reserve',
@@ -49,6 +54,11 @@ export function formatLogRecord(words: number[]): string[] {
       ` ${fn}`,
       '---[ end trace 0000000000000000 ]---',
     ];
+  }
+  if (code === LOG_FTRACE_DUMP) {
+    const dump = ftraceDumpFormatters.get(words[4] >>> 0);
+    if (dump) return dump(a0 >>> 0, a1 | 0);
+    return ['Dumping ftrace buffer:', '   (ftrace buffer empty)'];
   }
   return [`ringtrace: unknown log record ${code} on CPU ${cpu}`];
 }

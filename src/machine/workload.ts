@@ -3,6 +3,7 @@
 import { abi } from '../layout.ts';
 import type { TraceBuffer } from '../ring/trace-buffer.ts';
 import { RingtraceError } from '../errors.ts';
+import { ftraceHooks, type FtraceWorkloadHooks } from '../ftrace/registry.ts';
 
 const { OP_END, OP_WRITE, OP_BENCH, OP_STRESS, OP_STRESS_COUNT, OP_CONTEXT, OP_NEST_BEGIN, OP_NEST_END, OP_DISCARD_END,
   OP_DELAY, OP_READ_PAGES, OP_WALK, CTX_NORMAL, CTX_SOFTIRQ, CTX_IRQ, CTX_NMI } = abi;
@@ -118,6 +119,86 @@ export class Workload {
     return this;
   }
 
+  // ---- ftrace: calls of traced functions (call sites resolved to their records once, at encoding)
+
+  private readonly ftStack: (string | bigint)[] = []; // functions entered and not yet exited
+
+  // Call `fn` (a name, or an ip) `count` times from `parent` (a name, giving a return address inside
+  // it, or an exact parent_ip; default: the function entered last, else none). Each call takes
+  // `durationNs` on this CPU's virtual clock (the function profiler's time).
+  call(fn: string | bigint, opts: { parent?: string | bigint; count?: number; durationNs?: number } = {}): this {
+    const count = opts.count ?? 1;
+    const ns = opts.durationNs ?? 0;
+    if (!Number.isInteger(count) || count < 0 || count > 0xffffffff) throw new RingtraceError('EINVAL', `call: bad count ${count}`);
+    if (!Number.isInteger(ns) || ns < 0 || ns > 0xffffffff) throw new RingtraceError('EINVAL', `call: bad durationNs ${ns}`);
+    const parent = opts.parent ?? this.ftStack[this.ftStack.length - 1];
+    this.ops.push((r) => {
+      const h = ftraceHooksOf(r);
+      const site = h.resolveCall(fn);
+      const pip = parent === undefined ? 0n : h.returnAddress(parent, site.ip);
+      return [abi.OP_FT_CALL, site.rec, lo32(site.ip), hi32(site.ip), lo32(pip), hi32(pip), count | 0, ns | 0];
+    });
+    return this;
+  }
+
+  // Call `fn` and stay inside it: following calls are its children (parent_ip inside it, and a frame
+  // for stack traces) until exit().
+  enter(fn: string | bigint, opts: { parent?: string | bigint } = {}): this {
+    const parent = opts.parent ?? this.ftStack[this.ftStack.length - 1];
+    this.ftStack.push(fn);
+    this.ops.push((r) => {
+      const h = ftraceHooksOf(r);
+      const site = h.resolveCall(fn);
+      const pip = parent === undefined ? 0n : h.returnAddress(parent, site.ip);
+      return [abi.OP_FT_ENTER, site.rec, lo32(site.ip), hi32(site.ip), lo32(pip), hi32(pip)];
+    });
+    return this;
+  }
+
+  // Return from the function entered last.
+  exit(): this {
+    if (!this.ftStack.length) throw new RingtraceError('EINVAL', 'exit: no function was entered');
+    this.ftStack.pop();
+    this.ops.push(() => [abi.OP_FT_EXIT]);
+    return this;
+  }
+
+  // A call graph: each node is called `count` times; a node with children is entered, its children
+  // run, and it returns.
+  callGraph(nodes: CallNode | readonly CallNode[]): this {
+    for (const node of Array.isArray(nodes) ? (nodes as readonly CallNode[]) : [nodes as CallNode]) {
+      const count = node.count ?? 1;
+      if (!node.children?.length) {
+        this.call(node.fn, { count, durationNs: node.durationNs });
+        continue;
+      }
+      for (let i = 0; i < count; i++) {
+        this.enter(node.fn);
+        this.callGraph(node.children);
+        if (node.durationNs) this.delay(node.durationNs);
+        this.exit();
+      }
+    }
+    return this;
+  }
+
+  // Switch this CPU to another task (what the events' pid and the trace's comm show).
+  task(pid: number, comm: string): this {
+    if (!Number.isInteger(pid) || pid < 0) throw new RingtraceError('EINVAL', `task: bad pid ${pid}`);
+    this.ops.push((r) => [abi.OP_FT_TASK, pid, ftraceHooksOf(r).commId(pid, comm)]);
+    return this;
+  }
+
+  // Interrupts off, need-resched and the preempt count the following events record (on top of the
+  // interrupt context's own flags).
+  irqFlags(opts: { irqsOff?: boolean; needResched?: boolean; preemptCount?: number } = {}): this {
+    const pc = opts.preemptCount ?? 0;
+    if (!Number.isInteger(pc) || pc < 0 || pc > 255) throw new RingtraceError('EINVAL', `irqFlags: bad preemptCount ${pc}`);
+    const flags = (opts.irqsOff ? abi.TRACE_FLAG_IRQS_OFF : 0) | (opts.needResched ? abi.TRACE_FLAG_NEED_RESCHED : 0);
+    this.ops.push(() => [abi.OP_FT_IRQFLAGS, flags, pc]);
+    return this;
+  }
+
   encode(resolve: (b?: TraceBuffer) => TraceBuffer, res: number): Int32Array {
     const words = this.ops.flatMap((op) => op(resolve, res));
     words.push(OP_END);
@@ -129,4 +210,27 @@ function checkFits(tb: TraceBuffer, size: number): void {
   if (size > tb.maxDataSize) {
     throw new RingtraceError('EINVAL', `event size ${size} is larger than a ${tb.subbufSize}-byte sub-buffer allows (${tb.maxDataSize})`);
   }
+}
+
+// ---- ftrace call ops
+
+export interface CallNode {
+  fn: string | bigint;
+  count?: number;
+  durationNs?: number; // a leaf's time per call; a parent's own time after its children
+  children?: readonly CallNode[];
+}
+
+function ftraceHooksOf(resolve: (b?: TraceBuffer) => TraceBuffer): FtraceWorkloadHooks {
+  const h = ftraceHooks(resolve().machine);
+  if (!h) throw new RingtraceError('ENODEV', 'this machine has no ftrace');
+  return h;
+}
+
+function lo32(v: bigint): number {
+  return Number(v & 0xffffffffn) | 0;
+}
+
+function hi32(v: bigint): number {
+  return Number((v >> 32n) & 0xffffffffn) | 0;
 }
