@@ -33,6 +33,7 @@ import {
 } from "./abi";
 import { crashed, thisCpu, cpuDesc, cpuDescOf, contextLevel, nrCpuIds, weakView, logRecord, smpMb, kernelOops } from "./cpu";
 import { traceClock } from "./clock";
+import { copyBytes } from "./mem";
 
 // ---------------------------------------------------------------------------------------------------
 // small helpers
@@ -894,7 +895,7 @@ export function rbDiscardCommit(tb: usize, ev: usize): void {
 export function rbWrite(tb: usize, length: u32, src: usize): i32 {
   const ev = rbLockReserve(tb, length);
   if (ev == 0) return -16;
-  memory.copy(rbEventData(ev), src, length);
+  copyBytes(rbEventData(ev), src, length);
   rbUnlockCommit(tb);
   return 0;
 }
@@ -1084,7 +1085,7 @@ function copyOut(ev: usize, ts: u64, lost: u64, out: usize, cap: u32): void {
   store<u64>(out, lost, RD_LOST);
   store<u32>(out, length, RD_LENGTH);
   store<u32>(out, evTypeLen(ev), RD_TYPE_LEN);
-  memory.copy(out + RD_DATA, rbEventData(ev), length < cap ? length : cap);
+  copyBytes(out + RD_DATA, rbEventData(ev), length < cap ? length : cap);
 }
 
 // ring_buffer_consume(): 1 and the event in `out`, or 0 when the buffer is empty
@@ -1196,7 +1197,7 @@ export function rbReadPage(tb: usize, cpu: i32, slot: usize, len: u32, full: boo
     let pos: u32 = 0;
     while (true) {
       size = rbEventLength(ev);
-      memory.copy(bpage + BDP_DATA + pos, rpage + BDP_DATA + rpos, size);
+      copyBytes(bpage + BDP_DATA + pos, rpage + BDP_DATA + rpos, size);
       len -= size;
       rbAdvanceReader(cb);
       rpos = load<u32>(reader, BP_READ);
@@ -1307,7 +1308,7 @@ function rbIterHeadEvent(it: usize): usize {
   if (length == 0 || head + length > commit || length > load<u32>(load<u32>(cb, CPB_BUFFER), TB_SUBBUF_SIZE)) {
     return rbIterHeadReset(it);
   }
-  memory.copy(copy, ev, length);
+  copyBytes(copy, ev, length);
   smpMb();
   if (load<u64>(it, IT_PAGE_STAMP) != load<u64>(dataPage(hp), BDP_TIME_STAMP) || commit > rbPageCommit(hp)) {
     return rbIterHeadReset(it);

@@ -8,7 +8,8 @@ import { FixSet } from './fixes.ts';
 import { Ftrace } from './ftrace/ftrace.ts';
 import { Tracefs } from './tracefs/tracefs.ts';
 
-const { RES_SIZE, RES_WRITTEN, RES_FAILED, RES_NESTED, RES_BYTES, RES_PAGES, CLOCK_LOCAL, CLOCK_GLOBAL, IPI_SYNC, EFAULT_RET } = abi;
+const { RES_SIZE, RES_WRITTEN, RES_FAILED, RES_NESTED, RES_BYTES, RES_PAGES, CLOCK_LOCAL, CLOCK_GLOBAL, IPI_SYNC, EFAULT_RET, TB_CLOCK,
+  TB_MAX_DATA_SIZE } = abi;
 
 export interface MachineOptions {
   cpus?: number; // possible CPUs (nr_cpu_ids), default 2
@@ -222,10 +223,32 @@ export class RingMachine {
 
 let attached: Writer | undefined;
 
+// Copy a payload into shared memory (`at` is 4-byte aligned). For small events, word stores beat both a
+// byte loop and TypedArray.prototype.set's setup.
+function copyIn(u8: Uint8Array, u32: Uint32Array, at: number, data: Uint8Array): void {
+  const len = data.length;
+  if (len > 64) {
+    u8.set(data, at);
+    return;
+  }
+  let i = 0;
+  for (; i + 4 <= len; i += 4) u32[(at + i) >> 2] = data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24);
+  for (; i < len; i++) u8[at + i] = data[i];
+}
+
 export class Writer {
   private readonly src: number;
   private readonly cap: number;
   private released = false;
+  // Views and addresses taken once: the hot path is one call into Wasm, and these stay valid (the
+  // scratch area and the buffer's fields were allocated before any later growth of the memory).
+  private readonly u8: Uint8Array;
+  private readonly u32: Uint32Array;
+  private readonly i32: Int32Array;
+  private readonly tb: number;
+  private readonly clockIdx: number;
+  private readonly maxIdx: number;
+  private readonly writeOneFn: RingMachine['machine']['exports']['writeOne'];
 
   constructor(private readonly rm: RingMachine, readonly cpu: number, readonly buffer: TraceBuffer) {
     const m = rm.machine;
@@ -234,54 +257,61 @@ export class Writer {
     if (!buffer.hasCpu(cpu)) throw new RingtraceError('ENODEV', `buffer "${buffer.name}" has no buffer for CPU ${cpu}`);
     this.cap = Math.max(buffer.maxDataSize, 4096) * 4;
     this.src = m.arena.alloc(this.cap);
+    ({ u8: this.u8, u32: this.u32, i32: this.i32 } = m.mem);
+    this.tb = buffer.addr;
+    this.clockIdx = (buffer.addr + TB_CLOCK) >> 2;
+    this.maxIdx = (buffer.addr + TB_MAX_DATA_SIZE) >> 2;
+    this.writeOneFn = m.exports.writeOne;
     m.exports.cpuInit(cpu);
     m.exports.sessionBegin();
     attached = this;
   }
 
+  // The buffer's clock and size limit are read from shared memory at every call (a clock change or a
+  // sub-buffer resize may happen while the writer is attached); a real clock needs a fresh reading per
+  // call, since calls can be far apart.
   private get fresh(): number {
-    const id = this.buffer.clock.id;
+    const id = this.i32[this.clockIdx];
     return id === CLOCK_LOCAL || id === CLOCK_GLOBAL ? 1 : 0;
+  }
+
+  private checkLength(len: number): void {
+    const max = this.i32[this.maxIdx];
+    if (len === 0 || len > max) throw new RingtraceError('EINVAL', `event size ${len} must be 1..${max} bytes`);
   }
 
   // ring_buffer_write(): false when the event was not recorded (full, recording off)
   write(data: Uint8Array): boolean {
     if (this.released) throw new RingtraceError('EINVAL', 'this writer was released');
-    const len = data.byteLength;
-    if (len === 0 || len > this.buffer.maxDataSize) {
-      throw new RingtraceError('EINVAL', `event size ${len} must be 1..${this.buffer.maxDataSize} bytes`);
-    }
-    const m = this.rm.machine;
-    m.mem.u8.set(data, this.src);
-    return m.exports.writeOne(this.buffer.addr, len, this.src, this.fresh) === 0;
+    const len = data.length;
+    this.checkLength(len);
+    copyIn(this.u8, this.u32, this.src, data);
+    return this.writeOneFn(this.tb, len, this.src, this.fresh) === 0;
   }
 
   // Many events in one call; returns how many were recorded.
   writeBatch(events: Uint8Array[]): number {
     if (this.released) throw new RingtraceError('EINVAL', 'this writer was released');
     const m = this.rm.machine;
-    const u8 = m.mem.u8;
-    const dv = new DataView(u8.buffer);
+    const { u8, u32 } = this;
     let total = 0;
     let off = this.src;
     let count = 0;
     for (const data of events) {
-      const len = data.byteLength;
-      if (len === 0 || len > this.buffer.maxDataSize) {
-        throw new RingtraceError('EINVAL', `event size ${len} must be 1..${this.buffer.maxDataSize} bytes`);
-      }
+      const len = data.length;
+      this.checkLength(len);
       const need = 4 + ((len + 3) & ~3);
       if (off + need > this.src + this.cap) {
-        total += m.exports.writeBatch(this.buffer.addr, this.src, count);
+        total += m.exports.writeBatch(this.tb, this.src, count);
         off = this.src;
         count = 0;
       }
-      dv.setUint32(off, len, true);
-      u8.set(data, off + 4);
+      u32[off >> 2] = len;
+      copyIn(u8, u32, off + 4, data);
       off += need;
       count++;
     }
-    if (count) total += m.exports.writeBatch(this.buffer.addr, this.src, count);
+    if (count) total += m.exports.writeBatch(this.tb, this.src, count);
     return total;
   }
 
