@@ -271,6 +271,7 @@ export const RBW_PEEK_LOOPS = 8; // rb_buffer_peek looped more than twice
 export const RBW_NULL_EVENT = 9; // a null padding event where data was expected
 export const RBW_BAD_TYPE = 10; // unknown type_len
 export const RBW_NOT_COMMITTING = 11; // a commit or discard without a reserve
+export const RBW_READER_WAIT = 12; // rb_get_reader_page waited too long for a writer past the page end
 export const LOG_OOPS = 2; // a NULL dereference: arg0 = OOPS_* function, arg1 = faulting address
 export const OOPS_LOCK_RESERVE = 1; // ring_buffer_lock_reserve()
 export const OOPS_ENTRIES = 2; // ring_buffer_entries()

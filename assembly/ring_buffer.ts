@@ -29,7 +29,7 @@ import {
   IT_CACHE_PAGES_REMOVED, IT_MISSED_EVENTS, IT_READ_STAMP, IT_PAGE_STAMP, IT_SIZE,
   LAYOUT_BASE, H_TB_LIST, TBL_COUNT, TBL_ENTRIES, OOPS_LOCK_RESERVE, OOPS_ENTRIES,
   LOG_RB_WARN, RBW_NR_LOOPS, RBW_COMMIT_MAX_COUNT, RBW_TAIL_ON_READER, RBW_HEAD_PAGE_TYPE, RBW_NO_HEAD_PAGE,
-  RBW_READER_LOOPS, RBW_READ_PAST_SIZE, RBW_PEEK_LOOPS, RBW_NULL_EVENT, RBW_BAD_TYPE, RBW_NOT_COMMITTING,
+  RBW_READER_LOOPS, RBW_READER_WAIT, RBW_READ_PAST_SIZE, RBW_PEEK_LOOPS, RBW_NULL_EVENT, RBW_BAD_TYPE, RBW_NOT_COMMITTING,
 } from "./abi";
 import { crashed, thisCpu, cpuDesc, cpuDescOf, contextLevel, nrCpuIds, weakView, logRecord, smpMb, kernelOops } from "./cpu";
 import { traceClock } from "./clock";
@@ -186,6 +186,15 @@ function rbIsHeadPage(page: usize, prev: usize): u32 {
   return val & RB_FLAG_MASK;
 }
 
+// rb_is_reader_page(): the reader page is the one page not in the ring. The kernel asks whether its
+// next page's prev points back; we ask whether its prev page's next does, which the reader's
+// rb_head_page_replace() cmpxchg settles in one step (the kernel's test could see a page the reader
+// just spliced in as "the reader page" until the reader fixed the next page's prev, a window a
+// preempted reader thread here can hold open).
+function rbIsReaderPage(page: usize): bool {
+  return rbListHead(atomic.load<u32>(load<u32>(page, BP_PREV), BP_NEXT)) != page;
+}
+
 // rb_set_list_to_head()
 @inline function rbSetListToHead(bp: usize): void {
   atomic.or<u32>(bp + BP_NEXT, RB_PAGE_HEAD);
@@ -231,7 +240,9 @@ function rbSetHeadPage(cb: usize): usize {
   let page = head;
   for (let i = 0; i < 3; i++) {
     do {
-      if (rbIsHeadPage(page, load<u32>(page, BP_PREV)) == RB_PAGE_HEAD) {
+      // any flag, or a prev that no longer points here (MOVED), counts: a writer may be moving the
+      // head, and the reader's cmpxchg in rb_head_page_replace() then fails and it tries again
+      if (rbIsHeadPage(page, load<u32>(page, BP_PREV)) != RB_PAGE_NORMAL) {
         store<u32>(cb, page, CPB_HEAD_PAGE);
         return page;
       }
@@ -532,13 +543,12 @@ function rbSetCommitToWrite(cb: usize): void {
   const tailPage = load<u32>(cb, CPB_TAIL_PAGE);
   if (commitPage != tailPage) {
     let maxCount = load<u32>(cb, CPB_NR_PAGES) * 100;
-    const readerPage = atomic.load<u32>(cb, CPB_READER_PAGE);
     while (commitPage != tailPage) {
       if (--maxCount == 0) {
         rbWarnOn(cb, RBW_COMMIT_MAX_COUNT);
         return;
       }
-      if (tailPage == readerPage) {
+      if (rbIsReaderPage(tailPage)) {
         rbWarnOn(cb, RBW_TAIL_ON_READER);
         return;
       }
@@ -672,8 +682,7 @@ function rbMoveTail(tb: usize, cb: usize, tailPage: usize, tail: u32, length: u3
   // HEAD, UPDATE, or MOVED (a reader just swapped next_page out): all count, as in the kernel's
   // `if (rb_is_head_page(next_page, &tail_page->list))`
   if (rbIsHeadPage(nextPage, tailPage) != RB_PAGE_NORMAL) {
-    const readerPage = atomic.load<u32>(cb, CPB_READER_PAGE);
-    if (commitPage != readerPage) {
+    if (!rbIsReaderPage(commitPage)) {
       if (!(load<u32>(tb, TB_FLAGS) & RB_FL_OVERWRITE)) {
         // producer/consumer mode: the buffer is full, drop the new event
         inc64(cb, CPB_DROPPED_EVENTS, 1);
@@ -689,7 +698,7 @@ function rbMoveTail(tb: usize, cb: usize, tailPage: usize, tail: u32, length: u3
         rbResetTail(cb, tailPage, tail, length, bsize);
         return EAGAIN;
       }
-    } else if (commitPage != tailPage) {
+    } else if (commitPage != tailPage && commitPage == atomic.load<u32>(cb, CPB_READER_PAGE)) {
       // the commit is still on the reader page and the buffer wrapped around it
       inc64(cb, CPB_COMMIT_OVERRUN, 1);
       rbResetTail(cb, tailPage, tail, length, bsize);
@@ -945,6 +954,8 @@ function rbNumOfEntries(cb: usize): u64 {
   return atomic.load<u64>(cb, CPB_ENTRIES) - (atomic.load<u64>(cb, CPB_OVERRUN) + load<u64>(cb, CPB_READ));
 }
 
+const READER_WAIT_LOOPS = 20000;
+
 // rb_get_reader_page()
 function rbGetReaderPage(cb: usize): usize {
   let reader: usize = 0;
@@ -1000,11 +1011,17 @@ function rbGetReaderPage(cb: usize): usize {
   if (reader != 0 && load<u32>(reader, BP_READ) == 0) {
     store<u64>(cb, load<u64>(dataPage(reader), BDP_TIME_STAMP), CPB_READ_STAMP);
   }
-  // a writer past the end of the page is still moving to the next one: wait for it
+  // a writer past the end of the page is still moving to the next one: wait for it, but not forever
+  // (the kernel's USECS_WAIT of a second; each wait here is at least a microsecond)
   if (reader != 0) {
     const bsize = load<u32>(load<u32>(cb, CPB_BUFFER), TB_SUBBUF_SIZE);
-    for (let i = 0; i < 1000000 && rbPageWrite(reader) > bsize; i++) {
+    let nrLoops = 0;
+    for (; nrLoops < READER_WAIT_LOOPS && rbPageWrite(reader) > bsize; nrLoops++) {
       memory.atomic.wait32(reader + BP_WRITE, atomic.load<u32>(reader, BP_WRITE), 1000);
+    }
+    if (nrLoops == READER_WAIT_LOOPS) {
+      rbWarnOn(cb, RBW_READER_WAIT);
+      return 0;
     }
   }
   return reader;

@@ -33,6 +33,7 @@ export class KernelOopsError extends RingtraceError {
 
 export const DEFAULT_BUFFER_SIZE_KB = 1408;
 
+
 function cpuList(opts: MachineOptions, cpus: number): number[] {
   const online = opts.online ?? cpus;
   if (typeof online === 'number') {
@@ -180,7 +181,14 @@ export class RingMachine {
   async run(cpu: number, workload: Workload, opts: { durationMs?: number } = {}): Promise<WorkloadResult> {
     const m = this.machine;
     const res = m.arena.alloc(RES_SIZE);
-    const words = workload.encode((b) => b ?? this.buffer, res);
+    let words: Int32Array;
+    try {
+      words = workload.encode((b) => b ?? this.buffer, res);
+    } catch (err) {
+      // a refused workload leaves nothing allocated behind
+      m.arena.release(res, RES_SIZE);
+      throw err;
+    }
     const prog = m.arena.alloc(words.byteLength + 4);
     m.mem.i32.set(words, prog >> 2);
     try {

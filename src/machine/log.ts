@@ -26,6 +26,7 @@ const rbWarnSites: Record<number, [string, string]> = {
   [abi.RBW_NULL_EVENT]: ['rb_buffer_peek', 'rb_null_event(event)'],
   [abi.RBW_BAD_TYPE]: ['rb_iter_peek', 'unknown type_len'],
   [abi.RBW_NOT_COMMITTING]: ['rb_end_commit', '!local_read(&cpu_buffer->committing)'],
+  [abi.RBW_READER_WAIT]: ['rb_get_reader_page', 'nr_loops == USECS_WAIT'],
 };
 
 // words: [code, cpu, arg0, ...]
@@ -60,5 +61,5 @@ export function formatLogRecord(words: number[]): string[] {
     if (dump) return dump(a0 >>> 0, a1 | 0);
     return ['Dumping ftrace buffer:', '   (ftrace buffer empty)'];
   }
-  return [`ringtrace: unknown log record ${code} on CPU ${cpu}`];
+  return [`ringtrace: unknown log record ${code} on CPU ${cpu} args ${words.slice(2,5).map((w)=>w.toString(16)).join(' ')}`];
 }
