@@ -532,17 +532,19 @@ function probeCall(op: usize, ip: u64, parent: u64): void {
   }
   const global = load<u32>(ftArea(), FT_GLOBAL_TB);
   if (kind == PROBE_STACKTRACE) {
-    // ftrace_stacktrace() / ftrace_stacktrace_count(): trace_dump_stack() into the top-level buffer
+    // ftrace_stacktrace() / ftrace_stacktrace_count(): gated by the top level's tracing_is_on(), the
+    // stack goes into the probe's own trace_array (trace_stack(tr))
+    const tb = load<u32>(prb, PRB_TB);
     if (!tracingIsOn(global)) return;
     if (count == 0) {
-      traceStack(global, ip, parent);
+      traceStack(tb, ip, parent);
       return;
     }
     while (true) {
       const old = atomic.load<i64>(count);
       if (old == 0) return;
       const seen = atomic.cmpxchg<i64>(count, old, old - 1);
-      if (seen == old) traceStack(global, ip, parent);
+      if (seen == old) traceStack(tb, ip, parent);
       if (!tracingIsOn(global)) return;
       if (seen == old) return;
     }

@@ -36,11 +36,15 @@ test('paths: both mount points and relative paths; ls; ENOENT, ENOTDIR, EISDIR',
     for (const p of ['tracing_on', '/sys/kernel/tracing/tracing_on', '/sys/kernel/debug/tracing/tracing_on', '/sys/kernel//tracing/./per_cpu/../tracing_on']) {
       assert.equal(fs.read(p), '1\n', p);
     }
-    assert.deepEqual(fs.ls(), ['buffer_size_kb', 'buffer_subbuf_size_kb', 'buffer_total_size_kb', 'options', 'per_cpu', 'trace_clock', 'tracing_on']);
+    assert.deepEqual(fs.ls(), [
+      'available_filter_functions', 'available_tracers', 'buffer_size_kb', 'buffer_subbuf_size_kb', 'buffer_total_size_kb',
+      'current_tracer', 'enabled_functions', 'events', 'function_profile_enabled', 'instances', 'options', 'per_cpu',
+      'set_ftrace_filter', 'set_ftrace_notrace', 'touched_functions', 'trace', 'trace_clock', 'trace_pipe', 'trace_stat', 'tracing_on',
+    ]);
     assert.deepEqual(fs.ls('/sys/kernel/debug/tracing/'), fs.ls());
     assert.deepEqual(fs.ls('options'), ['overwrite']);
     assert.deepEqual(fs.ls('per_cpu'), ['cpu0', 'cpu1']);
-    assert.deepEqual(fs.ls('/sys/kernel/tracing/per_cpu/cpu1'), ['buffer_size_kb', 'stats', 'trace_pipe_raw']);
+    assert.deepEqual(fs.ls('/sys/kernel/tracing/per_cpu/cpu1'), ['buffer_size_kb', 'stats', 'trace', 'trace_pipe', 'trace_pipe_raw']);
     assert.deepEqual(fs.stat('per_cpu'), { type: 'dir', mode: 0o750 });
     assert.deepEqual(fs.stat('tracing_on'), { type: 'file', mode: 0o640 });
 

@@ -13,9 +13,29 @@ export interface WriteOptions {
   append?: boolean;
 }
 
+// What open(2) asked for: a write open without `append` is O_TRUNC.
+export interface OpenFlags {
+  write?: boolean;
+  append?: boolean;
+}
+
+// An open file whose writes have state across write(2) calls until close (set_ftrace_filter's parser
+// and pending hash, committed at close).
+export interface OpenFile {
+  read?(): string;
+  write?(text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface TraceFile {
   readonly kind: 'file';
   readonly mode: number;
+  // open(2) with its flags, for files whose open or release do something (ftrace_regex_open); fs.write
+  // is then open + one write + close
+  open?(flags: OpenFlags): OpenFile;
+  // a reference on the file's trace_array while it is open (trace_array_get): an instance with open
+  // files cannot be removed
+  hold?(): () => void;
   // the whole text a `cat` would print
   read?(): string;
   // for binary files (trace_pipe_raw): the bytes a `cat` would print
@@ -36,6 +56,7 @@ export type TraceNode = TraceFile | TraceDir;
 
 export interface FileSpec {
   mode: number;
+  open?: (flags: OpenFlags) => OpenFile;
   read?: () => string;
   readBinary?: () => Uint8Array;
   write?: (text: string, opts: WriteOptions) => Promise<void>;

@@ -1,9 +1,11 @@
-// A trace_array as tracefs sees it, and the directory of files every trace_array has (the top level
-// now; each instances/NAME later gets the same set over its own TraceBuffer).
+// A trace_array as tracefs sees it, and the directory of files every trace_array has: the top level
+// and each instances/NAME, each over its own TraceBuffer.
 import type { RingMachine } from '../api.ts';
 import type { TraceBuffer } from '../ring/trace-buffer.ts';
 import { type TraceDir, type TraceNode, dynamicDir, staticDir, treeFrom } from './node.ts';
 import { BUFFER_FILES, PER_CPU_BUFFER_FILES } from './buffer-files.ts';
+import { FTRACE_FILES, TOP_LEVEL_FTRACE_FILES } from './ftrace-files.ts';
+import { PER_CPU_TRACE_FILES, TRACE_FILES } from './trace-files.ts';
 
 export interface TraceArray {
   readonly name: string; // "" for the top level, else the instance's name
@@ -17,9 +19,16 @@ export type TraceArrayFile = readonly [path: string, make: (tr: TraceArray) => T
 // A file of every per_cpu/cpuN directory.
 export type PerCpuFile = readonly [name: string, make: (tr: TraceArray, cpu: number) => TraceNode];
 
-// The registry. Later issues add their tables here (ftrace files, trace, trace_pipe, ...).
-export const TRACE_ARRAY_FILES: readonly TraceArrayFile[] = [...BUFFER_FILES];
-export const PER_CPU_FILES: readonly PerCpuFile[] = [...PER_CPU_BUFFER_FILES];
+// The registry: files of every trace_array (init_tracer_tracefs, ftrace_create_filter_files,
+// event_trace_add_tracer), files only the top level has (ftrace_init_dyn_tracefs, the function
+// profiler, trace_stat), and files of every per_cpu/cpuN.
+export const TRACE_ARRAY_FILES: readonly TraceArrayFile[] = [...BUFFER_FILES, ...FTRACE_FILES, ...TRACE_FILES];
+export const TOP_LEVEL_FILES: readonly TraceArrayFile[] = [...TOP_LEVEL_FTRACE_FILES];
+export const PER_CPU_FILES: readonly PerCpuFile[] = [...PER_CPU_BUFFER_FILES, ...PER_CPU_TRACE_FILES];
+
+export function instanceArray(rm: RingMachine, name: string, buffer: TraceBuffer): TraceArray {
+  return { name, buffer, rm };
+}
 
 export function topLevel(rm: RingMachine): TraceArray {
   return {
@@ -47,7 +56,7 @@ function perCpuDir(tr: TraceArray): TraceDir {
       if (cpu >= nr()) return undefined;
       let dir = dirs.get(cpu);
       if (!dir) {
-        dir = staticDir(new Map(PER_CPU_FILES.map(([file, make]) => [file, make(tr, cpu)])));
+        dir = staticDir(new Map(PER_CPU_FILES.map(([file, make]) => [file, held(tr, make(tr, cpu))])));
         dirs.set(cpu, dir);
       }
       return dir;
@@ -55,12 +64,34 @@ function perCpuDir(tr: TraceArray): TraceDir {
   );
 }
 
-// The directory of a trace_array (init_tracer_tracefs()), with `extra` entries (the top level's
-// instances/, later).
+// An open file of an instance holds the instance (trace_array_get()), so rmdir fails with EBUSY.
+function held(tr: TraceArray, node: TraceNode): TraceNode {
+  if (node.kind !== 'file' || tr.name === '') return node;
+  return { ...node, hold: () => tr.buffer.open() };
+}
+
+// The directory of a trace_array (init_tracer_tracefs()); the top level also gets TOP_LEVEL_FILES and
+// `extra` entries (instances/).
 export function traceArrayDir(tr: TraceArray, extra: Iterable<[string, TraceNode]> = []): TraceDir {
+  const files = tr.name === '' ? [...TRACE_ARRAY_FILES, ...TOP_LEVEL_FILES] : TRACE_ARRAY_FILES;
   return treeFrom([
-    ...TRACE_ARRAY_FILES.map(([path, make]) => [path, make(tr)] as [string, TraceNode]),
+    ...files.map(([path, make]) => [path, held(tr, make(tr))] as [string, TraceNode]),
     ['per_cpu', perCpuDir(tr)],
     ...extra,
   ]);
+}
+
+// instances/: a directory per instance (instance_mkdir() / instance_rmdir() through Tracefs.mkdir/rmdir)
+export function instancesDir(rm: RingMachine): TraceDir {
+  const dirs = new WeakMap<TraceBuffer, TraceDir>();
+  return dynamicDir(
+    () => [...rm.instances.keys()],
+    (name) => {
+      const buffer = rm.instances.get(name);
+      if (!buffer) return undefined;
+      let dir = dirs.get(buffer);
+      if (!dir) dirs.set(buffer, (dir = traceArrayDir(instanceArray(rm, name, buffer))));
+      return dir;
+    },
+  );
 }

@@ -5,6 +5,9 @@
 //   fs.write(path, text, opts)    what `echo VALUE > path` does (`{ append: true }` for `>>`); async,
 //                                 since resizing or resetting waits for a grace period
 //   fs.ls(dir), fs.stat(path)
+//   fs.open(path, flags)          an open file (handle.read/write/close): several write(2) calls on one
+//                                 open set_ftrace_filter, or a trace_pipe held open (instance busy)
+//   fs.mkdir('instances/NAME'), fs.rmdir('instances/NAME')   instance_mkdir / instance_rmdir
 //
 // Paths: "/sys/kernel/tracing/X", "/sys/kernel/debug/tracing/X", or "X" relative to the tracing root.
 //
@@ -19,12 +22,19 @@
 // Writes are serialised, like the kernel's trace_types_lock; reads do not wait for them.
 import type { RingMachine } from '../api.ts';
 import { RingtraceError } from '../errors.ts';
-import type { TraceDir, TraceFile, TraceNode, WriteOptions } from './node.ts';
+import type { OpenFile, OpenFlags, TraceDir, TraceFile, TraceNode, WriteOptions } from './node.ts';
 import { printable } from './parse.ts';
-import { traceArrayDir, topLevel } from './trace-array.ts';
+import { instancesDir, traceArrayDir, topLevel } from './trace-array.ts';
 
 // Where tracefs is mounted: the first is the canonical one (relative paths start there).
 export const TRACEFS_MOUNTS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'] as const;
+
+// An open tracefs file (Tracefs.open).
+export interface FileHandle {
+  read(): string;
+  write(text: string): Promise<void>;
+  close(): Promise<void>;
+}
 
 export interface TracefsStat {
   type: 'file' | 'dir';
@@ -46,7 +56,7 @@ export class Tracefs {
 
   // Built on first use: the machine's buffer exists only once the RingMachine is constructed.
   private get root(): TraceDir {
-    return (this.rootDir ??= traceArrayDir(topLevel(this.rm)));
+    return (this.rootDir ??= traceArrayDir(topLevel(this.rm), [['instances', instancesDir(this.rm)]]));
   }
 
   // Split a path into segments inside the tracefs mount, or throw ENOENT.
@@ -129,15 +139,139 @@ export class Tracefs {
     const run = this.lock.then(async () => {
       if (typeof text !== 'string') throw new RingtraceError('EINVAL', `${path}: the value must be a string, not ${typeof text}`);
       const f = this.file(path, 'write');
+      const append = opts.append ?? false;
+      if (f.open) {
+        // open + one write(2) + close: close runs (and commits) even when the write failed
+        const h = Tracefs.withPath(path, () => f.open!({ write: true, append }));
+        let failure: unknown;
+        try {
+          await h.write?.(text);
+        } catch (err) {
+          failure = err;
+        }
+        try {
+          await h.close();
+        } catch (err) {
+          failure ??= err;
+        }
+        if (failure !== undefined) throw Tracefs.rename(path, failure);
+        return;
+      }
       if (!f.write) throw new RingtraceError('EINVAL', `${path}: the file cannot be written`);
       try {
-        await f.write(text, { append: opts.append ?? false });
+        await f.write(text, { append });
       } catch (err) {
         throw Tracefs.rename(path, err);
       }
     });
     this.lock = run.catch(() => undefined);
     return run;
+  }
+
+  // Serialised like write(): trace_types_lock.
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  // open(2): the file stays open (and an instance's file keeps the instance busy) until close().
+  // Writes go through the same lock as fs.write; a write-only open cannot be read.
+  open(path: string, flags: OpenFlags = {}): FileHandle {
+    const f = this.file(path, flags.write ? 'write' : 'read');
+    const release = f.hold?.() ?? (() => undefined);
+    let inner: OpenFile | undefined;
+    try {
+      if (flags.write && f.open) inner = Tracefs.withPath(path, () => f.open!({ write: true, append: flags.append ?? false }));
+      else if (flags.write && !f.write) throw new RingtraceError('EINVAL', `${path}: the file cannot be written`);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    let closed = false;
+    const check = () => {
+      if (closed) throw new RingtraceError('EINVAL', `${path}: the file is closed`);
+    };
+    let truncated = false;
+    return {
+      read: () => {
+        check();
+        if (flags.write) throw new RingtraceError('EINVAL', `${path}: opened for writing only`);
+        return this.read(path);
+      },
+      write: (text: string) =>
+        this.locked(async () => {
+          check();
+          if (!flags.write) throw new RingtraceError('EINVAL', `${path}: opened for reading only`);
+          try {
+            if (inner) await inner.write?.(text);
+            else {
+              // O_TRUNC acts once, at open; later writes of the same open file append
+              await f.write!(text, { append: (flags.append ?? false) || truncated });
+              truncated = true;
+            }
+          } catch (err) {
+            throw Tracefs.rename(path, err);
+          }
+        }),
+      close: () =>
+        this.locked(async () => {
+          if (closed) return;
+          closed = true;
+          try {
+            await inner?.close();
+          } catch (err) {
+            throw Tracefs.rename(path, err);
+          } finally {
+            release();
+          }
+        }),
+    };
+  }
+
+  // mkdir(2): only in instances/ (tracefs has no mkdir elsewhere: EPERM), instance_mkdir()
+  mkdir(path: string): Promise<void> {
+    return this.locked(async () => {
+      const { parent, name } = this.instancePath(path, 'mkdir');
+      if (parent.lookup(name)) throw new RingtraceError('EEXIST', `${path}: file exists`);
+      await this.rm.createInstance(name);
+    });
+  }
+
+  // rmdir(2): only instances/NAME; EBUSY while one of its files is open (instance_rmdir)
+  rmdir(path: string): Promise<void> {
+    return this.locked(async () => {
+      const { parent, name } = this.instancePath(path, 'rmdir');
+      const node = parent.lookup(name);
+      if (!node) throw new RingtraceError('ENOENT', `${path}: no such file or directory`);
+      if (node.kind !== 'dir') throw new RingtraceError('ENOTDIR', `${path}: not a directory`);
+      try {
+        await this.rm.removeInstance(name);
+      } catch (err) {
+        throw Tracefs.rename(path, err);
+      }
+    });
+  }
+
+  private instancePath(path: string, op: string): { parent: TraceDir; name: string } {
+    const { parts } = this.segments(path);
+    if (parts.length === 0) throw new RingtraceError('EEXIST', `${path}: file exists`);
+    const name = parts[parts.length - 1];
+    const dirPath = parts.slice(0, -1);
+    let node: TraceNode = this.root;
+    for (let i = 0; i < dirPath.length; i++) {
+      if (node.kind !== 'dir') throw new RingtraceError('ENOTDIR', `${path}: ${dirPath.slice(0, i).join('/')} is not a directory`);
+      const next = node.lookup(dirPath[i]);
+      if (!next) throw new RingtraceError('ENOENT', `${path}: no such file or directory`);
+      node = next;
+    }
+    if (node.kind !== 'dir') throw new RingtraceError('ENOTDIR', `${path}: not a directory`);
+    if (dirPath.length !== 1 || dirPath[0] !== 'instances') {
+      if (op === 'mkdir' && node.lookup(name)) throw new RingtraceError('EEXIST', `${path}: file exists`);
+      if (op === 'rmdir' && !node.lookup(name)) throw new RingtraceError('ENOENT', `${path}: no such file or directory`);
+      throw new RingtraceError('EPERM', `${path}: tracefs only ${op === 'mkdir' ? 'creates' : 'removes'} directories in instances/`);
+    }
+    return { parent: node, name };
   }
 
   // The names in a directory, sorted like `ls`.

@@ -1,0 +1,110 @@
+// The readers of a trace_array (kernel/trace/trace.c): `trace` (the non-consuming iterator with the
+// header), `trace_pipe` (consuming), their per_cpu/cpuN twins, and the format files of events/.
+//
+// trace_pipe does not block: a read returns what the buffer holds when it is read (the kernel's read
+// would wait for data while the buffer is empty, unless the file was opened O_NONBLOCK), consuming at
+// most the events that were there when the read began, so CPUs that keep writing cannot keep it going.
+import type { TraceEvent } from '../ring/trace-buffer.ts';
+import { printTraceLine, totalEntries, traceHeader, symbolSource, type SymbolSource } from '../trace/output.ts';
+import { functionFormat, headerEvent, headerPage } from '../trace/formats.ts';
+import { TRACE_MODE_READ, TRACE_MODE_WRITE, file } from './node.ts';
+import { resetOnlineCpus } from './ftrace-files.ts';
+import type { PerCpuFile, TraceArray, TraceArrayFile } from './trace-array.ts';
+
+function symbols(tr: TraceArray): SymbolSource {
+  const ft = tr.rm.ftrace;
+  if (ft) return symbolSource(ft);
+  return { commOf: (pid) => (pid === 0 ? '<idle>' : '<...>'), symbolize: () => null };
+}
+
+function tracerName(tr: TraceArray): string {
+  return tr.rm.ftrace?.currentTracer(tr.buffer) ?? 'nop';
+}
+
+// s_show() over __tracing_open(): pause-on-trace stops recording while the file is read
+// (tracing_stop_tr .. tracing_start_tr); the header, then every event of the CPUs in stamp order.
+function traceRead(tr: TraceArray, cpu?: number): string {
+  const tb = tr.buffer;
+  const syms = symbols(tr);
+  const inNs = tb.clock.inNs;
+  tb.recordDisable();
+  try {
+    const cpus = cpu === undefined ? tb.bufferCpus() : tb.bufferCpus().filter((c) => c === cpu);
+    const { entries, total } = totalEntries(tb, tr.rm.nrCpuIds);
+    let out = traceHeader({
+      tracer: tracerName(tr),
+      entries,
+      total,
+      online: tr.rm.onlineCpus().length,
+      ftraceDead: tr.rm.ftrace?.disabled ?? false,
+    });
+    // TRACE_FILE_ANNOTATE when the buffer had overruns at open: test_cpu_buff_start() marks the first
+    // event of each CPU, except while the iterator's index is still 0 or 1
+    let overruns = 0;
+    for (const c of tb.bufferCpus()) overruns += tb.stats(c).overrun;
+    const started = new Set<number>();
+    let idx = 0;
+    for (const ev of tb.iterateMerged(cpus)) {
+      // the iterator reports an overrun as lost_events = -1: "CPU:N [LOST EVENTS]"
+      const line = printTraceLine(syms, ev, inNs, ev.lost ? -1 : 0);
+      if (overruns && !started.has(ev.cpu)) {
+        started.add(ev.cpu);
+        if (idx > 1) {
+          const at = ev.lost ? line.indexOf('\n') + 1 : 0;
+          out += line.slice(0, at) + `##### CPU ${ev.cpu} buffer started ####\n` + line.slice(at);
+          idx++;
+          continue;
+        }
+      }
+      out += line;
+      idx++;
+    }
+    return out;
+  } finally {
+    tb.recordEnable();
+  }
+}
+
+// tracing_open() with O_TRUNC: tracing_reset_online_cpus() (or tracing_reset_cpu() for per_cpu/cpuN/trace);
+// what is written is ignored (tracing_write_stub)
+async function traceWrite(tr: TraceArray, append: boolean, cpu?: number): Promise<void> {
+  if (append) return;
+  if (cpu === undefined) await resetOnlineCpus(tr);
+  else if (tr.buffer.hasCpu(cpu)) await tr.buffer.reset(cpu);
+}
+
+// tracing_read_pipe(): consume in stamp order across the CPUs; each event's lost count (from the
+// reader page swap) comes first as "CPU:N [LOST M EVENTS]"
+function tracePipeRead(tr: TraceArray, cpu?: number): string {
+  const tb = tr.buffer;
+  const syms = symbols(tr);
+  const inNs = tb.clock.inNs;
+  const cpus = cpu === undefined ? tb.bufferCpus() : tb.bufferCpus().filter((c) => c === cpu);
+  const close = tb.open();
+  try {
+    let limit = 0;
+    for (const c of cpus) limit += tb.stats(c).entries;
+    let out = '';
+    for (let n = 0; n < limit; n++) {
+      const ev: TraceEvent | null = tb.consumeMerged(cpus);
+      if (!ev) break;
+      out += printTraceLine(syms, ev, inNs, ev.lost);
+    }
+    return out;
+  } finally {
+    close();
+  }
+}
+
+export const TRACE_FILES: readonly TraceArrayFile[] = [
+  ['trace', (tr) => file({ mode: TRACE_MODE_WRITE, read: () => traceRead(tr), write: (_t, o) => traceWrite(tr, o.append ?? false) })],
+  ['trace_pipe', (tr) => file({ mode: TRACE_MODE_READ, read: () => tracePipeRead(tr) })],
+  ['events/header_page', (tr) => file({ mode: TRACE_MODE_READ, read: () => headerPage(tr.buffer.dataSize) })],
+  ['events/header_event', () => file({ mode: TRACE_MODE_READ, read: () => headerEvent() })],
+  ['events/ftrace/function/format', () => file({ mode: TRACE_MODE_READ, read: () => functionFormat() })],
+];
+
+export const PER_CPU_TRACE_FILES: readonly PerCpuFile[] = [
+  ['trace', (tr, cpu) => file({ mode: TRACE_MODE_WRITE, read: () => traceRead(tr, cpu), write: (_t, o) => traceWrite(tr, o.append ?? false, cpu) })],
+  ['trace_pipe', (tr, cpu) => file({ mode: TRACE_MODE_READ, read: () => tracePipeRead(tr, cpu) })],
+];
