@@ -5,13 +5,30 @@ import { writeFile } from 'node:fs/promises';
 import { RingtraceError } from '../errors.ts';
 
 export interface Io {
-  out(text: string): void; // stdout
-  err(text: string): void; // stderr: progress and errors
+  out(text: string): void; // stdout, a line (the newline is added when missing)
+  err(text: string): void; // stderr: progress and errors, likewise
+  // Raw output, exactly the bytes given (`ringtrace sh` passes its scripts' output through). Without
+  // them, commands fall back to out/err.
+  write?(text: string): void;
+  writeErr?(text: string): void;
+  // All of standard input (`ringtrace sh -`).
+  readStdin?(): Promise<string>;
 }
 
 export const processIo: Io = {
   out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
   err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
+  write: (t) => {
+    if (t) process.stdout.write(t);
+  },
+  writeErr: (t) => {
+    if (t) process.stderr.write(t);
+  },
+  async readStdin() {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
 };
 
 export class UsageError extends Error {}
@@ -19,15 +36,18 @@ export class UsageError extends Error {}
 // a failure worth one line on stderr (exit status 1), not a stack trace
 export class CliError extends Error {}
 
-type OptionValue = string | number | boolean;
+type OptionValue = string | number | boolean | (string | number)[];
 
 export interface OptionSpec {
   name: string; // long name without the dashes
+  short?: string; // a one-letter alias: -c VALUE
   value?: 'int' | 'number' | 'string'; // absent: a flag
   metavar?: string;
   help: string;
   default?: OptionValue;
   min?: number; // for numbers: the smallest accepted value
+  repeat?: boolean; // may be given more than once: the values are collected in an array
+  last?: boolean; // the arguments after this option and its value are operands (sh -c CMDS NAME ARGS...)
 }
 
 export interface Command {
@@ -36,6 +56,9 @@ export interface Command {
   usage: string; // after "ringtrace NAME"
   description?: string;
   options: OptionSpec[];
+  // Options end at the first argument that is not one (like sh: `ringtrace sh SCRIPT -x` gives -x to
+  // the script).
+  optionsFirst?: boolean;
   run(opts: Record<string, OptionValue>, args: string[], io: Io): Promise<number>;
 }
 
@@ -51,6 +74,10 @@ export function parseOptions(cmd: Command, argv: string[]): { opts: Record<strin
       break;
     }
     if (!a.startsWith('-') || a === '-') {
+      if (cmd.optionsFirst) {
+        args.push(...argv.slice(i));
+        break;
+      }
       args.push(a);
       continue;
     }
@@ -58,10 +85,20 @@ export function parseOptions(cmd: Command, argv: string[]): { opts: Record<strin
       opts.help = true;
       continue;
     }
-    if (!a.startsWith('--')) throw new UsageError(`unknown option '${a}' for '${cmd.name}'`);
-    const eq = a.indexOf('=');
-    let name = a.slice(2, eq < 0 ? undefined : eq);
-    let inline = eq < 0 ? undefined : a.slice(eq + 1);
+    let name: string;
+    let inline: string | undefined;
+    const short = a.startsWith('--') ? undefined : cmd.options.find((o) => o.short !== undefined && a.startsWith(`-${o.short}`));
+    if (short) {
+      // -cVALUE or -c VALUE
+      name = short.name;
+      inline = a.length > 2 ? a.slice(2) : undefined;
+      if (!short.value && inline !== undefined) throw new UsageError(`unknown option '${a}' for '${cmd.name}'`);
+    } else {
+      if (!a.startsWith('--')) throw new UsageError(`unknown option '${a}' for '${cmd.name}'`);
+      const eq = a.indexOf('=');
+      name = a.slice(2, eq < 0 ? undefined : eq);
+      inline = eq < 0 ? undefined : a.slice(eq + 1);
+    }
     if (name === 'help') {
       opts.help = true;
       continue;
@@ -75,7 +112,7 @@ export function parseOptions(cmd: Command, argv: string[]): { opts: Record<strin
     if (!spec) throw new UsageError(`unknown option '--${name}' for '${cmd.name}'`);
     name = spec.name;
     if (!spec.value) {
-      if (inline !== undefined) throw new UsageError(`option '--${a.slice(2, eq)}' takes no value`);
+      if (inline !== undefined) throw new UsageError(`option '${a.slice(0, a.indexOf('='))}' takes no value`);
       opts[name] = !negated;
       continue;
     }
@@ -83,7 +120,13 @@ export function parseOptions(cmd: Command, argv: string[]): { opts: Record<strin
       if (i + 1 >= argv.length) throw new UsageError(`option '--${name}' needs a value (${spec.metavar ?? spec.value})`);
       inline = argv[++i];
     }
-    opts[name] = parseValue(spec, inline);
+    const value = parseValue(spec, inline) as string | number;
+    if (spec.repeat) opts[name] = [...((opts[name] as (string | number)[] | undefined) ?? []), value];
+    else opts[name] = value;
+    if (spec.last) {
+      args.push(...argv.slice(i + 1));
+      break;
+    }
   }
   return { opts, args };
 }
@@ -107,11 +150,12 @@ export function commandHelp(cmd: Command): string {
   if (cmd.description) lines.push('', cmd.description);
   if (cmd.options.length) {
     lines.push('', 'options:');
-    const left = cmd.options.map((o) => `  --${o.name}${o.value ? ` ${o.metavar ?? o.value.toUpperCase()}` : ''}`);
+    const left = cmd.options.map((o) => `  ${o.short ? `-${o.short}, ` : ''}--${o.name}${o.value ? ` ${o.metavar ?? o.value.toUpperCase()}` : ''}`);
     const w = Math.max(...left.map((l) => l.length)) + 2;
     cmd.options.forEach((o, i) => {
       const def = o.default !== undefined && o.value ? ` (default ${o.default})` : '';
-      lines.push(`${left[i].padEnd(w)}${o.help}${def}`);
+      const rep = o.repeat ? ' (repeatable)' : '';
+      lines.push(`${left[i].padEnd(w)}${o.help}${def}${rep}`);
     });
   }
   return lines.join('\n');

@@ -1,7 +1,8 @@
-// The command table of `ringtrace`. A new command is one more entry (issue 2 brings `bench`; `sh` and
-// `repro` come with their issues).
+// The command table of `ringtrace`. A new command is one more entry: bench, sh, repro, help.
 import { commandHelp, mainHelp, UsageError, type Command } from './cli.ts';
 import { benchCommand } from './bench.ts';
+import { shCommand } from './sh.ts';
+import { reproCommand } from './repro.ts';
 
 export const commands: Command[] = [];
 
@@ -23,4 +24,4 @@ const helpCommand: Command = {
   },
 };
 
-commands.push(benchCommand, helpCommand);
+commands.push(benchCommand, shCommand, reproCommand, helpCommand);

@@ -196,7 +196,9 @@ export class Shell {
       const path = normalizePath(target, this.cwd);
       const fs = this.opts.fs;
       if (path !== '/dev/null' && (!fs.exists(path) || fs.isDir(path))) {
-        const why = fs.isDir(path) ? 'Is a directory' : 'No such file or directory';
+        // open(O_CREAT) of a new name in tracefs or sysfs fails with EACCES: they have no ->create
+        const parent = path.slice(0, path.lastIndexOf('/')) || '/';
+        const why = fs.isDir(path) ? 'Is a directory' : fs.isDir(parent) ? 'Permission denied' : 'No such file or directory';
         this.opts.stderr(`sh: line ${this.line}: ${target}: ${why}\n`);
         return 1;
       }

@@ -1,0 +1,392 @@
+// The emulated machine as `ringtrace sh` sees it: its file systems (a KernelFs) and its commands.
+//
+//   /sys/kernel/tracing, /sys/kernel/debug/tracing   tracefs (machine.fs)
+//   /sys/devices/system/cpu                          the CPU masks and cpuN/online (CpuSysfs)
+//   /proc/modules                                    the loaded modules, as m_show() prints them
+//   /dev/null
+// and the directories above them, so `cd` and `ls` work from `/`.
+//
+// Commands: modprobe, rmmod, lsmod, dmesg (as kmod and util-linux print them), and the emulator's own
+// `kcall [-c CPU] [-n COUNT] FUNC [PARENT]`, which makes a CPU call a kernel function through the
+// ftrace core's workload call ops (the traced-call path: record lookup, ops dispatch, the tracers).
+import type { RingMachine } from '../api.ts';
+import { Workload } from '../machine/workload.ts';
+import { RingtraceError } from '../errors.ts';
+import { CpuSysfs } from '../sysfs.ts';
+import { TRACEFS_MOUNTS } from '../tracefs/tracefs.ts';
+import { catalogModules, moduleName } from '../ftrace/kernel-text.ts';
+import { Shell, errnoText, type Command, type KernelFs } from './shell.ts';
+
+// The emulated kernel's release (uname -r); the same string the ftrace WARNING prints.
+export const KERNEL_RELEASE = '6.6.0-ringtrace';
+
+const CPU_SYSFS = '/sys/devices/system/cpu';
+
+// Directories of the emulated root that no file system above provides, with their entries.
+const SKELETON: Record<string, readonly string[]> = {
+  '/': ['dev', 'proc', 'sys'],
+  '/sys': ['devices', 'kernel'],
+  '/sys/kernel': ['debug', 'tracing'],
+  '/sys/kernel/debug': ['tracing'],
+  '/sys/devices': ['system'],
+  '/sys/devices/system': ['cpu'],
+  '/proc': ['modules'],
+  '/dev': ['null'],
+};
+
+// Mount points: rmdir(2) of one is EBUSY.
+const MOUNT_POINTS = new Set(['/', '/sys', '/proc', '/dev', '/sys/kernel/debug', ...TRACEFS_MOUNTS]);
+
+// Whether a path is inside one of the tracefs mounts.
+function inTracefs(path: string): boolean {
+  return TRACEFS_MOUNTS.some((m) => path === m || path.startsWith(m + '/'));
+}
+
+function cpuRel(path: string): string | null {
+  if (path === CPU_SYSFS) return '';
+  return path.startsWith(CPU_SYSFS + '/') ? path.slice(CPU_SYSFS.length + 1) : null;
+}
+
+function dirname(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+// Modules from the kernel's own tree (the catalog) do not taint; user-defined ones are out of tree (O).
+const IN_TREE = new Set(catalogModules().map((d) => d.name));
+
+// /proc/modules, m_show() in kernel/module/procfs.c: "name size refcount deps state address [taints]",
+// newest module first (load_module() adds to the head of the modules list). print_unload_info() prints
+// "-" when no module uses this one. The size is the module's text (the emulator models no data
+// sections); the address is its text base, as root sees it (0x%px).
+export function procModules(m: RingMachine): string {
+  return m.ftrace
+    .loadedModules()
+    .reverse()
+    .map((mod) => `${mod.name} ${mod.size} 0 - Live 0x${mod.base.toString(16).padStart(16, '0')}${IN_TREE.has(mod.name) ? '' : ' (O)'}\n`)
+    .join('');
+}
+
+// The optional instance operations of machine.fs (instances/NAME).
+interface InstanceFs {
+  mkdir?(path: string): Promise<void>;
+  rmdir?(path: string): Promise<void>;
+}
+
+export function machineFs(m: RingMachine): KernelFs {
+  const cpu = new CpuSysfs(m);
+  const tfs = m.fs;
+  const inst = m.fs as unknown as InstanceFs;
+
+  const isDir = (path: string): boolean => {
+    if (path in SKELETON) return true;
+    if (inTracefs(path)) {
+      try {
+        return tfs.stat(path).type === 'dir';
+      } catch {
+        return false;
+      }
+    }
+    const rel = cpuRel(path);
+    return rel !== null && cpu.list(rel) !== null;
+  };
+
+  const exists = (path: string): boolean => {
+    if (isDir(path)) return true;
+    if (inTracefs(path)) return tfs.exists(path);
+    if (path === '/proc/modules' || path === '/dev/null') return true;
+    const rel = cpuRel(path);
+    return rel !== null && cpu.isFile(rel);
+  };
+
+  const noEntry = (path: string) => new RingtraceError('ENOENT', `${path}: no such file or directory`);
+
+  // What mkdir(2)/rmdir(2) check before the file system's own operation (filename_create, do_rmdir).
+  const checkParent = (path: string) => {
+    const parent = dirname(path);
+    if (!exists(parent)) throw noEntry(parent);
+    if (!isDir(parent)) throw new RingtraceError('ENOTDIR', `${parent}: not a directory`);
+  };
+
+  return {
+    read(path) {
+      if (inTracefs(path)) return tfs.read(path);
+      if (isDir(path)) throw new RingtraceError('EISDIR', `${path}: is a directory`);
+      if (path === '/proc/modules') return procModules(m);
+      if (path === '/dev/null') return '';
+      const rel = cpuRel(path);
+      if (rel !== null && cpu.isFile(rel)) return cpu.read(rel);
+      throw noEntry(path);
+    },
+    async write(path, data, append) {
+      if (inTracefs(path)) return tfs.write(path, data, { append });
+      if (isDir(path)) throw new RingtraceError('EISDIR', `${path}: is a directory`);
+      if (path === '/dev/null') return;
+      // mode 0444 (proc_create("modules", 0, ...)); reported like tracefs reports its read-only files
+      if (path === '/proc/modules') throw new RingtraceError('EACCES', '/proc/modules is read-only');
+      const rel = cpuRel(path);
+      if (rel !== null && cpu.isFile(rel)) return cpu.write(rel, data);
+      throw noEntry(path);
+    },
+    list(path) {
+      const skel = SKELETON[path];
+      if (skel) return [...skel];
+      if (inTracefs(path)) return tfs.ls(path);
+      const rel = cpuRel(path);
+      const entries = rel === null ? null : cpu.list(rel);
+      if (entries) return entries;
+      if (exists(path)) throw new RingtraceError('ENOTDIR', `${path}: not a directory`);
+      throw noEntry(path);
+    },
+    isDir,
+    exists,
+    // Only tracefs's instances/ has a mkdir operation; every other directory here (tracefs, sysfs,
+    // debugfs, procfs, the emulated root) has none, so vfs_mkdir() returns EPERM.
+    async mkdir(path) {
+      if (exists(path)) throw new RingtraceError('EEXIST', `${path}: file exists`);
+      checkParent(path);
+      if (inTracefs(path) && typeof inst.mkdir === 'function') return inst.mkdir.call(tfs, path);
+      throw new RingtraceError('EPERM', `${dirname(path)}: the file system has no mkdir here`);
+    },
+    async rmdir(path) {
+      if (!exists(path)) throw noEntry(path);
+      if (!isDir(path)) throw new RingtraceError('ENOTDIR', `${path}: not a directory`);
+      if (MOUNT_POINTS.has(path)) throw new RingtraceError('EBUSY', `${path} is a mount point`);
+      if (inTracefs(path) && typeof inst.rmdir === 'function') return inst.rmdir.call(tfs, path);
+      throw new RingtraceError('EPERM', `${dirname(path)}: the file system has no rmdir here`);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// commands
+
+// A module name as modprobe/rmmod take it: a path to a .ko is reduced to its name; '-' reads as '_'.
+function modArg(arg: string): string {
+  return moduleName(arg.replace(/^.*\//, '').replace(/\.ko(\.(xz|gz|zst))?$/, ''));
+}
+
+// A plausible caller of a function, when kcall is given none: the usual path into a driver's file
+// operations, else the syscall entry.
+function defaultParent(fn: string): string {
+  const known: Record<string, string> = {
+    schedule: 'schedule_timeout',
+    __schedule: 'schedule',
+    schedule_timeout: 'do_nanosleep',
+    try_to_wake_up: 'wake_up_process',
+    kfree: '__fput',
+    vfs_read: 'ksys_read',
+    vfs_write: 'ksys_write',
+    ksys_read: 'do_syscall_64',
+    ksys_write: 'do_syscall_64',
+    __fput: '____fput',
+  };
+  if (known[fn]) return known[fn];
+  const bySuffix: [RegExp, string][] = [
+    [/_release$/, '__fput'],
+    [/_open$/, 'do_dentry_open'],
+    [/_read$/, 'vfs_read'],
+    [/_write$/, 'vfs_write'],
+    [/_(compat_)?ioctl$/, '__x64_sys_ioctl'],
+    [/_poll$/, 'do_sys_poll'],
+  ];
+  for (const [re, parent] of bySuffix) if (re.test(fn)) return parent;
+  return 'do_syscall_64';
+}
+
+function parseCount(text: string): number | null {
+  if (!/^\d+$/.test(text)) return null;
+  const n = Number(text);
+  return n <= 0xffffffff ? n : null;
+}
+
+function symbolArg(text: string): string | bigint {
+  return /^0x[0-9a-f]{1,16}$/i.test(text) ? BigInt(text) : text;
+}
+
+export function machineCommands(m: RingMachine): Record<string, Command> {
+  const ft = () => m.ftrace;
+  const notFound = (name: string) => `modprobe: FATAL: Module ${name} not found in directory /lib/modules/${KERNEL_RELEASE}\n`;
+
+  const remove = async (c: Parameters<Command>[0], prog: 'rmmod' | 'modprobe', arg: string): Promise<number> => {
+    const name = modArg(arg);
+    if (!ft().isLoaded(name)) {
+      c.err(prog === 'rmmod' ? `rmmod: ERROR: Module ${name} is not currently loaded\n` : `modprobe: FATAL: Module ${name} is not in kernel.\n`);
+      return 1;
+    }
+    try {
+      await ft().unloadModule(name);
+      return 0;
+    } catch (e) {
+      c.err(`${prog}: ERROR: could not remove '${name}': ${errnoText(e)}\n`);
+      return 1;
+    }
+  };
+
+  return {
+    // modprobe [-q] [-r] MODULE [PARAM=VALUE ...]
+    modprobe: async (c) => {
+      let quiet = false;
+      let rm = false;
+      const rest: string[] = [];
+      for (const a of c.args) {
+        if (rest.length === 0 && /^-[qrv]+$/.test(a)) {
+          if (a.includes('q')) quiet = true;
+          if (a.includes('r')) rm = true;
+        } else if (rest.length === 0 && (a === '--quiet' || a === '--remove' || a === '--verbose')) {
+          if (a === '--quiet') quiet = true;
+          if (a === '--remove') rm = true;
+        } else if (rest.length === 0 && a.startsWith('-')) {
+          c.err(`modprobe: ERROR: unknown option '${a}' (ringtrace's modprobe takes -q, -r, -v)\n`);
+          return 1;
+        } else rest.push(a);
+      }
+      if (rest.length === 0) {
+        c.err('modprobe: ERROR: missing parameters. See -h.\n');
+        return 1;
+      }
+      if (rm) {
+        let status = 0;
+        for (const a of rest) status = (await remove(c, 'modprobe', a)) || status;
+        return status;
+      }
+      const [arg, ...params] = rest;
+      const name = modArg(arg);
+      if (ft().isLoaded(name)) return 0; // already loaded: modprobe succeeds and does nothing
+      if (!ft().availableModules().includes(name)) {
+        if (!quiet) c.err(notFound(name));
+        return 1;
+      }
+      try {
+        await ft().loadModule(name);
+      } catch (e) {
+        if (e instanceof RingtraceError && e.code === 'ENOENT') {
+          if (!quiet) c.err(notFound(name));
+        } else {
+          c.err(`modprobe: ERROR: could not insert '${name}': ${errnoText(e)}\n`);
+        }
+        return 1;
+      }
+      // the module's parse_args(): it has no parameters, so each one is ignored with a message
+      for (const p of params) m.machine.logLine(`${name}: unknown parameter '${p.replace(/=.*/, '')}' ignored`);
+      return 0;
+    },
+
+    // rmmod MODULE...
+    rmmod: async (c) => {
+      const names = c.args.filter((a) => !a.startsWith('-'));
+      if (names.length === 0) {
+        c.err('rmmod: ERROR: missing module name.\n');
+        return 1;
+      }
+      let status = 0;
+      for (const a of names) status = (await remove(c, 'rmmod', a)) || status;
+      return status;
+    },
+
+    // kmod's lsmod: "%-19s %8lu  %d" and the holders, from /proc/modules
+    lsmod: (c) => {
+      let out = 'Module                  Size  Used by\n';
+      for (const line of procModules(m).split('\n').filter(Boolean)) {
+        const [name, size, refs, deps] = line.split(' ');
+        const holders = deps === '-' ? '' : ' ' + deps.replace(/,$/, '');
+        out += `${name.padEnd(19)} ${size.padStart(8)}  ${refs}${holders}\n`;
+      }
+      c.out(out);
+      return 0;
+    },
+
+    dmesg: (c) => {
+      c.out(m.dmesg().map((l) => l + '\n').join(''));
+      return 0;
+    },
+
+    // kcall [-c CPU] [-n COUNT] FUNC [PARENT]
+    kcall: async (c) => {
+      const usage = 'usage: kcall [-c CPU] [-n COUNT] FUNC [PARENT]\n';
+      let cpuArg = '0';
+      let countArg = '1';
+      const rest: string[] = [];
+      const args = [...c.args];
+      while (args.length) {
+        const a = args.shift()!;
+        const opt = /^-([cn])(.*)$/.exec(a);
+        if (opt && rest.length === 0) {
+          const v = opt[2] || args.shift();
+          if (v === undefined) {
+            c.err(`kcall: option -${opt[1]} needs a value\n${usage}`);
+            return 2;
+          }
+          if (opt[1] === 'c') cpuArg = v;
+          else countArg = v;
+        } else if (a.startsWith('-') && a !== '-' && rest.length === 0) {
+          c.err(`kcall: unknown option '${a}'\n${usage}`);
+          return 2;
+        } else rest.push(a);
+      }
+      if (rest.length < 1 || rest.length > 2) {
+        c.err(usage);
+        return 2;
+      }
+      const cpu = parseCount(cpuArg);
+      if (cpu === null) {
+        c.err(`kcall: invalid CPU '${cpuArg}'\n`);
+        return 2;
+      }
+      const count = parseCount(countArg);
+      if (count === null) {
+        c.err(`kcall: invalid count '${countArg}'\n`);
+        return 2;
+      }
+      if (cpu >= m.nrCpuIds) {
+        c.err(`kcall: CPU ${cpu} does not exist (possible CPUs: 0-${m.nrCpuIds - 1})\n`);
+        return 1;
+      }
+      if (!m.onlineCpus().includes(cpu)) {
+        c.err(`kcall: CPU ${cpu} is offline\n`);
+        return 1;
+      }
+      if (m.machine.cpuCrashed(cpu)) {
+        c.err(`kcall: CPU ${cpu} crashed (see dmesg) and runs no more work\n`);
+        return 1;
+      }
+      const [fnArg, parentArg] = rest;
+      const fn = symbolArg(fnArg);
+      const known = (s: string | bigint) => (typeof s === 'bigint' ? !!ft().symbolize(s) : ft().lookupName(s).length > 0);
+      if (!known(fn)) {
+        c.err(`kcall: ${fnArg}: no such function\n`);
+        return 1;
+      }
+      let parent: string | bigint;
+      if (parentArg !== undefined) {
+        parent = symbolArg(parentArg);
+        if (!known(parent)) {
+          c.err(`kcall: ${parentArg}: no such function\n`);
+          return 1;
+        }
+      } else {
+        const p = defaultParent(typeof fn === 'string' ? fn : ft().symbolize(fn)!.name);
+        parent = ft().lookupName(p).length ? p : 'do_syscall_64';
+      }
+      try {
+        await m.run(cpu, new Workload().call(fn, { parent, count }));
+      } catch (e) {
+        c.err(`kcall: ${e instanceof RingtraceError ? e.message.replace(/^[A-Z]+: /, '') : errnoText(e)}\n`);
+        return 1;
+      }
+      return 0;
+    },
+  };
+}
+
+export interface MachineShellOptions {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  args?: string[];
+  cwd?: string;
+}
+
+// A shell over a machine: its file systems and commands, cwd `/` unless told.
+export function machineShell(m: RingMachine, opts: MachineShellOptions): Shell {
+  return new Shell({ fs: machineFs(m), commands: machineCommands(m), cwd: opts.cwd ?? '/', stdout: opts.stdout, stderr: opts.stderr, args: opts.args });
+}
