@@ -79,8 +79,9 @@ function rbWarnOn(cb: usize, check: u32): void {
 // buffer->buffers[cpu], as this CPU sees it: under the weak memory model through its view, which only
 // a read barrier refreshes (smpMb)
 @inline export function rbPerCpu(tb: usize, cpu: i32): usize {
-  if (weakView) return load<u32>(load<u32>(tb, TB_VIEWS) + ((<usize>thisCpu * nrCpuIds + cpu) << 2));
-  return load<u32>(tb + TB_BUFFERS + (<usize>cpu << 2));
+  // a select rather than a branch: this is on the writer's hot path
+  const view = load<u32>(tb, TB_VIEWS) + ((<usize>thisCpu * nrCpuIds + cpu) << 2);
+  return load<u32>(select<usize>(view, tb + TB_BUFFERS + (<usize>cpu << 2), weakView));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -392,6 +393,7 @@ export function rbInsertPages(cb: usize, first: usize, last: usize, nrPages: u32
 // the host's changes made after a grace period are never overwritten. Readers only ever rely on what
 // was published, so they never see the cache.
 let wcCb: usize = 0; // the cpu_buffer cached, or 0
+let wcTb: usize = 0; // its trace_buffer
 let wcTail: usize = 0; // cpu_buffer->tail_page
 let wcCommitPage: usize = 0; // cpu_buffer->commit_page
 let wcData: usize = 0; // tail_page's data area
@@ -426,6 +428,7 @@ function wcFlush(): void {
 function wcLoad(cb: usize): void {
   const tb = load<u32>(cb, CPB_BUFFER);
   wcCb = cb;
+  wcTb = tb;
   wcTail = atomic.load<u32>(cb, CPB_TAIL_PAGE);
   wcCommitPage = atomic.load<u32>(cb, CPB_COMMIT_PAGE);
   wcData = dataPage(wcTail) + BDP_DATA;
@@ -447,6 +450,7 @@ function wcLoad(cb: usize): void {
 export function rbWriterFlush(): void {
   wcFlush();
   wcCb = 0;
+  wcTb = 0;
 }
 
 @inline function wcEnsure(cb: usize): void {
@@ -533,6 +537,7 @@ export function sessionBegin(): void {
 export function sessionEnd(): void {
   rbPublishAll();
   wcCb = 0;
+  wcTb = 0;
   atomic.store<i32>(cpuDesc, 0, CPU_IN_SESSION);
   atomic.notify(cpuDesc + CPU_PUBLISH_SEQ);
 }
@@ -832,7 +837,8 @@ export function rbUnlockCommit(tb: usize): void {
 }
 
 @inline export function unlockCommit(tb: usize): void {
-  const cb = rbPerCpu(tb, thisCpu);
+  // the kernel looks buffer->buffers[cpu] up again; the cpu_buffer the reserve used is in the cache
+  const cb = tb == wcTb ? wcCb : rbPerCpu(tb, thisCpu);
   wcEnsure(cb);
   // rb_commit()
   wcEntries++;

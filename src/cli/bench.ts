@@ -2,6 +2,8 @@
 // report and the JSON file for CI benchmark trackers.
 import { runRingBench, formatTable, formatProducerReports, RING_BENCH_DEFAULTS, BenchUsageError, validateRingBench } from '../../bench/ring.ts';
 import { toJson, machineLine } from '../../bench/stats.ts';
+import { runFtraceBench } from '../../bench/ftrace.ts';
+import { runSmpBench } from '../../bench/smp.ts';
 import { UsageError, writeTextFile, type Command } from './cli.ts';
 
 export const benchCommand: Command = {
@@ -13,7 +15,9 @@ export const benchCommand: Command = {
     'algorithm, one JavaScript call per event and batched), one and two writing CPUs, and the kernel',
     "benchmark's run: producers on --cpus CPUs with a consumer CPU each reading whole pages in",
     'producer/consumer mode (or, with --no-consumer, producers alone in overwrite mode), reported per',
-    "CPU with the kernel's fields. Figures are medians of --runs runs; progress goes to stderr.",
+    "CPU with the kernel's fields; then function tracing (a disabled call, a traced call with one and",
+    "with 8 filtering ops, echo '*' > set_ftrace_filter and enabling the tracer) and SMP (an",
+    'on_each_cpu round trip, a hotplug cycle). Figures are medians of --runs runs; progress goes to stderr.',
   ].join('\n'),
   options: [
     { name: 'duration', value: 'number', metavar: 'MS', help: 'total measuring time, split across the phases and runs', default: RING_BENCH_DEFAULTS.durationMs },
@@ -46,9 +50,11 @@ export const benchCommand: Command = {
       if (err instanceof BenchUsageError) throw new UsageError(err.message);
       throw err;
     }
+    const log = (l: string) => io.err(l);
+    res.measurements.push(...(await runFtraceBench({ runs: o.runs, log })), ...(await runSmpBench({ runs: o.runs, log })));
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
     io.out(`ringtrace bench: ${machineLine(res.machine)}`);
-    io.out(`${o.runs} run(s) of ${res.phaseMs.toFixed(0)} ms per measurement, ${secs} s in all\n`);
+    io.out(`${o.runs} run(s) per measurement (${res.phaseMs.toFixed(0)} ms each for the ring buffer), ${secs} s in all\n`);
     io.out(formatTable(res.measurements) + '\n');
     io.out(`ring_buffer_benchmark (the median run):`);
     io.out(formatProducerReports(res.producers, o.size) + '\n');
