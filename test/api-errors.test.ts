@@ -5,15 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMachine, Workload, RingtraceError, type RingMachine, type TraceEvent } from '../src/index.ts';
 import { checkItem } from './decode.ts';
-
-function errCode(code: string, mention?: RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof RingtraceError, `expected a RingtraceError, got ${String(err)}`);
-    assert.equal(err.code, code, `error code of "${err.message}"`);
-    if (mention) assert.match(err.message, mention);
-    return true;
-  };
-}
+import { errCode } from './helpers.ts';
 
 type Snapshot = { cpu: number; ts: number; data: Uint8Array }[];
 

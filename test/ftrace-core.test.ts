@@ -3,25 +3,13 @@
 // the function-command probes, the profiler, user-defined modules, and the errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createMachine, Workload, RingtraceError, type RingMachine } from '../src/index.ts';
+import { Workload } from '../src/index.ts';
 import type { TraceBuffer } from '../src/ring/trace-buffer.ts';
 import { decodeFtraceEvent, type FtraceEntry } from '../src/ftrace/dump.ts';
 import { hashBitsForCount } from '../src/ftrace/ftrace.ts';
 import { parseModuleFile, KERNEL_TEXT_START, MODULES_VADDR } from '../src/ftrace/kernel-text.ts';
 import { abi } from '../src/layout.ts';
-
-async function withMachine(opts: Parameters<typeof createMachine>[0], fn: (m: RingMachine) => Promise<void>) {
-  const m = await createMachine(opts);
-  try {
-    await fn(m);
-  } finally {
-    await m.close();
-  }
-}
-
-function errCode(code: string) {
-  return (err: unknown) => err instanceof RingtraceError && err.code === code;
-}
+import { withMachine, errCode } from './helpers.ts';
 
 // every event of a buffer, oldest first, decoded
 function drain(b: TraceBuffer): (FtraceEntry & { cpu: number; ts: number })[] {

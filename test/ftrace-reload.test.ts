@@ -4,21 +4,9 @@
 //   rmmod uinput; modprobe uinput (same address); echo nop > current_tracer
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createMachine, Workload, RingtraceError, type RingMachine } from '../src/index.ts';
+import { Workload, type RingMachine } from '../src/index.ts';
 import { decodeFtraceEvent } from '../src/ftrace/dump.ts';
-
-async function withMachine(opts: Parameters<typeof createMachine>[0], fn: (m: RingMachine) => Promise<void>) {
-  const m = await createMachine(opts);
-  try {
-    await fn(m);
-  } finally {
-    await m.close();
-  }
-}
-
-function errCode(code: string) {
-  return (err: unknown) => err instanceof RingtraceError && err.code === code;
-}
+import { withMachine, errCode } from './helpers.ts';
 
 function events(m: RingMachine): bigint[] {
   const out: bigint[] = [];

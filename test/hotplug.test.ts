@@ -2,22 +2,10 @@
 // the race of 20ad8b0888be reproduced and fixed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createMachine, Workload, RingtraceError, KernelOopsError, type RingMachine } from '../src/index.ts';
+import { Workload, RingtraceError, KernelOopsError } from '../src/index.ts';
 import { reproCpumaskRace } from '../src/repro/cpumask-race.ts';
 import { abi } from '../src/layout.ts';
-
-async function withMachine(opts: Parameters<typeof createMachine>[0], fn: (m: RingMachine) => Promise<void>) {
-  const m = await createMachine(opts);
-  try {
-    await fn(m);
-  } finally {
-    await m.close();
-  }
-}
-
-function errCode(code: string) {
-  return (err: unknown) => err instanceof RingtraceError && err.code === code;
-}
+import { withMachine, errCode } from './helpers.ts';
 
 test('cpuUp prepares every trace_buffer for a CPU seen the first time; cpuDown keeps its data', async () => {
   await withMachine({ cpus: 4, online: [0, 1], bufferSizeKb: 16, clock: 'virtual' }, async (m) => {

@@ -9,22 +9,14 @@
 // identical stamps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createMachine, Workload, type RingMachine, type TraceEvent } from '../src/index.ts';
+import { Workload, type RingMachine, type TraceEvent } from '../src/index.ts';
 import { decodePage, dataEvents, checkItem, type DecodedPage } from './decode.ts';
+import { withMachine } from './helpers.ts';
 
 const PAGE = 4096;
 const DATA = PAGE - 16; // BUF_PAGE_SIZE for 4 KiB sub-buffers
 const EV24 = 28; // a 24-byte payload: 4-byte header + 24 (rb_calculate_event_length)
 const PER_PAGE24 = Math.floor(DATA / EV24); // 145 events, then 20 bytes of padding
-
-async function withMachine(opts: Parameters<typeof createMachine>[0], fn: (m: RingMachine) => Promise<void>) {
-  const m = await createMachine(opts);
-  try {
-    await fn(m);
-  } finally {
-    await m.close();
-  }
-}
 
 type Ev = { ts: number; data: Uint8Array };
 

@@ -11,16 +11,8 @@
 // func_stack_tracer.tc (the stack tracer), fgraph-*.tc (function_graph), tracing-error-log.tc.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createMachine, Workload, RingtraceError, type RingMachine, type MachineOptions } from '../src/index.ts';
-
-async function withMachine(opts: MachineOptions, fn: (m: RingMachine) => Promise<void>) {
-  const m = await createMachine(opts);
-  try {
-    await fn(m);
-  } finally {
-    await m.close();
-  }
-}
+import { Workload, RingtraceError, type RingMachine, type MachineOptions } from '../src/index.ts';
+import { withMachine } from './helpers.ts';
 
 const OPTS: MachineOptions = { cpus: 2, bufferSizeKb: 256, clock: 'virtual' };
 

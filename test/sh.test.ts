@@ -8,21 +8,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createMachine, type MachineOptions, type RingMachine } from '../src/index.ts';
+import { type MachineOptions, type RingMachine } from '../src/index.ts';
 import { machineShell, KERNEL_RELEASE } from '../src/shell/machine.ts';
 import { runCli, type Io } from '../src/cli/cli.ts';
 import { commands } from '../src/cli/commands.ts';
+import { withMachine } from './helpers.ts';
 
 const OPTS: MachineOptions = { cpus: 2, bufferSizeKb: 64, clock: 'virtual' };
-
-async function withMachine(opts: MachineOptions, fn: (m: RingMachine) => Promise<void>) {
-  const m = await createMachine(opts);
-  try {
-    await fn(m);
-  } finally {
-    await m.close();
-  }
-}
 
 // Run a script on m; a fresh shell each time (cwd /).
 async function sh(m: RingMachine, script: string) {

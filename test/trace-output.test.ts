@@ -5,17 +5,9 @@
 // format files of events/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createMachine, Workload, type RingMachine, type MachineOptions } from '../src/index.ts';
+import { Workload, type MachineOptions } from '../src/index.ts';
 import { graphDuration, printTime, printTraceLine, latFmt } from '../src/trace/output.ts';
-
-async function withMachine(opts: MachineOptions, fn: (m: RingMachine) => Promise<void>) {
-  const m = await createMachine(opts);
-  try {
-    await fn(m);
-  } finally {
-    await m.close();
-  }
-}
+import { withMachine } from './helpers.ts';
 
 const OPTS: MachineOptions = { cpus: 2, bufferSizeKb: 8, clock: 'virtual' };
 

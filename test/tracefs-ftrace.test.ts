@@ -4,25 +4,8 @@
 // instances/ (mkdir, rmdir, EEXIST, ENOENT, EBUSY).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createMachine, Workload, RingtraceError, type RingMachine, type MachineOptions } from '../src/index.ts';
-
-async function withMachine(opts: MachineOptions, fn: (m: RingMachine) => Promise<void>) {
-  const m = await createMachine(opts);
-  try {
-    await fn(m);
-  } finally {
-    await m.close();
-  }
-}
-
-function errCode(code: string, message?: RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof RingtraceError, `expected a RingtraceError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    return true;
-  };
-}
+import { Workload, type RingMachine, type MachineOptions } from '../src/index.ts';
+import { withMachine, errCode } from './helpers.ts';
 
 const OPTS: MachineOptions = { cpus: 2, bufferSizeKb: 64, clock: 'virtual' };
 const ALL = '#### all functions enabled ####\n';

@@ -1,26 +1,9 @@
 // tracefs (machine.fs): the ring buffer's files with the kernel's names, formats and errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createMachine, Workload, RingtraceError, type RingMachine, type MachineOptions } from '../src/index.ts';
+import { Workload, type RingMachine } from '../src/index.ts';
 import { formatSecUsec, kstrtoulFromUser, ns2usecs } from '../src/tracefs/parse.ts';
-
-async function withMachine(opts: MachineOptions, fn: (m: RingMachine) => Promise<void>) {
-  const m = await createMachine(opts);
-  try {
-    await fn(m);
-  } finally {
-    await m.close();
-  }
-}
-
-function errCode(code: string, message?: RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof RingtraceError, `expected a RingtraceError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    return true;
-  };
-}
+import { withMachine, errCode } from './helpers.ts';
 
 // 16 KB with 4 KiB sub-buffers (4080 data bytes each): DIV_ROUND_UP(16384, 4080) = 5 pages = 20400 bytes,
 // which buffer_size_kb prints as 20400 >> 10 = 19.
