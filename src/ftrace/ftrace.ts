@@ -840,15 +840,16 @@ export class Ftrace {
   // ---- probes (the function commands of set_ftrace_filter)
 
   // register_ftrace_function_probe(): the ips get the probe (those that have it keep their counter).
-  // count undefined: the unlimited probe_ops; a number: the counted one. dump and cpudump always count
-  // from 1. Returns the number of functions added.
+  // count undefined: the unlimited probe_ops; a number: the counted one. dump always counts from 1
+  // (ftrace_dump_probe_ops' init); cpudump has no counter and dumps at every call (its probe_ops has no
+  // init, so update_count() finds no mapper). Returns the number of functions added.
   registerProbe(buffer: TraceBuffer | undefined, cmd: ProbeCommand, funcs: Iterable<string | bigint>, count?: number | bigint): Promise<number> {
     return this.locked(async () => {
       if (!(cmd in PROBE_KINDS)) throw new RingtraceError('EINVAL', `unknown function command "${cmd}"`);
       this.checkEnabled();
       const tr = this.tr(buffer);
-      const counted = cmd === 'dump' || cmd === 'cpudump' || count !== undefined;
-      const initial = cmd === 'dump' || cmd === 'cpudump' ? 1n : BigInt(count ?? -1);
+      const counted = cmd === 'dump' || (cmd !== 'cpudump' && count !== undefined);
+      const initial = cmd === 'dump' ? 1n : BigInt(count ?? -1);
       const ips = this.toIps(funcs);
       const key = counted ? `${cmd}:count` : cmd;
       let probe = tr.probes.get(key);
@@ -901,7 +902,7 @@ export class Ftrace {
     return this.locked(async () => {
       this.checkEnabled();
       const tr = this.tr(buffer);
-      const counted = cmd === 'dump' || cmd === 'cpudump' || !!opts.counted;
+      const counted = cmd === 'dump' || (cmd !== 'cpudump' && !!opts.counted);
       const key = counted ? `${cmd}:count` : cmd;
       const probe = tr.probes.get(key);
       const ips = opts.funcs ? this.toIps(opts.funcs) : undefined;
