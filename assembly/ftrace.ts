@@ -18,6 +18,7 @@ import {
   TRACE_STACK, ENT_PID, FN_IP, FN_PARENT_IP, TRACE_FN_SIZE, STACK_SIZE, STACK_CALLER, FTRACE_STACK_MAX,
   CTX_TRACE_FLAGS, TB_RECORD_DISABLED, RB_BUFFER_OFF, FT_CALL_BATCH, FTW_UNDERFLOW, FTW_OVERFLOW,
   LOG_FTRACE_DUMP, CPU_ATTENTION, ATTN_IPI, CPU_NEST_DEPTH, CPU_VCLOCK,
+  FTRACE_HASH_FL_MOD, FH_FLAGS,
 } from "./abi";
 import { thisCpu, cpuDesc, contextLevel, logRecord } from "./cpu";
 import { lockReserve, eventData, unlockCommit } from "./ring_buffer";
@@ -44,8 +45,9 @@ const GOLDEN_RATIO_64: u64 = 0x61c8864680b583eb;
 }
 
 // ftrace_hash_empty()
+// ftrace_hash_empty(): no entries and no cached :mod: entries (FTRACE_HASH_FL_MOD)
 @inline function hashEmpty(hash: usize): bool {
-  return hash == 0 || load<u32>(hash, FH_COUNT) == 0;
+  return hash == 0 || (load<u32>(hash, FH_COUNT) == 0 && (load<u32>(hash, FH_FLAGS) & FTRACE_HASH_FL_MOD) == 0);
 }
 
 // __ftrace_lookup_ip(): the entry's index, or -1 (the hash must not be EMPTY_HASH)

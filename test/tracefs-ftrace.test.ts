@@ -175,6 +175,21 @@ test(':mod: entries: matched when loaded, cached when not, applied at module loa
   });
 });
 
+test('a filter holding only cached :mod: entries traces nothing until the module loads (ftrace_hash_empty)', async () => {
+  await withMachine(OPTS, async (m) => {
+    const fs = m.fs;
+    await fs.write('set_ftrace_filter', ':mod:uinput\n');
+    await fs.write('current_tracer', 'function\n');
+    await m.run(0, new Workload().call('schedule', { count: 3 }));
+    assert.equal(m.buffer.stats(0).entries, 0, 'FTRACE_HASH_FL_MOD: not empty, matches nothing');
+    await m.ftrace.loadModule('uinput');
+    await m.run(0, new Workload().call('uinput_release').call('schedule'));
+    const trace = fs.read('trace');
+    assert.match(trace, /uinput_release/);
+    assert.doesNotMatch(trace, /: schedule/);
+  });
+});
+
 test('enabled_functions and touched_functions: name, (count) and the flag columns', async () => {
   await withMachine(OPTS, async (m) => {
     const fs = m.fs;

@@ -86,9 +86,10 @@ export class FtraceHash {
     return this.ips.size + this.zeroed;
   }
 
-  // ftrace_hash_empty()
+  // ftrace_hash_empty(): cached :mod: entries (FTRACE_HASH_FL_MOD) make a hash with no entries non-empty,
+  // so it matches nothing instead of everything
   get empty(): boolean {
-    return this.count === 0;
+    return this.count === 0 && (this.flags & abi.FTRACE_HASH_FL_MOD) === 0;
   }
 
   has(ip: bigint): boolean {
