@@ -809,6 +809,8 @@ export class Ftrace {
         await this.shutdown(tr.ops, ['unregister_ftrace_function', 'tracing_stop_function_trace', 'function_trace_reset', ...chain]);
         tr.tracer = 'nop';
       }
+      // tracer_init(): every tracer, nop too, starts on an empty buffer (tracing_reset_online_cpus)
+      for (const cpu of this.rm.onlineCpus()) if (tr.buffer.hasCpu(cpu)) await tr.buffer.reset(cpu);
       if (name === 'function') {
         this.startup(tr.ops, ['register_ftrace_function', 'tracing_start_function_trace', 'function_trace_init', ...chain]);
         tr.tracer = 'function';

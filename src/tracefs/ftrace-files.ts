@@ -302,7 +302,7 @@ function regexFile(tr: TraceArray, which: Which): TraceNode {
 const MAX_TRACER_SIZE = 100;
 
 // tracing_set_trace_write(): at most MAX_TRACER_SIZE bytes, whitespace stripped (strim), then
-// tracing_set_tracer(); a new tracer's init (tracer_init) resets the buffer of the online CPUs first
+// tracing_set_tracer() (which resets the buffer of the online CPUs for the new tracer)
 async function currentTracerWrite(tr: TraceArray, text: string): Promise<void> {
   const ft = ftraceOf(tr);
   const name = strstrip(userBytes(text).subarray(0, MAX_TRACER_SIZE));
@@ -310,7 +310,6 @@ async function currentTracerWrite(tr: TraceArray, text: string): Promise<void> {
     throw new RingtraceError('EINVAL', `no tracer "${name}" (available: ${TRACERS.join(' ')})`);
   }
   if (ft.currentTracer(tr.buffer) === name) return;
-  await resetOnlineCpus(tr);
   await ft.setTracer(tr.buffer, name, { path: 'tracefs' });
 }
 
