@@ -31,7 +31,7 @@ export interface RingBenchOptions {
 }
 
 export const RING_BENCH_DEFAULTS: Omit<RingBenchOptions, 'log'> = {
-  durationMs: 7000,
+  durationMs: 6000,
   cpus: 1,
   size: 16,
   runs: 3,
