@@ -812,17 +812,21 @@ export function rbLockReserve(tb: usize, length: u32): usize {
   return lockReserve(tb, length);
 }
 
+// The recording switches and the cpumask are plain loads, as the kernel's atomic_read() and
+// cpumask_test_cpu() are: the host's changes reach this CPU through a sequentially consistent handshake
+// before they matter (a grace period before a reset or resize, the mailbox before a CPU uses a new
+// buffer), and a plain load costs less on this path than an atomic one.
 @inline export function lockReserve(tb: usize, length: u32): usize {
-  if (atomic.load<i32>(tb, TB_RECORD_DISABLED) != 0) return 0;
+  if (load<i32>(tb, TB_RECORD_DISABLED) != 0) return 0;
   const cpu = thisCpu;
-  if (!cpumaskTest(tb + TB_CPUMASK, cpu)) return 0;
+  if ((load<u32>(tb + TB_CPUMASK + (<usize>(cpu >>> 5) << 2)) & (1 << (cpu & 31))) == 0) return 0;
   const cb = rbPerCpu(tb, cpu);
   if (cb == 0) {
     // the cpumask said yes but buffers[cpu] is still NULL to this CPU: the race of 20ad8b0888be
     kernelOops(OOPS_LOCK_RESERVE, CPB_RECORD_DISABLED);
     return 0;
   }
-  if (atomic.load<i32>(cb, CPB_RECORD_DISABLED) != 0) return 0;
+  if (load<i32>(cb, CPB_RECORD_DISABLED) != 0) return 0;
   if (length > load<u32>(tb, TB_MAX_DATA_SIZE)) return 0;
   wcEnsure(cb);
   if (traceRecursiveLock(cb)) return 0;
