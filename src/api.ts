@@ -276,13 +276,8 @@ export class Writer {
   }
 
   // The buffer's clock and size limit are read from shared memory at every call (a clock change or a
-  // sub-buffer resize may happen while the writer is attached); a real clock needs a fresh reading per
-  // call, since calls can be far apart.
-  private get fresh(): number {
-    const id = this.i32[this.clockIdx];
-    return id === CLOCK_LOCAL || id === CLOCK_GLOBAL ? 1 : 0;
-  }
-
+  // sub-buffer resize may happen while the writer is attached); a real clock (local or global) needs a
+  // fresh reading per call, since calls can be far apart.
   private checkLength(len: number): void {
     const max = this.i32[this.maxIdx];
     if (len === 0 || len > max) throw new RingtraceError('EINVAL', `event size ${len} must be 1..${max} bytes`);
@@ -290,16 +285,24 @@ export class Writer {
 
   // ring_buffer_write(): false when the event was not recorded (full, recording off)
   write(data: Uint8Array): boolean {
-    if (this.released) throw new RingtraceError('EINVAL', 'this writer was released');
     const len = data.length;
+    const i32 = this.i32;
+    if (this.released || len === 0 || len > i32[this.maxIdx]) return this.refuse(len);
+    const src = this.src;
+    copyIn(this.u8, this.u32, src, data);
+    const clock = i32[this.clockIdx];
+    return this.writeOneFn(this.tb, len, src, clock === CLOCK_LOCAL || clock === CLOCK_GLOBAL ? 1 : 0) === 0;
+  }
+
+  private refuse(len: number): never {
+    if (this.released) throw new RingtraceError('EINVAL', 'this writer was released');
     this.checkLength(len);
-    copyIn(this.u8, this.u32, this.src, data);
-    return this.writeOneFn(this.tb, len, this.src, this.fresh) === 0;
+    throw new RingtraceError('EINVAL', `event size ${len} refused`);
   }
 
   // Many events in one call; returns how many were recorded.
   writeBatch(events: Uint8Array[]): number {
-    if (this.released) throw new RingtraceError('EINVAL', 'this writer was released');
+    if (this.released) this.refuse(1);
     const m = this.rm.machine;
     const { u8, u32 } = this;
     let total = 0;
