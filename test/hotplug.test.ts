@@ -132,8 +132,9 @@ test('an oops marks only that CPU crashed; other CPUs and all recorded data stay
     reader.catch((e) => (oops = e));
     for (let i = 0; i < 200 && !m.machine.cpuCrashed(1); i++) {
       await m.createInstance(`i${i}`, { bufferSizeKb: 4 });
-      // give the reader time to walk while the new buffers are there
-      await new Promise((r) => setTimeout(r, 2));
+      // give the reader time to walk while the new buffers are there (a loaded machine may not run it
+      // at once): up to about 50 ms
+      for (let t = 0; t < 25 && !m.machine.cpuCrashed(1); t++) await new Promise((r) => setTimeout(r, 2));
       await m.removeInstance(`i${i}`);
     }
     m.stop(1);
