@@ -17,7 +17,7 @@ function header(tracer: string, entries: number, written: number, cpus: number):
     '#\n' +
     `# entries-in-buffer/entries-written: ${entries}/${written}   #P:${cpus}\n` +
     '#\n' +
-    '#                                _-----=> irqs-off\n' +
+    '#                                _-----=> irqs-off/BH-disabled\n' +
     '#                               / _----=> need-resched\n' +
     '#                              | / _---=> hardirq/softirq\n' +
     '#                              || / _--=> preempt-depth\n' +

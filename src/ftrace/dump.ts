@@ -1,12 +1,11 @@
 // Decoding the ftrace events of a trace_buffer (struct ftrace_entry, struct stack_entry) and
-// ftrace_dump() into the machine log. The text of a line follows the default trace format
-// (print_trace_fmt: "%16s-%-7d [%03d] FLAGS %5lu.%06lu: func <-parent"); the tracefs `trace` files
-// have their own formatter.
+// ftrace_dump() into the machine log, in the default trace format (src/trace/output.ts).
 import type { Ftrace } from './ftrace.ts';
-import type { TraceBuffer, TraceEvent } from '../ring/trace-buffer.ts';
+import type { TraceBuffer } from '../ring/trace-buffer.ts';
 import { abi } from '../layout.ts';
+import { printTraceLine, symbolSource } from '../trace/output.ts';
 
-const { TRACE_FN, TRACE_STACK, TRACE_FLAG_IRQS_OFF, TRACE_FLAG_NEED_RESCHED, TRACE_FLAG_PREEMPT_RESCHED, TRACE_FLAG_HARDIRQ, TRACE_FLAG_SOFTIRQ, TRACE_FLAG_NMI, TRACE_FLAG_BH_OFF } = abi;
+const { TRACE_FN, TRACE_STACK } = abi;
 
 export interface FtraceEntry {
   type: number; // TRACE_FN or TRACE_STACK (others: raw)
@@ -33,37 +32,6 @@ export function decodeFtraceEvent(data: Uint8Array): FtraceEntry {
   return e;
 }
 
-// trace_print_lat_fmt(): irqs-off, need-resched, hardirq/softirq, preempt-depth, migrate-disable
-export function latFlags(flags: number, preemptCount: number): string {
-  const nmi = flags & TRACE_FLAG_NMI;
-  const hardirq = flags & TRACE_FLAG_HARDIRQ;
-  const softirq = flags & TRACE_FLAG_SOFTIRQ;
-  const bhOff = flags & TRACE_FLAG_BH_OFF;
-  const irqsOff = flags & TRACE_FLAG_IRQS_OFF && bhOff ? 'D' : flags & TRACE_FLAG_IRQS_OFF ? 'd' : bhOff ? 'b' : '.';
-  const nr = flags & (TRACE_FLAG_NEED_RESCHED | TRACE_FLAG_PREEMPT_RESCHED);
-  const needResched = nr === (TRACE_FLAG_NEED_RESCHED | TRACE_FLAG_PREEMPT_RESCHED) ? 'N' : nr === TRACE_FLAG_NEED_RESCHED ? 'n' : nr ? 'p' : '.';
-  const hs = nmi && hardirq ? 'Z' : nmi ? 'z' : hardirq && softirq ? 'H' : hardirq ? 'h' : softirq ? 's' : '.';
-  const pc = preemptCount & 0xf ? (preemptCount & 0xf).toString(16) : '.';
-  const mig = preemptCount & 0xf0 ? (preemptCount >> 4).toString(16) : '.';
-  return `${irqsOff}${needResched}${hs}${pc}${mig}`;
-}
-
-function sym(ft: Ftrace, ip: bigint | undefined): string {
-  if (ip === undefined || ip === 0n) return '0';
-  const s = ft.symbolize(ip);
-  return s ? s.name : `0x${ip.toString(16)}`;
-}
-
-export function formatFtraceLine(ft: Ftrace, ev: TraceEvent): string[] {
-  const e = decodeFtraceEvent(ev.data);
-  const comm = e.pid === 0 ? '<idle>' : ft.commOf(e.pid);
-  const ts = `${Math.floor(ev.ts / 1e9)}.${String(Math.floor(ev.ts / 1e3) % 1e6).padStart(6, '0')}`;
-  const head = `${`${comm}-${String(e.pid).padEnd(7)}`.padStart(24)} [${String(ev.cpu).padStart(3, '0')}] ${latFlags(e.flags, e.preemptCount)} ${ts.padStart(12)}: `;
-  if (e.type === TRACE_FN) return [`${head}${sym(ft, e.ip)} <-${sym(ft, e.parentIp)}`];
-  if (e.type === TRACE_STACK) return [`${head}<stack trace>`, ...(e.callers ?? []).map((ip) => ` => ${sym(ft, ip)}`)];
-  return [`${head}[type ${e.type}]`];
-}
-
 // ftrace_dump_one(): consumes what it prints; cpu < 0 is DUMP_ALL, else DUMP_ORIG of that CPU
 export function formatDump(ft: Ftrace, buffer: TraceBuffer, cpu: number): string[] {
   const out = [buffer === ft.rm.buffer ? 'Dumping ftrace buffer:' : `Dumping ftrace instance ${buffer.name} buffer:`];
@@ -71,9 +39,11 @@ export function formatDump(ft: Ftrace, buffer: TraceBuffer, cpu: number): string
   out.push('---------------------------------');
   let cnt = 0;
   const cpus = cpu < 0 ? buffer.bufferCpus() : buffer.bufferCpus().filter((c) => c === cpu);
+  // trace_print_seq(): the lines of the default trace format, as the trace file prints them
+  const syms = symbolSource(ft);
+  const inNs = buffer.clock.inNs;
   for (let ev = buffer.consumeMerged(cpus); ev; ev = buffer.consumeMerged(cpus)) {
-    if (ev.lost) out.push(`CPU:${ev.cpu} [LOST ${ev.lost} EVENTS]`);
-    out.push(...formatFtraceLine(ft, ev));
+    out.push(...printTraceLine(syms, ev, inNs, ev.lost).replace(/\n$/, '').split('\n'));
     cnt++;
   }
   if (!cnt) out.push('   (ftrace buffer empty)');

@@ -165,7 +165,7 @@ export function traceHeader(h: HeaderInfo): string {
   s += `# entries-in-buffer/entries-written: ${h.entries}/${h.total}   #P:${h.online}\n#\n`;
   // print_func_help_header_irq() with prec 2 ("  ") and the non-tgid column texts
   const sp = '  ';
-  s += `#                            ${sp}  _-----=> irqs-off\n`;
+  s += `#                            ${sp}  _-----=> irqs-off/BH-disabled\n`;
   s += `#                            ${sp} / _----=> need-resched\n`;
   s += `#                            ${sp}| / _---=> hardirq/softirq\n`;
   s += `#                            ${sp}|| / _--=> preempt-depth\n`;
