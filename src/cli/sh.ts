@@ -87,7 +87,7 @@ export const shCommand: Command = {
   description: [
     'The script runs with cwd / on a fresh machine: tracefs at /sys/kernel/tracing and',
     '/sys/kernel/debug/tracing, /sys/devices/system/cpu (cpuN/online for hotplug), /proc/modules,',
-    '/dev/null. Builtins: cd, echo (> and >>), cat, ls, mkdir, rmdir, test/[, grep, wc, head, sleep,',
+    '/dev/null. Builtins: cd, echo (> and >>), cat, ls, mkdir, rmdir, test/[, grep, wc, head, tail, sleep,',
     'set -e, exit; machine commands: modprobe, rmmod, lsmod, dmesg, and',
     '  kcall [-c CPU] [-n COUNT] FUNC [PARENT]   CPU (default 0) calls FUNC COUNT times from PARENT',
     'SCRIPT - reads the script from standard input. With -c, the first argument after COMMANDS is $0',

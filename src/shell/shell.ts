@@ -54,6 +54,21 @@ export function normalizePath(path: string, cwd: string): string {
   return '/' + out.join('/');
 }
 
+// head/tail [-n N]: the first or last N lines of standard input (10 by default)
+function firstOrLast(c: CommandContext, which: 'head' | 'tail'): number {
+  const i = c.args.indexOf('-n');
+  const n = i >= 0 ? Number(c.args[i + 1]) : 10;
+  if (!Number.isInteger(n) || n < 0) {
+    c.err(`${which}: invalid number of lines: '${c.args[i + 1]}'\n`);
+    return 1;
+  }
+  const lines = c.stdin.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const keep = which === 'head' ? lines.slice(0, n) : lines.slice(Math.max(0, lines.length - n));
+  c.out(keep.map((l) => l + '\n').join(''));
+  return 0;
+}
+
 export class Shell {
   cwd: string;
   status = 0;
@@ -448,18 +463,8 @@ export class Shell {
         else c.out(`${lines} ${c.stdin.split(/\s+/).filter(Boolean).length} ${new TextEncoder().encode(c.stdin).length}\n`);
         return 0;
       },
-      head: (c) => {
-        const i = c.args.indexOf('-n');
-        const n = i >= 0 ? Number(c.args[i + 1]) : 10;
-        if (!Number.isInteger(n) || n < 0) {
-          c.err(`head: invalid number of lines: '${c.args[i + 1]}'\n`);
-          return 1;
-        }
-        const lines = c.stdin.split('\n');
-        if (lines[lines.length - 1] === '') lines.pop();
-        c.out(lines.slice(0, n).map((l) => l + '\n').join(''));
-        return 0;
-      },
+      head: (c) => firstOrLast(c, 'head'),
+      tail: (c) => firstOrLast(c, 'tail'),
       sleep: async (c) => {
         const s = Number(c.args[0] ?? 0);
         if (!Number.isFinite(s) || s < 0) {
