@@ -18,9 +18,9 @@ export const H_MAGIC = 0;
 export const H_NR_CPU_IDS = 4;
 export const H_SYSTEM_STATE = 8; // SYSTEM_BOOTING / SYSTEM_RUNNING
 export const H_MEMORY_MODEL = 12; // MEMORY_MODEL_*
-export const H_COUNTER_CLOCK = 16; // u64, trace_clock_counter's global counter
+export const H_COUNTER_CLOCK = 192; // u64, trace_clock_counter's global counter; a cache line of its own
 export const H_VIRTUAL_STEP = 24; // ns the virtual clock advances per read
-export const H_SCRATCH = 28; // target of RMW full barriers (atomic.fence does not validate in asc 0.28)
+export const H_SCRATCH = 128; // target of RMW full barriers (atomic.fence does not validate in asc 0.28); a cache line of its own
 export const H_CPU_TABLE = 32; // address of cpu descriptors
 export const H_LOG = 36; // address of the machine log ring
 export const H_FTRACE_DISABLED = 40;
@@ -105,7 +105,6 @@ export const TBL_SIZE = 1024;
 export const CPB_CPU = 0;
 export const CPB_BUFFER = 4;
 export const CPB_NR_PAGES = 8;
-export const CPB_PAGES = 12;
 export const CPB_RECORD_DISABLED = 16;
 export const CPB_CNT = 20;
 export const CPB_PAGES_REMOVED = 24;
@@ -137,6 +136,7 @@ export const CPB_LAST_OVERRUN = 288; // u64
 export const CPB_LOST_EVENTS = 296; // u64
 export const CPB_READ_STAMP = 304; // u64
 export const CPB_PAGES_READ = 312; // u64
+export const CPB_PAGES = 320; // cpu_buffer->pages: any page of the ring; moved by the reader's swap, so kept off the writer's lines
 export const CPB_SIZE = 384;
 
 // ---- struct buffer_page ----
