@@ -212,6 +212,36 @@ function referencedFilters(ip: u64): u32 {
 // ---------------------------------------------------------------------------------------------------
 // the accounting passes over every record (the host calls these under its ftrace_lock)
 
+// do_for_each_ftrace_rec(): a cursor over every record of every group, skipping the ones
+// skip_record() leaves out. Thread-local state: one walk at a time per CPU (the passes never nest).
+let curTable: usize = 0;
+let curGroups: u32 = 0;
+let curGroup: u32 = 0;
+let curIndex: u32 = 0;
+
+function recFirst(): usize {
+  curTable = load<u32>(ftArea(), FT_GROUPS);
+  curGroups = load<u32>(curTable, FG_COUNT);
+  curGroup = 0;
+  curIndex = 0;
+  return recNext();
+}
+
+function recNext(): usize {
+  while (curGroup < curGroups) {
+    const e = curTable + FG_ENTRIES + <usize>curGroup * FG_ENTRY_SIZE;
+    const nr = load<u32>(e, FG_NR);
+    while (curIndex < nr) {
+      const rec = load<u32>(e, FG_RECS) + <usize>curIndex * REC_SIZE;
+      curIndex++;
+      if (!skipRecord(load<u32>(rec, REC_FLAGS))) return rec;
+    }
+    curGroup++;
+    curIndex = 0;
+  }
+  return 0;
+}
+
 // __ftrace_hash_rec_update(): add (inc) or remove this ops' reference from every record its hashes
 // select. Returns the number of records changed, or FTW_UNDERFLOW / FTW_OVERFLOW when FTRACE_WARN_ON
 // fired; like the kernel, the pass stops there (FT_WARN_REC holds the record).
@@ -233,49 +263,40 @@ export function ftraceHashRecUpdate(op: usize, filterHash: bool, inc: bool): i32
   const hashCount = hashEmpty(hash) ? 0 : load<u32>(hash, FH_COUNT);
   const otherEmpty = hashEmpty(other);
   const ft = ftArea();
-  const table = load<u32>(ft, FT_GROUPS);
-  const ng = load<u32>(table, FG_COUNT);
   let count: u32 = 0;
-  for (let g: u32 = 0; g < ng; g++) {
-    const e = table + FG_ENTRIES + <usize>g * FG_ENTRY_SIZE;
-    const recs = load<u32>(e, FG_RECS);
-    const nr = load<u32>(e, FG_NR);
-    for (let i: u32 = 0; i < nr; i++) {
-      const rec = recs + <usize>i * REC_SIZE;
-      const flags = load<u32>(rec, REC_FLAGS);
-      if (skipRecord(flags)) continue;
-      const ip = load<u64>(rec, REC_IP);
-      let match = false;
-      if (all) {
-        // only the filter hash selects all records: those not in the notrace hash
-        match = otherEmpty || lookupIndex(other, ip) < 0;
-      } else {
-        const inHash = lookupIndex(hash, ip) >= 0;
-        if (inHash) {
-          const inOther = !otherEmpty && lookupIndex(other, ip) >= 0;
-          if (filterHash) match = !inOther;
-          else match = inOther || otherEmpty;
-        }
+  for (let rec = recFirst(); rec != 0; rec = recNext()) {
+    const flags = load<u32>(rec, REC_FLAGS);
+    const ip = load<u64>(rec, REC_IP);
+    let match = false;
+    if (all) {
+      // only the filter hash selects all records: those not in the notrace hash
+      match = otherEmpty || lookupIndex(other, ip) < 0;
+    } else {
+      const inHash = lookupIndex(hash, ip) >= 0;
+      if (inHash) {
+        const inOther = !otherEmpty && lookupIndex(other, ip) >= 0;
+        if (filterHash) match = !inOther;
+        else match = inOther || otherEmpty;
       }
-      if (!match) continue;
-      if (inc) {
-        const nf = flags + 1;
-        atomic.store<u32>(rec, nf, REC_FLAGS);
-        if (recCount(nf) == FTRACE_REF_MAX) {
-          store<u32>(ft, <u32>rec, FT_WARN_REC);
-          return FTW_OVERFLOW;
-        }
-      } else {
-        if (recCount(flags) == 0) {
-          store<u32>(ft, <u32>rec, FT_WARN_REC);
-          return FTW_UNDERFLOW;
-        }
-        atomic.store<u32>(rec, flags - 1, REC_FLAGS);
-      }
-      count++;
-      // shortcut: every entry of the hash was handled
-      if (!all && count == hashCount) return <i32>count;
     }
+    if (!match) continue;
+    if (inc) {
+      const nf = flags + 1;
+      atomic.store<u32>(rec, nf, REC_FLAGS);
+      if (recCount(nf) == FTRACE_REF_MAX) {
+        store<u32>(ft, <u32>rec, FT_WARN_REC);
+        return FTW_OVERFLOW;
+      }
+    } else {
+      if (recCount(flags) == 0) {
+        store<u32>(ft, <u32>rec, FT_WARN_REC);
+        return FTW_UNDERFLOW;
+      }
+      atomic.store<u32>(rec, flags - 1, REC_FLAGS);
+    }
+    count++;
+    // shortcut: every entry of the hash was handled
+    if (!all && count == hashCount) return <i32>count;
   }
   return <i32>count;
 }
@@ -284,33 +305,24 @@ export function ftraceHashRecUpdate(op: usize, filterHash: bool, inc: bool): i32
 // a count, unpatch the others (enable false: FTRACE_DISABLE_CALLS, every record). Returns the number
 // of call sites changed.
 export function ftraceReplaceCode(enable: bool): u32 {
-  const table = load<u32>(ftArea(), FT_GROUPS);
-  const ng = load<u32>(table, FG_COUNT);
   let changed: u32 = 0;
-  for (let g: u32 = 0; g < ng; g++) {
-    const e = table + FG_ENTRIES + <usize>g * FG_ENTRY_SIZE;
-    const recs = load<u32>(e, FG_RECS);
-    const nr = load<u32>(e, FG_NR);
-    for (let i: u32 = 0; i < nr; i++) {
-      const rec = recs + <usize>i * REC_SIZE;
-      const flags = load<u32>(rec, REC_FLAGS);
-      if (skipRecord(flags)) continue;
-      const want = enable && recCount(flags) != 0;
-      const is = (flags & <u32>FTRACE_FL_ENABLED) != 0;
-      if (want == is) continue;
-      changed++;
-      if (want) {
-        atomic.store<u32>(rec, flags | <u32>FTRACE_FL_ENABLED | FTRACE_FL_TOUCHED, REC_FLAGS);
-      } else if (recCount(flags) == 0) {
-        // no more users: clear all flags but the sticky ones
-        atomic.store<u32>(rec, flags & FTRACE_NOCLEAR_FLAGS, REC_FLAGS);
-      } else {
-        atomic.store<u32>(
-          rec,
-          flags & ~(<u32>FTRACE_FL_ENABLED | FTRACE_FL_TRAMP_EN | FTRACE_FL_REGS_EN | FTRACE_FL_DIRECT_EN | FTRACE_FL_CALL_OPS_EN),
-          REC_FLAGS,
-        );
-      }
+  for (let rec = recFirst(); rec != 0; rec = recNext()) {
+    const flags = load<u32>(rec, REC_FLAGS);
+    const want = enable && recCount(flags) != 0;
+    const is = (flags & <u32>FTRACE_FL_ENABLED) != 0;
+    if (want == is) continue;
+    changed++;
+    if (want) {
+      atomic.store<u32>(rec, flags | <u32>FTRACE_FL_ENABLED | FTRACE_FL_TOUCHED, REC_FLAGS);
+    } else if (recCount(flags) == 0) {
+      // no more users: clear all flags but the sticky ones
+      atomic.store<u32>(rec, flags & FTRACE_NOCLEAR_FLAGS, REC_FLAGS);
+    } else {
+      atomic.store<u32>(
+        rec,
+        flags & ~(<u32>FTRACE_FL_ENABLED | FTRACE_FL_TRAMP_EN | FTRACE_FL_REGS_EN | FTRACE_FL_DIRECT_EN | FTRACE_FL_CALL_OPS_EN),
+        REC_FLAGS,
+      );
     }
   }
   return changed;
@@ -347,26 +359,17 @@ export function ftraceModuleEnable(recs: usize, nr: u32, referenced: bool): i32 
 // take it in (hash_contains_ip). Returns the number of records that differ; FT_WARN_REC gets the first.
 export function ftraceCheckCounts(): u32 {
   const ft = ftArea();
-  const table = load<u32>(ft, FT_GROUPS);
-  const ng = load<u32>(table, FG_COUNT);
   let bad: u32 = 0;
-  for (let g: u32 = 0; g < ng; g++) {
-    const e = table + FG_ENTRIES + <usize>g * FG_ENTRY_SIZE;
-    const recs = load<u32>(e, FG_RECS);
-    const nr = load<u32>(e, FG_NR);
-    for (let i: u32 = 0; i < nr; i++) {
-      const rec = recs + <usize>i * REC_SIZE;
-      const flags = load<u32>(rec, REC_FLAGS);
-      if (skipRecord(flags)) continue;
-      const ip = load<u64>(rec, REC_IP);
-      let want: u32 = 0;
-      for (let op = load<u32>(ft, FT_OPS_LIST); op != 0; op = load<u32>(op, OPS_NEXT)) {
-        if ((load<u32>(op, OPS_FLAGS) & FTRACE_OPS_FL_ENABLED) != 0 && ftraceOpsTest(op, ip)) want++;
-      }
-      if (recCount(flags) != want) {
-        if (bad == 0) store<u32>(ft, <u32>rec, FT_WARN_REC);
-        bad++;
-      }
+  for (let rec = recFirst(); rec != 0; rec = recNext()) {
+    const flags = load<u32>(rec, REC_FLAGS);
+    const ip = load<u64>(rec, REC_IP);
+    let want: u32 = 0;
+    for (let op = load<u32>(ft, FT_OPS_LIST); op != 0; op = load<u32>(op, OPS_NEXT)) {
+      if ((load<u32>(op, OPS_FLAGS) & FTRACE_OPS_FL_ENABLED) != 0 && ftraceOpsTest(op, ip)) want++;
+    }
+    if (recCount(flags) != want) {
+      if (bad == 0) store<u32>(ft, <u32>rec, FT_WARN_REC);
+      bad++;
     }
   }
   return bad;
