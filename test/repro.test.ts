@@ -6,28 +6,7 @@ import assert from 'node:assert/strict';
 import { runFtraceReload, FTRACE_RELOAD_SCRIPT, FTRACE_ALIVE_CHECK } from '../src/repro/ftrace-reload.ts';
 import { listReproducers, findReproducer } from '../src/repro/index.ts';
 import { FIXES } from '../src/fixes.ts';
-import { runCli, type Io } from '../src/cli/cli.ts';
-import { commands } from '../src/cli/commands.ts';
-
-function capture(): Io & { stdout: string; stderr: string } {
-  const io = {
-    stdout: '',
-    stderr: '',
-    out(t: string) {
-      io.stdout += t.endsWith('\n') ? t : t + '\n';
-    },
-    err(t: string) {
-      io.stderr += t.endsWith('\n') ? t : t + '\n';
-    },
-  };
-  return io;
-}
-
-async function cli(...argv: string[]) {
-  const io = capture();
-  const code = await runCli(argv, commands, io);
-  return { code, stdout: io.stdout, stderr: io.stderr };
-}
+import { runCliCaptured } from './helpers.ts';
 
 test('the reproducer is the one of the patch mail, with cd /sys/kernel/debug/tracing', () => {
   assert.deepEqual(FTRACE_RELOAD_SCRIPT.split('\n'), [
@@ -80,7 +59,7 @@ test('8c4f3c3fa968 off: the WARNING of the report is in dmesg and ftrace is dead
 });
 
 test('cli: repro 8c4f3c3fa968 prints the script, both runs with dmesg, and the verdict; exit 0', async () => {
-  const r = await cli('repro', '8c4f3c3');
+  const r = await runCliCaptured(['repro', '8c4f3c3']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   for (const line of FTRACE_RELOAD_SCRIPT.trim().split('\n')) assert.ok(r.stdout.includes(line), line);
   assert.match(r.stdout, /== with 8c4f3c3fa968 ==/);
@@ -93,7 +72,7 @@ test('cli: repro 8c4f3c3fa968 prints the script, both runs with dmesg, and the v
 });
 
 test('cli: repro --list names every modelled fix with its subject and one-line summary', async () => {
-  const r = await cli('repro', '--list');
+  const r = await runCliCaptured(['repro', '--list']);
   assert.equal(r.code, 0);
   assert.equal(r.stderr, '');
   for (const fix of FIXES) {
@@ -107,7 +86,7 @@ test('cli: repro --list names every modelled fix with its subject and one-line s
 
 test('cli: repro usage errors exit 2', async () => {
   for (const argv of [['repro'], ['repro', 'deadbeef00'], ['repro', 'zz'], ['repro', '--list', '20ad8b0888be'], ['repro', '20ad8b0888be', '8c4f3c3fa968']]) {
-    const r = await cli(...argv);
+    const r = await runCliCaptured(argv);
     assert.equal(r.code, 2, argv.join(' '));
     assert.equal(r.stdout, '');
   }

@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Workload, RingtraceError, type RingMachine, type MachineOptions } from '../src/index.ts';
-import { withMachine } from './helpers.ts';
+import { killFtraceByReload, withMachine } from './helpers.ts';
 
 const OPTS: MachineOptions = { cpus: 2, bufferSizeKb: 256, clock: 'virtual' };
 
@@ -274,12 +274,7 @@ test('func_hotplug.tc: function trace across cpu hotplug', async () => {
 test('func_set_ftrace_file.tc / ftrace_regex_open: the filter files fail with ENODEV once ftrace is dead', async () => {
   await withMachine({ ...OPTS, withoutFixes: ['8c4f3c3fa968'] }, async (m) => {
     const fs = m.fs;
-    await m.ftrace.loadModule('uinput');
-    await fs.write('set_ftrace_filter', 'uinput_release\n');
-    await fs.write('current_tracer', 'function\n');
-    await m.ftrace.unloadModule('uinput');
-    await m.ftrace.loadModule('uinput');
-    await fs.write('current_tracer', 'nop\n');
+    await killFtraceByReload(m);
     await assert.rejects(fs.write('set_ftrace_filter', 'schedule\n'), (e: unknown) => e instanceof RingtraceError && e.code === 'ENODEV');
   });
 });

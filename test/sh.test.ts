@@ -10,9 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type MachineOptions, type RingMachine } from '../src/index.ts';
 import { machineShell, KERNEL_RELEASE } from '../src/shell/machine.ts';
-import { runCli, type Io } from '../src/cli/cli.ts';
-import { commands } from '../src/cli/commands.ts';
-import { withMachine } from './helpers.ts';
+import { runCliCaptured, withMachine } from './helpers.ts';
 
 const OPTS: MachineOptions = { cpus: 2, bufferSizeKb: 64, clock: 'virtual' };
 
@@ -186,44 +184,17 @@ test('sh: mkdir and rmdir outside instances/ fail like tracefs, sysfs and procfs
 
 // ---- the CLI
 
-function capture(stdin = ''): Io & { stdout: string; stderr: string } {
-  const io = {
-    stdout: '',
-    stderr: '',
-    out(t: string) {
-      io.stdout += t.endsWith('\n') ? t : t + '\n';
-    },
-    err(t: string) {
-      io.stderr += t.endsWith('\n') ? t : t + '\n';
-    },
-    write(t: string) {
-      io.stdout += t;
-    },
-    writeErr(t: string) {
-      io.stderr += t;
-    },
-    readStdin: async () => stdin,
-  };
-  return io;
-}
-
-async function cli(argv: string[], stdin = '') {
-  const io = capture(stdin);
-  const code = await runCli(argv, commands, io);
-  return { code, stdout: io.stdout, stderr: io.stderr };
-}
-
 test('cli: ringtrace sh -c, with machine options; the exit status is that of the last command', async () => {
-  const a = await cli(['sh', '--cpus', '4', '--online', '0-1,3', '--buffer-size-kb', '8', '-c', 'cat /sys/devices/system/cpu/online /sys/kernel/tracing/buffer_size_kb; echo -n $1; false', 'name', 'arg1']);
+  const a = await runCliCaptured(['sh', '--cpus', '4', '--online', '0-1,3', '--buffer-size-kb', '8', '-c', 'cat /sys/devices/system/cpu/online /sys/kernel/tracing/buffer_size_kb; echo -n $1; false', 'name', 'arg1']);
   assert.equal(a.stderr, '');
   assert.equal(a.stdout, '0-1,3\n11\narg1'); // 8 KiB: 3 data pages of 4080 bytes
   assert.equal(a.code, 1);
-  const b = await cli(['sh', '-c', 'echo abc > /sys/kernel/tracing/tracing_on; true']);
+  const b = await runCliCaptured(['sh', '-c', 'echo abc > /sys/kernel/tracing/tracing_on; true']);
   assert.equal(b.code, 0);
   assert.equal(b.stderr, 'sh: echo: write error: Invalid argument\n');
-  const c = await cli(['sh', '-c', 'exit 7']);
+  const c = await runCliCaptured(['sh', '-c', 'exit 7']);
   assert.equal(c.code, 7);
-  const d = await cli(['sh', '--memory-model', 'weak', '--clock', 'counter', '--without-fix', '8c4f3c3', '--without-fix', '20ad8b0888be', '-c', 'cat /sys/kernel/tracing/trace_clock']);
+  const d = await runCliCaptured(['sh', '--memory-model', 'weak', '--clock', 'counter', '--without-fix', '8c4f3c3', '--without-fix', '20ad8b0888be', '-c', 'cat /sys/kernel/tracing/trace_clock']);
   assert.equal(d.code, 0);
   assert.match(d.stdout, /\[counter\]/);
 });
@@ -233,17 +204,17 @@ test('cli: ringtrace sh SCRIPT ARGS and sh - (standard input)', async () => {
   try {
     const file = join(dir, 'script.sh');
     writeFileSync(file, 'cd /sys/kernel/debug/tracing\necho $1 > tracing_on\ncat tracing_on\nmodprobe $2\n');
-    const ok = await cli(['sh', file, '0', 'uinput']);
+    const ok = await runCliCaptured(['sh', file, '0', 'uinput']);
     assert.equal(ok.stderr, '');
     assert.equal(ok.stdout, '0\n');
     assert.equal(ok.code, 0);
-    const bad = await cli(['sh', file, '0', 'nosuchmod']);
+    const bad = await runCliCaptured(['sh', file, '0', 'nosuchmod']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^modprobe: FATAL: Module nosuchmod not found in directory \/lib\/modules\//);
-    const stdin = await cli(['sh', '-', 'x'], 'echo $1; pwd\nexit 4\n');
+    const stdin = await runCliCaptured(['sh', '-', 'x'], 'echo $1; pwd\nexit 4\n');
     assert.equal(stdin.stdout, 'x\n/\n');
     assert.equal(stdin.code, 4);
-    const missing = await cli(['sh', join(dir, 'nope.sh')]);
+    const missing = await runCliCaptured(['sh', join(dir, 'nope.sh')]);
     assert.equal(missing.code, 127);
     assert.match(missing.stderr, /nope\.sh: No such file or directory/);
   } finally {
@@ -263,11 +234,11 @@ test('cli: sh usage errors exit 2: an unknown fix, bad machine options, no scrip
     [['sh'], /SCRIPT/],
   ];
   for (const [argv, re] of cases) {
-    const r = await cli(argv);
+    const r = await runCliCaptured(argv);
     assert.equal(r.code, 2, argv.join(' '));
     assert.match(r.stderr, re, argv.join(' '));
   }
-  const syntax = await cli(['sh', '-c', "echo 'open"]);
+  const syntax = await runCliCaptured(['sh', '-c', "echo 'open"]);
   assert.equal(syntax.code, 2);
   assert.match(syntax.stderr, /syntax error/);
 });

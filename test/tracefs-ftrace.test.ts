@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Workload, type RingMachine, type MachineOptions } from '../src/index.ts';
-import { withMachine, errCode } from './helpers.ts';
+import { killFtraceByReload, withMachine, errCode } from './helpers.ts';
 
 const OPTS: MachineOptions = { cpus: 2, bufferSizeKb: 64, clock: 'virtual' };
 const ALL = '#### all functions enabled ####\n';
@@ -238,12 +238,7 @@ test('function_profile_enabled and trace_stat/functionN', async () => {
 test('after ftrace_kill() the ftrace files fail with ENODEV and trace shows the banner', async () => {
   await withMachine({ ...OPTS, withoutFixes: ['8c4f3c3fa968'] }, async (m) => {
     const fs = m.fs;
-    await m.ftrace.loadModule('uinput');
-    await fs.write('set_ftrace_filter', 'uinput_release\n');
-    await fs.write('current_tracer', 'function\n');
-    await m.ftrace.unloadModule('uinput');
-    await m.ftrace.loadModule('uinput');
-    await fs.write('current_tracer', 'nop\n');
+    await killFtraceByReload(m);
     assert.equal(m.ftrace.disabled, true);
     assert.ok(m.dmesg().some((l) => l.includes('WARNING:')), m.dmesg().join('\n'));
     for (const f of ['set_ftrace_filter', 'set_ftrace_notrace', 'available_filter_functions', 'enabled_functions', 'touched_functions']) {
