@@ -275,6 +275,7 @@ export const RBW_READER_WAIT = 12; // rb_get_reader_page waited too long for a w
 export const LOG_OOPS = 2; // a NULL dereference: arg0 = OOPS_* function, arg1 = faulting address
 export const OOPS_LOCK_RESERVE = 1; // ring_buffer_lock_reserve()
 export const OOPS_ENTRIES = 2; // ring_buffer_entries()
+export const OOPS_TRAP = 3; // a WebAssembly trap (out-of-bounds access) in a CPU's work: no address known
 export const EFAULT_RET = -14; // what a workload program returns when its CPU oopsed
 
 // =====================================================================================================

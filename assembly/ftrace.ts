@@ -17,12 +17,12 @@ import {
   FTF_PARENT, FTF_ENTRY, FTF_SIZE, FTC_SIZE, PROF_HITS, PROF_TIME, PROF_TIME_SQ, PROF_SIZE, TRACE_FN,
   TRACE_STACK, ENT_PID, FN_IP, FN_PARENT_IP, TRACE_FN_SIZE, STACK_SIZE, STACK_CALLER, FTRACE_STACK_MAX,
   CTX_TRACE_FLAGS, TB_RECORD_DISABLED, RB_BUFFER_OFF, FT_CALL_BATCH, FTW_UNDERFLOW, FTW_OVERFLOW,
-  LOG_FTRACE_DUMP, CPU_ATTENTION, ATTN_IPI, CPU_NEST_DEPTH, CPU_VCLOCK,
+  LOG_FTRACE_DUMP, CPU_VCLOCK,
   FTRACE_HASH_FL_MOD, FH_FLAGS,
 } from "./abi";
 import { thisCpu, cpuDesc, contextLevel, logRecord } from "./cpu";
 import { lockReserve, eventData, unlockCommit } from "./ring_buffer";
-import { cpuServiceIpi } from "./smp";
+import { cpuQuiescent } from "./smp";
 
 const GOLDEN_RATIO_64: u64 = 0x61c8864680b583eb;
 
@@ -596,13 +596,6 @@ function ftraceOpsListFunc(rec: usize, ip: u64, parent: u64): void {
 // ---------------------------------------------------------------------------------------------------
 // the workload's call ops (the interpreter in workload.ts hands them the op's address)
 
-// An RCU quiescent state between calls: serve a pending IPI (not inside an open event).
-@inline function ftQuiescent(): void {
-  if (atomic.load<i32>(cpuDesc, CPU_ATTENTION) & ATTN_IPI) {
-    if (load<u32>(cpuDesc, CPU_NEST_DEPTH) == 0) cpuServiceIpi();
-  }
-}
-
 // The call site as the workload resolved it: the record, if it still describes ip (a module may have
 // been unloaded or reloaded since), else a fresh lookup.
 @inline function callSite(rec: usize, ip: u64): usize {
@@ -646,7 +639,7 @@ export function ftOpCall(pc: usize): void {
     if (rec != 0) callLoop(rec, ip, parent, n, ns);
     else if (ns != 0) advanceClock(ns * n);
     left -= n;
-    ftQuiescent();
+    cpuQuiescent();
   }
 }
 

@@ -8,7 +8,7 @@ export {
   rbPeek, rbEmptyCpu, rbOldestEventTs, rbReadPage, rbIterStart, rbIterNext, rbEntriesCpu, rbBytesCpu,
   sessionBegin, sessionEnd, rbWriterFlush,
 } from "./ring_buffer";
-export { runProgram, writeOne, writeBatch, benchChunk } from "./workload";
+export { runProgram, writeOne, writeBatch, benchChunk, cpuTrap } from "./workload";
 export {
   ftraceHashBuild, ftraceHashLookup, ftraceClearModFromHash, ftraceLookupRec, ftraceHashRecUpdate,
   ftraceReplaceCode, ftraceModuleEnable, ftraceCheckCounts,

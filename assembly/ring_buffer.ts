@@ -923,18 +923,24 @@ export function rbWrite(tb: usize, length: u32, src: usize): i32 {
 // readers (any thread; serialised per CPU buffer by reader_lock)
 
 // raw_spin_lock(&cpu_buffer->reader_lock): a futex-style lock in shared memory
+// The reader lock this instance holds, given back if its work traps (rbTrapRecover).
+let heldReaderLock: usize = 0;
+
 function readerLock(cb: usize): void {
   const p = cb + CPB_READER_LOCK;
   let c = atomic.cmpxchg<i32>(p, 0, 1);
-  if (c == 0) return;
-  if (c != 2) c = atomic.xchg<i32>(p, 2);
-  while (c != 0) {
-    memory.atomic.wait32(p, 2, -1);
-    c = atomic.xchg<i32>(p, 2);
+  if (c != 0) {
+    if (c != 2) c = atomic.xchg<i32>(p, 2);
+    while (c != 0) {
+      memory.atomic.wait32(p, 2, -1);
+      c = atomic.xchg<i32>(p, 2);
+    }
   }
+  heldReaderLock = cb;
 }
 
 function readerUnlock(cb: usize): void {
+  heldReaderLock = 0;
   const p = cb + CPB_READER_LOCK;
   if (atomic.sub<i32>(p, 1) != 1) {
     atomic.store<i32>(p, 0);
@@ -942,20 +948,30 @@ function readerUnlock(cb: usize): void {
   }
 }
 
-// Ask the CPU that owns `cb` to publish what it has committed; returns when it has, or is not writing.
+// Ask the CPU that owns `cb` to publish what it has committed. Never waits: a reader reads what is
+// published (the kernel's readers never wait on a writer beyond one event's commit), and the host that
+// wants more waits asynchronously for CPU_PUBLISH_SEQ to move (Machine.publish). The writer answers at
+// its next outermost commit or quiescent point.
 export function rbRequestPublish(cb: usize): void {
   const desc = cpuDescOf(load<i32>(cb, CPB_CPU));
   if (desc == cpuDesc) {
     rbPublishAll();
     return;
   }
-  if (atomic.load<i32>(desc, CPU_IN_SESSION) == 0) return;
-  const seq = atomic.load<i32>(desc, CPU_PUBLISH_SEQ);
-  atomic.or<i32>(desc + CPU_ATTENTION, ATTN_PUBLISH);
-  for (let i = 0; i < 100000; i++) {
-    if (atomic.load<i32>(desc, CPU_PUBLISH_SEQ) != seq) return;
-    if (atomic.load<i32>(desc, CPU_IN_SESSION) == 0) return;
-    memory.atomic.wait32(desc + CPU_PUBLISH_SEQ, seq, 1000);
+  if (atomic.load<i32>(desc, CPU_IN_SESSION) != 0) atomic.or<i32>(desc + CPU_ATTENTION, ATTN_PUBLISH);
+}
+
+// After a trap in this instance's work: give back the reader lock it held and leave the write session
+// without publishing (the writer's cache may be half updated; what was published stays readable).
+export function rbTrapRecover(): void {
+  if (heldReaderLock != 0) readerUnlock(heldReaderLock);
+  wcCb = 0;
+  wcTb = 0;
+  lastDirty = 0;
+  if (cpuDesc != 0) {
+    store<u32>(cpuDesc, 0, CPU_DIRTY_COUNT);
+    atomic.store<i32>(cpuDesc, 0, CPU_IN_SESSION);
+    atomic.notify(cpuDesc + CPU_PUBLISH_SEQ);
   }
 }
 

@@ -1,10 +1,10 @@
 // IPIs and the idle loop of a CPU: its mailbox in shared memory, woken through the doorbell word.
 import {
   CPU_DOORBELL, CPU_WORK_SEQ, CPU_WORK_ACK, CPU_WORK_CMD, CPU_IPI_SEQ, CPU_IPI_ACK, CPU_IPI_FUNC, CPU_ATTENTION,
-  ATTN_IPI, IPI_SYNC, IPI_QUIESCE,
+  ATTN_IPI, ATTN_PUBLISH, IPI_SYNC, IPI_QUIESCE, CPU_NEST_DEPTH,
 } from "./abi";
 import { cpuDesc, lastWorkSeq, lastIpiSeq, setLastWorkSeq, setLastIpiSeq, smpMb } from "./cpu";
-import { rbWriterFlush } from "./ring_buffer";
+import { rbWriterFlush, cpuAttention } from "./ring_buffer";
 
 // The IPI handlers (the kernel's smp_call_func_t) this machine knows. Every one is an implied smp_mb.
 function runIpi(func: i32): void {
@@ -27,6 +27,18 @@ export function cpuServiceIpi(): void {
   setLastIpiSeq(seq);
   atomic.store<i32>(cpuDesc, seq, CPU_IPI_ACK);
   atomic.notify(cpuDesc + CPU_IPI_ACK);
+}
+
+// A point between two events of a workload: answer a reader's publication request (even while nothing
+// is committed, e.g. with recording off, so a reader never waits on a CPU that is not writing), and
+// serve IPIs, but not while an event of OP_NEST_BEGIN is still open, since that is inside a write
+// section, not a quiescent state.
+export function cpuQuiescent(): void {
+  const attention = atomic.load<i32>(cpuDesc, CPU_ATTENTION);
+  if (attention & ATTN_PUBLISH) cpuAttention();
+  if (attention & ATTN_IPI) {
+    if (load<u32>(cpuDesc, CPU_NEST_DEPTH) == 0) cpuServiceIpi();
+  }
 }
 
 // The idle loop: sleeps on the doorbell, serves IPIs, and returns the command of the next work item.

@@ -3,16 +3,16 @@
 // the nested paths of reserve/commit run deterministically.
 import {
   OP_END, OP_WRITE, OP_BENCH, OP_STRESS, OP_CONTEXT, OP_NEST_BEGIN, OP_NEST_END, OP_DISCARD_END, OP_DELAY,
-  OP_STRESS_COUNT, OP_READ_PAGES, CPU_NEST_DEPTH, CPU_NEST_STACK, CPU_NEST_MAX, CPU_ATTENTION, ATTN_IPI,
+  OP_STRESS_COUNT, OP_READ_PAGES, CPU_NEST_DEPTH, CPU_NEST_STACK, CPU_NEST_MAX,
   RES_WRITTEN, RES_FAILED, RES_NESTED, RES_BYTES, RES_PAGES, ITEM_SIZE, ITEM_SEQ, ITEM_CPU, ITEM_HDR, ITEM_MIN,
   CTX_NORMAL, CTX_NMI, TB_SUBBUF_SIZE, BDP_COMMIT, BDP_DATA, RINGBUF_TYPE_DATA_TYPE_LEN_MAX,
-  TYPE_LEN_MASK, OP_WALK, EFAULT_RET,
+  TYPE_LEN_MASK, OP_WALK, EFAULT_RET, OOPS_TRAP,
 } from "./abi";
-import { thisCpu, cpuDesc, contextLevel, setContextLevel, crashed, smpMb } from "./cpu";
-import { cpuServiceIpi } from "./smp";
+import { thisCpu, cpuDesc, contextLevel, setContextLevel, crashed, smpMb, kernelOops } from "./cpu";
+import { cpuQuiescent as quiescent } from "./smp";
 import {
   rbLockReserve, rbUnlockCommit, rbDiscardCommit, rbEventData, rbWrite, lockReserve, unlockCommit, eventData, rbReadPage, rbEventLength,
-  sessionBegin, sessionEnd, attentionStop, rbEntriesAll,
+  sessionBegin, sessionEnd, attentionStop, rbEntriesAll, rbTrapRecover,
 } from "./ring_buffer";
 import { clockSessionStart, virtualDelay } from "./clock";
 import { OP_FT_CALL, OP_FT_ENTER, OP_FT_EXIT, OP_FT_TASK, OP_FT_IRQFLAGS } from "./abi";
@@ -42,14 +42,6 @@ export function fillItem(data: usize, size: u32, seq: u32): void {
 
 @inline function inc64(p: usize, v: u64): void {
   store<u64>(p, load<u64>(p) + v);
-}
-
-// Serve IPIs between events; not while an event of OP_NEST_BEGIN is still open, since that is inside
-// a write section, not a quiescent state.
-@inline function quiescent(): void {
-  if (atomic.load<i32>(cpuDesc, CPU_ATTENTION) & ATTN_IPI) {
-    if (load<u32>(cpuDesc, CPU_NEST_DEPTH) == 0) cpuServiceIpi();
-  }
 }
 
 // One self-checking event of `size` bytes; may nest events from higher contexts inside it.
@@ -139,7 +131,10 @@ export function runProgram(prog: usize): i32 {
           inc64(res + RES_WRITTEN, 1);
           inc64(res + RES_BYTES, size);
         }
-        if ((i & 255) == 0) quiescent();
+        if ((i & 255) == 0) {
+          quiescent();
+          if (attentionStop()) break;
+        }
       }
       pc += 20;
     } else if (op == OP_BENCH) {
@@ -170,7 +165,7 @@ export function runProgram(prog: usize): i32 {
         stressEvent(tb, stressSize(0), nestPercent, res, false);
         if ((n & 63) == 0) {
           quiescent();
-          if (op == OP_STRESS && attentionStop()) break;
+          if (attentionStop()) break;
         }
       }
       pc += op == OP_STRESS_COUNT ? 28 : 24;
@@ -248,6 +243,15 @@ export function runProgram(prog: usize): i32 {
   }
   sessionEnd();
   return ret;
+}
+
+// A trap in this CPU's work (the worker caught it): the kernel's oops. The CPU gives back what it held,
+// is marked crashed and runs no more work, but keeps serving IPIs so grace periods still complete.
+export function cpuTrap(): void {
+  rbTrapRecover();
+  store<u32>(cpuDesc, 0, CPU_NEST_DEPTH);
+  setContextLevel(CTX_NORMAL);
+  kernelOops(OOPS_TRAP, 0);
 }
 
 // ring_buffer_write() called from JavaScript, one event per call (the embedding case). A call that

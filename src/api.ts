@@ -33,6 +33,50 @@ export class KernelOopsError extends RingtraceError {
 
 export const DEFAULT_BUFFER_SIZE_KB = 1408;
 
+const OPTION_KEYS: readonly (keyof MachineOptions)[] = [
+  'cpus', 'online', 'bufferSizeKb', 'subbufSize', 'overwrite', 'clock', 'memoryModel', 'virtualStepNs', 'withoutFixes',
+];
+
+// createMachine()'s options: an object of known keys with values of the right type; anything else is
+// refused by name rather than ignored or left to fail as a TypeError later.
+function checkOptions(opts: unknown): MachineOptions {
+  if (opts === undefined) return {};
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
+    throw new RingtraceError('EINVAL', `createMachine() options must be an object, not ${opts === null ? 'null' : Array.isArray(opts) ? 'an array' : typeof opts}`);
+  }
+  const o = opts as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!(OPTION_KEYS as readonly string[]).includes(key)) throw new RingtraceError('EINVAL', `unknown option "${key}" (known: ${OPTION_KEYS.join(', ')})`);
+  }
+  const type = (key: keyof MachineOptions, want: string, ok: (v: unknown) => boolean) => {
+    if (o[key] !== undefined && !ok(o[key])) throw new RingtraceError('EINVAL', `option ${key} must be ${want}, not ${JSON.stringify(o[key]) ?? typeof o[key]}`);
+  };
+  const isNumber = (v: unknown) => typeof v === 'number';
+  type('cpus', 'a number', isNumber);
+  type('online', 'a number or an array of CPU numbers', (v) => isNumber(v) || (Array.isArray(v) && v.every(isNumber)));
+  type('bufferSizeKb', 'a number', isNumber);
+  type('subbufSize', 'a number', isNumber);
+  type('overwrite', 'true or false', (v) => typeof v === 'boolean');
+  type('clock', 'a clock name', (v) => typeof v === 'string');
+  type('memoryModel', "'tso' or 'weak'", (v) => v === 'tso' || v === 'weak');
+  type('virtualStepNs', `an integer from 1 to ${0xffffffff}`, (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 0xffffffff);
+  type('withoutFixes', 'an array of commit ids', (v) => Array.isArray(v) && v.every((id) => typeof id === 'string'));
+  return o as MachineOptions;
+}
+
+// instance_mkdir()'s name: one path component (no '/', no NUL, not . or ..) of at most NAME_MAX bytes
+const NAME_MAX = 255;
+
+function checkInstanceName(name: unknown): string {
+  if (typeof name !== 'string') throw new RingtraceError('EINVAL', `an instance name must be a string, not ${typeof name}`);
+  if (new TextEncoder().encode(name).length > NAME_MAX) throw new RingtraceError('ENAMETOOLONG', `instance name of ${name.length} characters is longer than ${NAME_MAX} bytes`);
+  if (!/^[^/\s\0]+$/.test(name) || name === '.' || name === '..') throw new RingtraceError('EINVAL', `bad instance name "${name.replace(/\0/g, '\\0')}"`);
+  return name;
+}
+
+// setTimeout's limit: a longer delay would fire at once
+const MAX_DURATION_MS = 0x7fffffff;
+
 
 function cpuList(opts: MachineOptions, cpus: number): number[] {
   const online = opts.online ?? cpus;
@@ -72,7 +116,8 @@ export class RingMachine {
     return [this.buffer, ...this.instances.values()];
   }
 
-  static async create(opts: MachineOptions = {}): Promise<RingMachine> {
+  static async create(options?: MachineOptions): Promise<RingMachine> {
+    const opts = checkOptions(options);
     const cpus = opts.cpus ?? 2;
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > abi.MAX_CPUS) {
       throw new RingtraceError('EINVAL', `cpus must be 1..${abi.MAX_CPUS}, not ${cpus}`);
@@ -87,17 +132,23 @@ export class RingMachine {
     const memoryModel = opts.memoryModel ?? 'tso';
     if (memoryModel !== 'tso' && memoryModel !== 'weak') throw new RingtraceError('EINVAL', `memoryModel must be 'tso' or 'weak'`);
     const virtualStepNs = opts.virtualStepNs ?? 1000;
-    if (!Number.isInteger(virtualStepNs) || virtualStepNs < 1) throw new RingtraceError('EINVAL', `virtualStepNs must be a positive integer`);
     const fixes = new FixSet(opts.withoutFixes);
     const machine = await Machine.boot({ cpus, online, memoryModel, virtualStepNs });
-    const rm = new RingMachine(machine, fixes, { bufferSizeKb, subbufSize: opts.subbufSize ?? 4096, overwrite: opts.overwrite ?? true, clock });
-    // ring_buffer_alloc(): per-CPU buffers for the CPUs online at boot (trace_rb_cpu_prepare, before
-    // the system is running, so without the IPI round)
-    for (const cpu of online) await rm.prepareCpu(rm.buffer, cpu);
-    await machine.start(online);
-    for (const cpu of online) rm.everOnline.add(cpu);
-    (rm as { ftrace: Ftrace }).ftrace = await Ftrace.create(rm);
-    return rm;
+    // a machine that fails to come up leaves nothing running: its workers stop and its memory goes
+    try {
+      const rm = new RingMachine(machine, fixes, { bufferSizeKb, subbufSize: opts.subbufSize ?? 4096, overwrite: opts.overwrite ?? true, clock });
+      // ring_buffer_alloc(): per-CPU buffers for the CPUs online at boot (trace_rb_cpu_prepare, before
+      // the system is running, so without the IPI round), all checked to fit before the workers start
+      rm.buffer.reserveCpuBuffers(online.length);
+      for (const cpu of online) await rm.prepareCpu(rm.buffer, cpu);
+      await machine.start(online);
+      for (const cpu of online) rm.everOnline.add(cpu);
+      (rm as { ftrace: Ftrace }).ftrace = await Ftrace.create(rm);
+      return rm;
+    } catch (err) {
+      await machine.close();
+      throw err;
+    }
   }
 
   // trace_rb_cpu_prepare(): the first time a trace_buffer sees a CPU, allocate its ring_buffer_per_cpu;
@@ -114,6 +165,7 @@ export class RingMachine {
   // cpu_up(): prepare every trace_buffer for the CPU, then start its worker (or wake the parked one).
   // Already online: nothing to do, like the kernel.
   async cpuUp(cpu: number): Promise<void> {
+    this.machine.checkOpen();
     this.checkCpu(cpu);
     if (this.machine.isOnline(cpu)) return;
     for (const tb of this.traceBuffers()) await this.prepareCpu(tb, cpu);
@@ -124,6 +176,7 @@ export class RingMachine {
   // cpu_down(): the CPU's worker is parked; its buffers stay, with their data. The last online CPU
   // cannot go down (EBUSY); cpu0 has no online file, like x86 (see cpuHotpluggable).
   async cpuDown(cpu: number): Promise<void> {
+    this.machine.checkOpen();
     this.checkCpu(cpu);
     if (!this.cpuHotpluggable(cpu)) throw new RingtraceError('EPERM', `CPU ${cpu} cannot be taken offline (the boot CPU is not hotpluggable)`);
     if (!this.machine.isOnline(cpu)) return;
@@ -143,8 +196,11 @@ export class RingMachine {
   }
 
   // instance_mkdir(): a new trace_array with its own trace_buffer, prepared for every online CPU
+  // instance_mkdir(): a new trace_array with its own trace_buffer, prepared for every online CPU; all of
+  // its memory is checked to fit first, and a failure leaves no instance and nothing allocated
   async createInstance(name: string, opts: Partial<BufferDefaults> = {}): Promise<TraceBuffer> {
-    if (!/^[^/\s]+$/.test(name) || name === '.' || name === '..') throw new RingtraceError('EINVAL', `bad instance name "${name}"`);
+    this.machine.checkOpen();
+    checkInstanceName(name);
     if (this.instances.has(name)) throw new RingtraceError('EEXIST', `instance "${name}" already exists`);
     const tb = new TraceBuffer(this.machine, name, {
       sizeBytes: (opts.bufferSizeKb ?? DEFAULT_BUFFER_SIZE_KB) * 1024,
@@ -153,16 +209,28 @@ export class RingMachine {
       clock: opts.clock ?? 'local',
     });
     this.instances.set(name, tb);
-    for (const cpu of this.machine.onlineCpus()) await this.prepareCpu(tb, cpu);
+    try {
+      tb.reserveCpuBuffers(this.machine.onlineCpus().length);
+      for (const cpu of this.machine.onlineCpus()) await this.prepareCpu(tb, cpu);
+    } catch (err) {
+      this.instances.delete(name);
+      this.machine.unregisterTraceBuffer(tb.addr);
+      if (!this.machine.isClosed) await this.machine.synchronizeRcu();
+      tb.destroy();
+      throw err;
+    }
     return tb;
   }
 
-  // instance_rmdir(): EBUSY while a reader holds it open; its memory goes after a grace period
+  // instance_rmdir(): EBUSY while a reader holds it open or a workload writes into it; from then on its
+  // handle refuses every use, and its memory goes after a grace period
   async removeInstance(name: string): Promise<void> {
+    this.machine.checkOpen();
     const tb = this.instances.get(name);
     if (!tb) throw new RingtraceError('ENOENT', `instance "${name}" does not exist`);
     if (tb.busy) throw new RingtraceError('EBUSY', `instance "${name}" is in use`);
     await this.ftrace.releaseTraceArray(tb);
+    await tb.retire();
     this.instances.delete(name);
     this.machine.unregisterTraceBuffer(tb.addr);
     await this.machine.synchronizeRcu();
@@ -178,21 +246,75 @@ export class RingMachine {
   }
 
   // Run a workload on a CPU; with durationMs, long-running ops (stress, bench) stop after it.
+  // The buffers it names are held (an instance cannot be removed under it), and so is every CPU whose
+  // pages it reads in place.
   async run(cpu: number, workload: Workload, opts: { durationMs?: number } = {}): Promise<WorkloadResult> {
+    if (!(workload instanceof Workload)) throw new RingtraceError('EINVAL', 'run() takes a Workload (new Workload().write(...))');
+    if (typeof opts !== 'object' || opts === null) throw new RingtraceError('EINVAL', 'run() options must be an object');
+    const { durationMs } = opts;
+    if (durationMs !== undefined && !(typeof durationMs === 'number' && durationMs >= 0 && durationMs <= MAX_DURATION_MS)) {
+      throw new RingtraceError('EINVAL', `durationMs must be a number from 0 to ${MAX_DURATION_MS}, not ${durationMs}`);
+    }
     const m = this.machine;
+    m.checkOpen();
     const res = m.arena.alloc(RES_SIZE);
+    const holds: (() => void)[] = [];
+    const spares: number[] = [];
+    const giveBack = () => {
+      for (const release of holds) release();
+      for (const slot of spares) {
+        m.arena.release(m.mem.load32(slot), m.mem.load32(slot + 4));
+        m.arena.release(slot, 64);
+      }
+      m.arena.release(res, RES_SIZE);
+    };
+    const used = new Set<TraceBuffer>();
     let words: Int32Array;
     try {
-      words = workload.encode((b) => b ?? this.buffer, res);
+      words = workload.encode({
+        res,
+        resolve: (b) => {
+          const tb = b ?? this.buffer;
+          if (!(tb instanceof TraceBuffer) || tb.machine !== m) throw new RingtraceError('EINVAL', 'the workload names a trace buffer of another machine');
+          tb.checkLive();
+          used.add(tb);
+          return tb;
+        },
+        readSlot: (tb, readCpu, slot) => {
+          holds.push(tb.holdPageReader(readCpu));
+          if (slot !== undefined) {
+            if (!m.arena.contains(slot, 8) || slot % 4 || !m.arena.contains(m.mem.load32(slot), tb.subbufSize)) {
+              throw new RingtraceError('EINVAL', `readPages: slot ${slot} does not hold a spare page of this machine`);
+            }
+            return slot;
+          }
+          // ring_buffer_alloc_read_page(); the slot keeps the page's size for giving it back
+          m.arena.reserve([{ size: 64, count: 1 }, { size: tb.subbufSize, count: 1 }], 'a spare page for readPages');
+          const own = m.arena.alloc(64);
+          const spare = m.arena.alloc(tb.subbufSize, 64);
+          m.exports.rbInitPage(spare);
+          m.mem.store32(own, spare);
+          m.mem.store32(own + 4, tb.subbufSize);
+          spares.push(own);
+          return own;
+        },
+      });
+      for (const tb of used) holds.push(tb.holdWriter());
     } catch (err) {
-      // a refused workload leaves nothing allocated behind
-      m.arena.release(res, RES_SIZE);
+      // a refused workload leaves nothing allocated or held behind
+      giveBack();
       throw err;
     }
-    const prog = m.arena.alloc(words.byteLength + 4);
+    let prog: number;
+    try {
+      prog = m.arena.alloc(words.byteLength + 4);
+    } catch (err) {
+      giveBack();
+      throw err;
+    }
     m.mem.i32.set(words, prog >> 2);
     try {
-      const ret = await m.runProgram(cpu, prog, opts.durationMs);
+      const ret = await m.runProgram(cpu, prog, durationMs);
       if (ret === EFAULT_RET) throw new KernelOopsError(cpu, m.dmesg());
       if (ret !== 0) throw new RingtraceError('EINVAL', `CPU ${cpu} rejected the workload program (${ret})`);
       return {
@@ -204,7 +326,7 @@ export class RingMachine {
       };
     } finally {
       m.arena.release(prog, words.byteLength + 4);
-      m.arena.release(res, RES_SIZE);
+      giveBack();
     }
   }
 
@@ -337,7 +459,7 @@ export class Writer {
   }
 }
 
-export async function createMachine(opts: MachineOptions = {}): Promise<RingMachine> {
+export async function createMachine(opts?: MachineOptions): Promise<RingMachine> {
   return RingMachine.create(opts);
 }
 

@@ -9,8 +9,9 @@ import { clockByName, type ClockName } from '../ring/trace-buffer.ts';
 import { machineShell } from '../shell/machine.ts';
 import { UsageError, type Command, type Io } from './cli.ts';
 
-// A CPU list as the kernel prints them (cpulist_parse): "0-2,5"
-export function parseCpuList(text: string): number[] {
+// A CPU list as the kernel prints them (cpulist_parse): "0-2,5". Every CPU must be below nrCpus,
+// checked before a range is expanded (a range to 99999999999 is an error, not a long loop).
+export function parseCpuList(text: string, nrCpus: number): number[] {
   const out = new Set<number>();
   for (const part of text.split(',')) {
     const m = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(part);
@@ -18,6 +19,7 @@ export function parseCpuList(text: string): number[] {
     const lo = Number(m[1]);
     const hi = m[2] === undefined ? lo : Number(m[2]);
     if (hi < lo) throw new UsageError(`option '--online': range ${part.trim()} goes backwards`);
+    if (hi >= nrCpus) throw new UsageError(`option '--online': CPU ${Math.max(lo, nrCpus)} does not exist (possible CPUs: 0-${nrCpus - 1}; see --cpus)`);
     for (let c = lo; c <= hi; c++) out.add(c);
   }
   return [...out].sort((a, b) => a - b);
@@ -27,12 +29,7 @@ export function parseCpuList(text: string): number[] {
 export function machineOptions(opts: Record<string, unknown>): MachineOptions {
   const o: MachineOptions = {};
   if (opts.cpus !== undefined) o.cpus = opts.cpus as number;
-  if (opts.online !== undefined) {
-    o.online = parseCpuList(opts.online as string);
-    const cpus = o.cpus ?? 2;
-    const bad = o.online.find((c) => c >= cpus);
-    if (bad !== undefined) throw new UsageError(`option '--online': CPU ${bad} does not exist (possible CPUs: 0-${cpus - 1}; see --cpus)`);
-  }
+  if (opts.online !== undefined) o.online = parseCpuList(opts.online as string, o.cpus ?? 2);
   if (opts['buffer-size-kb'] !== undefined) o.bufferSizeKb = opts['buffer-size-kb'] as number;
   if (opts['memory-model'] !== undefined) {
     const mm = opts['memory-model'] as string;

@@ -4,7 +4,7 @@
 import { parentPort } from './platform.ts';
 import { instantiateRingtrace, type RingExports } from './wasm.ts';
 import { Mem } from '../layout.ts';
-import { CMD_RUN, CMD_JS, CMD_EXIT, CPU_WORK_ARG0, CPU_WORK_RESULT } from '../../assembly/abi.ts';
+import { CMD_RUN, CMD_JS, CMD_EXIT, CPU_WORK_ARG0, CPU_WORK_RESULT, EFAULT_RET } from '../../assembly/abi.ts';
 
 export interface CpuContext {
   cpu: number;
@@ -16,24 +16,28 @@ export interface CpuContext {
 const port = await parentPort();
 let ctx: CpuContext;
 
-// Returns when the host asks for JavaScript work or for the thread to exit.
+// Returns when the host asks for JavaScript work or for the thread to exit. A trap in the CPU's work
+// does not end the thread: it becomes an oops (the CPU is marked crashed and says so to later work),
+// and the loop goes on serving IPIs, so grace periods and the host never wait on a dead thread.
 function idleLoop(): void {
   const { exports, mem, desc } = ctx;
   for (;;) {
-    const cmd = exports.cpuIdle();
-    if (cmd === CMD_RUN) {
-      mem.store32(desc + CPU_WORK_RESULT, exports.runProgram(mem.load32(desc + CPU_WORK_ARG0)));
-      exports.cpuWorkDone();
-    } else if (cmd === CMD_JS) {
-      exports.cpuWorkDone();
-      return;
-    } else if (cmd === CMD_EXIT) {
-      exports.cpuWorkDone();
-      return;
-    } else {
-      mem.store32(desc + CPU_WORK_RESULT, -22);
-      exports.cpuWorkDone();
+    let cmd: number;
+    try {
+      cmd = exports.cpuIdle();
+      if (cmd === CMD_RUN) {
+        mem.store32(desc + CPU_WORK_RESULT, exports.runProgram(mem.load32(desc + CPU_WORK_ARG0)));
+      } else if (cmd !== CMD_JS && cmd !== CMD_EXIT) {
+        mem.store32(desc + CPU_WORK_RESULT, -22);
+      }
+    } catch (err) {
+      if (!(err instanceof WebAssembly.RuntimeError)) throw err;
+      exports.cpuTrap();
+      mem.store32(desc + CPU_WORK_RESULT, EFAULT_RET);
+      cmd = CMD_RUN;
     }
+    exports.cpuWorkDone();
+    if (cmd === CMD_JS || cmd === CMD_EXIT) return;
   }
 }
 

@@ -42,6 +42,15 @@ export function formatLogRecord(words: number[]): string[] {
       '---[ end trace 0000000000000000 ]---',
     ];
   }
+  if (code === LOG_OOPS && a0 === abi.OOPS_TRAP) {
+    return [
+      'BUG: unable to handle page fault (a WebAssembly trap: an access outside the shared memory)',
+      'Oops: 0000 [#1] PREEMPT SMP',
+      `CPU: ${cpu} PID: 0 Comm: ringtrace-cpu${cpu}`,
+      'RIP: 0010:run_workload',
+      '---[ end trace 0000000000000000 ]---',
+    ];
+  }
   if (code === LOG_OOPS) {
     const fn = oopsSites[a0] ?? `function ${a0}`;
     return [

@@ -12,11 +12,17 @@ const {
   H_EPOCH_MS, H_ONLINE_MASK, H_TB_LIST, TBL_COUNT, TBL_ENTRIES, TBL_MAX, MACHINE_MAGIC, SYSTEM_RUNNING, SYSTEM_BOOTING, MEMORY_MODEL_TSO, MEMORY_MODEL_WEAK,
   CPU_DESC_SIZE, CPU_DOORBELL, CPU_WORK_SEQ, CPU_WORK_ACK, CPU_WORK_CMD, CPU_WORK_ARG0, CPU_WORK_RESULT,
   CPU_IPI_SEQ, CPU_IPI_ACK, CPU_IPI_FUNC, CPU_ATTENTION, CPU_STATE, CPU_VCLOCK, ATTN_IPI, ATTN_STOP,
+  CPU_PUBLISH_SEQ, CPU_IN_SESSION,
   CPU_STATE_ONLINE, CPU_STATE_OFFLINE, CPU_STATE_CRASHED, CMD_RUN, CMD_JS, IPI_QUIESCE, LOG_HEAD, LOG_DATA, LOG_RECORD,
   LOG_RECORDS,
 } = abi;
 
 export type MemoryModel = 'tso' | 'weak';
+
+// How long Machine.publish() waits for a CPU to answer a publication request. A CPU answers at its next
+// commit or quiescent point, a few microseconds away unless it sits inside an open event; past the
+// bound the reader goes on with what is published, as the kernel's readers do.
+const PUBLISH_WAIT_MS = 50;
 
 export interface MachineConfig {
   cpus: number;
@@ -104,6 +110,11 @@ export class Machine {
     return this.slots[cpu];
   }
 
+  // Every call that needs the CPUs fails once the machine is closed; nothing starts again.
+  checkOpen(): void {
+    if (this.closed) throw new RingtraceError('ENODEV', 'this machine was closed');
+  }
+
   isOnline(cpu: number): boolean {
     if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.nrCpuIds) return false;
     return (this.mem.loadU32(LAYOUT_BASE + H_ONLINE_MASK + ((cpu >> 5) << 2)) & (1 << (cpu & 31))) !== 0;
@@ -123,6 +134,7 @@ export class Machine {
 
   // Bring a CPU online: the first time its worker starts, later the parked worker is woken.
   async cpuUp(cpu: number, firstTime: boolean): Promise<void> {
+    this.checkOpen();
     const slot = this.slot(cpu);
     if (firstTime || !slot.thread) {
       await this.startCpu(cpu);
@@ -136,6 +148,7 @@ export class Machine {
   // Take a CPU offline: it leaves cpu_online_mask (no more IPIs or work), its running workload is
   // stopped, and its worker parks in the idle loop. Buffers and data stay.
   async cpuDown(cpu: number): Promise<void> {
+    this.checkOpen();
     const slot = this.slot(cpu);
     this.setOnline(cpu, false);
     if (slot.busy) {
@@ -150,8 +163,14 @@ export class Machine {
   }
 
   private async startCpu(cpu: number): Promise<void> {
+    this.checkOpen();
     const slot = this.slot(cpu);
     const thread = await spawnCpuThread();
+    if (this.closed) {
+      // closed while the thread was starting: nothing may outlive close()
+      await thread.terminate();
+      this.checkOpen();
+    }
     slot.thread = thread;
     const ready = new Promise<void>((resolve, reject) => {
       thread.onMessage((msg) => {
@@ -177,6 +196,7 @@ export class Machine {
 
   // Post a work item into a CPU's mailbox and wait for its acknowledgement (Atomics.waitAsync).
   private post(cpu: number, cmd: number, arg0 = 0): Promise<number> {
+    if (this.closed) return Promise.reject(new RingtraceError('ENODEV', 'this machine was closed'));
     const slot = this.slot(cpu);
     if (!this.isOnline(cpu) || !slot.thread) return Promise.reject(new RingtraceError('ENODEV', `CPU ${cpu} is offline`));
     if (this.mem.load32(slot.desc + CPU_STATE) === CPU_STATE_CRASHED) {
@@ -211,12 +231,41 @@ export class Machine {
   }
 
   // Wait without spinning until the word at addr becomes `target` (it starts at `current`).
+  // close() wakes every such wait, which then fails: nothing is left pending to keep the process alive.
   private async waitWord(addr: number, target: number): Promise<void> {
     for (;;) {
+      this.checkOpen();
       const now = this.mem.load32(addr);
       if (now === target) return;
       const r = Atomics.waitAsync(this.mem.i32, addr >> 2, now);
-      if (r.async) await r.value;
+      if (r.async) {
+        this.waiting.add(addr);
+        await r.value;
+      }
+    }
+  }
+
+  private readonly waiting = new Set<number>(); // the words the host waits on, for close()
+
+  // The CPU's publication sequence (bumped at every publish): what publish() waits to see move.
+  publishSeq(cpu: number): number {
+    return this.mem.load32(this.slot(cpu).desc + CPU_PUBLISH_SEQ);
+  }
+
+  // Wait, without blocking the event loop and at most PUBLISH_WAIT_MS, until `cpu` has published since
+  // its sequence read `seq` (the request went out after that read), or is not writing at all.
+  async publishedSince(cpu: number, seq: number): Promise<void> {
+    const d = this.slot(cpu).desc;
+    const deadline = performance.now() + PUBLISH_WAIT_MS;
+    for (;;) {
+      if (this.closed || this.mem.load32(d + CPU_PUBLISH_SEQ) !== seq || this.mem.load32(d + CPU_IN_SESSION) === 0) return;
+      const left = deadline - performance.now();
+      if (left <= 0) return;
+      const r = Atomics.waitAsync(this.mem.i32, (d + CPU_PUBLISH_SEQ) >> 2, seq, left);
+      if (r.async) {
+        this.waiting.add(d + CPU_PUBLISH_SEQ);
+        await r.value;
+      }
     }
   }
 
@@ -242,6 +291,7 @@ export class Machine {
 
   // Run fn(ctx, ...args), exported by the module at moduleUrl, in a CPU worker's JavaScript.
   async runJs<T>(cpu: number, moduleUrl: string, fn: string, args: unknown[] = []): Promise<T> {
+    this.checkOpen();
     const slot = this.slot(cpu);
     if (!this.isOnline(cpu) || !slot.thread) throw new RingtraceError('ENODEV', `CPU ${cpu} is offline`);
     const id = this.nextJsId++;
@@ -260,6 +310,7 @@ export class Machine {
   // on_each_cpu(func, NULL, 1): an IPI to every online CPU, waiting for every acknowledgement.
   // Calls are serialised like the kernel's csd locking: one IPI in flight per CPU.
   onEachCpu(func: number): Promise<void> {
+    if (this.closed) return Promise.reject(new RingtraceError('ENODEV', 'this machine was closed'));
     const run = this.ipiChain.then(() => this.ipiRound(func, this.onlineCpus()));
     this.ipiChain = run.catch(() => undefined);
     return run;
@@ -267,6 +318,7 @@ export class Machine {
 
   // smp_call_function_single(cpu, func, NULL, 1)
   smpCallFunctionSingle(cpu: number, func: number): Promise<void> {
+    if (this.closed) return Promise.reject(new RingtraceError('ENODEV', 'this machine was closed'));
     this.slot(cpu);
     if (!this.isOnline(cpu)) return Promise.reject(new RingtraceError('ENODEV', `CPU ${cpu} is offline`));
     const run = this.ipiChain.then(() => this.ipiRound(func, [cpu]));
@@ -347,6 +399,7 @@ export class Machine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const addr of this.waiting) this.mem.notify(addr);
     await Promise.all(
       this.slots.map(async (slot) => {
         if (!slot.thread) return;

@@ -34,6 +34,7 @@ export interface RingExports {
   sessionBegin(): void;
   sessionEnd(): void;
   runProgram(prog: number): number;
+  cpuTrap(): void;
   writeOne(tb: number, length: number, src: number, fresh: number): number;
   writeBatch(tb: number, src: number, count: number): number;
   benchChunk(tb: number, size: number, n: number): number;

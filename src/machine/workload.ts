@@ -19,11 +19,31 @@ export interface WorkloadResult {
   pages: number; // pages read (readPages)
 }
 
-// An op is encoded against the buffer it names; `undefined` means the machine's main buffer.
-type Op = (resolve: (b?: TraceBuffer) => TraceBuffer, res: number) => number[];
+// What a workload is encoded against: the buffers it names (`undefined` is the machine's main buffer),
+// its result block, and spare pages for its page readers.
+export interface EncodeContext {
+  resolve(b?: TraceBuffer): TraceBuffer;
+  res: number;
+  // the slot holding a spare page for ring_buffer_read_page() of tb's `cpu`, held for the run: the
+  // caller's own slot (checked), or one allocated for the run
+  readSlot?(tb: TraceBuffer, cpu: number, slot?: number): number;
+}
+
+type Op = (resolve: (b?: TraceBuffer) => TraceBuffer, res: number, ctx: EncodeContext) => number[];
+
+const U32_MAX = 0xffffffff;
 
 function checkSize(size: number, what: string): void {
   if (!Number.isInteger(size) || size <= 0) throw new RingtraceError('EINVAL', `${what}: event size must be a positive integer, not ${size}`);
+}
+
+// Counts and other arguments travel as u32 words: anything else would wrap silently.
+function checkU32(value: number, what: string): void {
+  if (!Number.isInteger(value) || value < 0 || value > U32_MAX) throw new RingtraceError('EINVAL', `${what} must be an integer from 0 to ${U32_MAX}, not ${value}`);
+}
+
+function checkOpts(opts: unknown, what: string): void {
+  if (typeof opts !== 'object' || opts === null) throw new RingtraceError('EINVAL', `${what}: the options must be an object, not ${opts === null ? 'null' : typeof opts}`);
 }
 
 export class Workload {
@@ -31,8 +51,9 @@ export class Workload {
 
   // `count` events of `size` bytes each, with self-checking payloads (ring_buffer_write)
   write(opts: { size: number; count: number; buffer?: TraceBuffer }): this {
+    checkOpts(opts, 'write');
     checkSize(opts.size, 'write');
-    if (!Number.isInteger(opts.count) || opts.count < 0) throw new RingtraceError('EINVAL', `write: bad count ${opts.count}`);
+    checkU32(opts.count, 'write: count');
     this.ops.push((r, res) => {
       const tb = r(opts.buffer);
       checkFits(tb, opts.size);
@@ -44,7 +65,12 @@ export class Workload {
   // Random sizes from 12 to maxSize with self-checking payloads; nestPercent of the events are
   // interrupted by nested events from higher contexts. Runs until stopped, or `count` events.
   stress(opts: { seed: number; maxSize: number; nestPercent?: number; count?: number; buffer?: TraceBuffer }): this {
+    checkOpts(opts, 'stress');
     checkSize(opts.maxSize, 'stress');
+    if (!Number.isInteger(opts.seed)) throw new RingtraceError('EINVAL', `stress: seed must be an integer, not ${opts.seed}`);
+    const nest = opts.nestPercent ?? 0;
+    if (!Number.isInteger(nest) || nest < 0 || nest > 100) throw new RingtraceError('EINVAL', `stress: nestPercent must be 0..100, not ${nest}`);
+    if (opts.count !== undefined) checkU32(opts.count, 'stress: count');
     this.ops.push((r, res) => {
       const tb = r(opts.buffer);
       checkFits(tb, opts.maxSize);
@@ -56,6 +82,7 @@ export class Workload {
 
   // The benchmark loop: events of `size` bytes until stopped.
   bench(opts: { size: number; buffer?: TraceBuffer }): this {
+    checkOpts(opts, 'bench');
     checkSize(opts.size, 'bench');
     this.ops.push((r, res) => {
       const tb = r(opts.buffer);
@@ -65,9 +92,15 @@ export class Workload {
     return this;
   }
 
-  // Consume whole pages of `cpu`'s buffer with ring_buffer_read_page() until stopped.
-  readPages(opts: { cpu: number; slot: number; buffer?: TraceBuffer }): this {
-    this.ops.push((r, res) => [OP_READ_PAGES, r(opts.buffer).addr, opts.cpu, opts.slot, res]);
+  // Consume whole pages of `cpu`'s buffer with ring_buffer_read_page() until stopped, into a spare
+  // page of its own, or the one whose address is stored at `slot` (ring_buffer_alloc_read_page()).
+  readPages(opts: { cpu: number; slot?: number; buffer?: TraceBuffer }): this {
+    checkOpts(opts, 'readPages');
+    this.ops.push((r, res, ctx) => {
+      const tb = r(opts.buffer);
+      if (!ctx.readSlot) throw new RingtraceError('EINVAL', 'readPages: this workload cannot read pages here');
+      return [OP_READ_PAGES, tb.addr, opts.cpu, ctx.readSlot(tb, opts.cpu, opts.slot), res];
+    });
     return this;
   }
 
@@ -92,6 +125,7 @@ export class Workload {
 
   // Reserve an event and keep it open until end() or discard(); ops in between nest inside it.
   begin(opts: { size: number; buffer?: TraceBuffer }): this {
+    checkOpts(opts, 'begin');
     checkSize(opts.size, 'begin');
     this.ops.push((r) => {
       const tb = r(opts.buffer);
@@ -199,8 +233,20 @@ export class Workload {
     return this;
   }
 
-  encode(resolve: (b?: TraceBuffer) => TraceBuffer, res: number): Int32Array {
-    const words = this.ops.flatMap((op) => op(resolve, res));
+  // An event begun must end in the same workload: an open one would keep its CPU's commit from moving
+  // and hide every later event of that CPU from readers.
+  encode(ctx: EncodeContext): Int32Array {
+    const words: number[] = [];
+    let open = 0;
+    for (const op of this.ops) {
+      const w = op(ctx.resolve, ctx.res, ctx);
+      if (w[0] === OP_NEST_BEGIN) open++;
+      else if (w[0] === OP_NEST_END || w[0] === OP_DISCARD_END) {
+        if (--open < 0) throw new RingtraceError('EINVAL', `${w[0] === OP_NEST_END ? 'end' : 'discard'}() without an open begin()`);
+      }
+      words.push(...w);
+    }
+    if (open > 0) throw new RingtraceError('EINVAL', `${open} event(s) begun and never ended: every begin() needs an end() or discard()`);
     words.push(OP_END);
     return Int32Array.from(words);
   }

@@ -43,7 +43,7 @@ export async function reproCpumaskRace(opts: CpumaskRaceOptions): Promise<Cpumas
   const machine = m.machine;
   // the reader: CPU 1 walking every trace_buffer; its walk count is live in `res`
   const res = machine.arena.alloc(RES_SIZE);
-  const words = new Workload().walk({ barrierEvery: opts.barrierEvery ?? 64 }).encode((b) => b ?? m.buffer, res);
+  const words = new Workload().walk({ barrierEvery: opts.barrierEvery ?? 64 }).encode({ resolve: (b) => b ?? m.buffer, res });
   const prog = machine.arena.alloc(words.byteLength + 4);
   machine.mem.i32.set(words, prog >> 2);
   const walks = () => machine.mem.load64(res + RES_WRITTEN);

@@ -2,6 +2,7 @@
 // reset, record disable/enable, counters, and the readers (consume, iterate, read_page, merged).
 import { abi } from '../layout.ts';
 import type { Machine } from '../machine/machine.ts';
+import type { BlockRequest } from '../machine/alloc.ts';
 import { RingtraceError } from '../errors.ts';
 
 const {
@@ -96,6 +97,11 @@ export class TraceBuffer {
     checkSize(opts.sizeBytes);
     this.pageSize = opts.subbufSize;
     this.sizeRequest = opts.sizeBytes;
+    this.viewsSize = machine.memoryModel === 'weak' ? machine.nrCpuIds * machine.nrCpuIds * 4 : 0;
+    machine.arena.reserve(
+      [{ size: TB_SIZE, count: 1 }, { size: RD_DATA + this.dataSize, count: 1 }, { size: this.viewsSize, count: 1 }],
+      `trace buffer "${name}"`,
+    );
     this.addr = machine.arena.alloc(TB_SIZE);
     mem.store32(this.addr + TB_FLAGS, opts.overwrite ? RB_FL_OVERWRITE : 0);
     mem.store32(this.addr + TB_SUBBUF_ORDER, order);
@@ -105,14 +111,16 @@ export class TraceBuffer {
     mem.store32(this.addr + TB_ID, this.id);
     this.scratchSize = RD_DATA + this.dataSize;
     this.scratch = machine.arena.alloc(this.scratchSize);
-    if (machine.memoryModel === 'weak') {
-      this.viewsSize = machine.nrCpuIds * machine.nrCpuIds * 4;
-      mem.store32(this.addr + TB_VIEWS, machine.arena.alloc(this.viewsSize));
+    if (this.viewsSize) mem.store32(this.addr + TB_VIEWS, machine.arena.alloc(this.viewsSize));
+    try {
+      machine.registerTraceBuffer(this.addr);
+    } catch (err) {
+      this.destroy();
+      throw err;
     }
-    machine.registerTraceBuffer(this.addr);
   }
 
-  private viewsSize = 0;
+  private readonly viewsSize: number;
 
   // buffer->subbuf_size: data bytes per sub-buffer
   get dataSize(): number {
@@ -129,8 +137,8 @@ export class TraceBuffer {
   }
 
   // nr_pages for a size, as ring_buffer_resize() computes it
-  nrPagesFor(sizeBytes: number): number {
-    return Math.max(2, Math.ceil(sizeBytes / this.dataSize));
+  nrPagesFor(sizeBytes: number, dataSize = this.dataSize): number {
+    return Math.max(2, Math.ceil(sizeBytes / dataSize));
   }
 
   hasCpu(cpu: number): boolean {
@@ -138,6 +146,7 @@ export class TraceBuffer {
   }
 
   cpuBuffer(cpu: number): number {
+    this.checkLive();
     const c = this.cpus.get(cpu);
     if (!c) throw new RingtraceError('ENODEV', `trace buffer "${this.name}" has no buffer for CPU ${cpu}`);
     return c.cb;
@@ -148,10 +157,15 @@ export class TraceBuffer {
     return [...this.cpus.keys()].sort((a, b) => a - b);
   }
 
-  private allocBufferPage(): number {
+  // The arena blocks of nr buffer pages (a buffer_page and its data page each) of pageSize bytes.
+  private static pageBlocks(nr: number, pageSize: number): BlockRequest[] {
+    return [{ size: BP_SIZE, count: nr }, { size: pageSize, count: nr }];
+  }
+
+  private allocBufferPage(pageSize = this.pageSize): number {
     const arena = this.machine.arena;
     const bp = arena.alloc(BP_SIZE);
-    const page = arena.alloc(this.pageSize, 64);
+    const page = arena.alloc(pageSize, 64);
     const mem = this.machine.mem;
     mem.store32(bp + BP_PAGE, page);
     mem.store32(bp + BP_ID, bp);
@@ -159,17 +173,22 @@ export class TraceBuffer {
     return bp;
   }
 
-  private freeBufferPage(bp: number): void {
+  private freeBufferPage(bp: number, pageSize = this.pageSize): void {
     const mem = this.machine.mem;
-    this.machine.arena.release(mem.load32(bp + BP_PAGE), this.pageSize);
+    this.machine.arena.release(mem.load32(bp + BP_PAGE), pageSize);
     this.machine.arena.release(bp, BP_SIZE);
   }
 
-  // Allocate nr buffer pages linked in a chain (not closed into a ring).
-  private allocChain(nr: number): number[] {
+  // Allocate nr buffer pages linked in a chain (not closed into a ring); the caller has reserved them.
+  private allocChain(nr: number, pageSize = this.pageSize): number[] {
     const mem = this.machine.mem;
     const pages: number[] = [];
-    for (let i = 0; i < nr; i++) pages.push(this.allocBufferPage());
+    try {
+      for (let i = 0; i < nr; i++) pages.push(this.allocBufferPage(pageSize));
+    } catch (err) {
+      for (const bp of pages) this.freeBufferPage(bp, pageSize);
+      throw err;
+    }
     for (let i = 0; i < nr; i++) {
       mem.store32(pages[i] + BP_NEXT, pages[(i + 1) % nr]);
       mem.store32(pages[i] + BP_PREV, pages[(i + nr - 1) % nr]);
@@ -177,20 +196,45 @@ export class TraceBuffer {
     return pages;
   }
 
-  // rb_allocate_cpu_buffer(), sized as trace_rb_cpu_prepare() does: like the other CPUs' buffers if
-  // they all have the same size, else the minimum of 2 pages. The cpumask bit is the caller's to set.
-  allocateCpuBuffer(cpu: number): number {
-    if (this.cpus.has(cpu)) return this.cpus.get(cpu)!.cb;
+  // The number of pages a new per-CPU buffer gets, as trace_rb_cpu_prepare() sizes it: like the other
+  // CPUs' buffers if they all have the same size, else the minimum of 2 pages.
+  private newCpuPages(): number {
     const mem = this.machine.mem;
     const sizes = new Set([...this.cpus.values()].map((c) => mem.load32(c.cb + CPB_NR_PAGES)));
-    const nr = sizes.size === 0 ? this.nrPagesFor(this.sizeRequest) : sizes.size === 1 ? [...sizes][0] : 2;
+    return sizes.size === 0 ? this.nrPagesFor(this.sizeRequest) : sizes.size === 1 ? [...sizes][0] : 2;
+  }
+
+  // ENOMEM now, before anything is allocated, unless `cpus` more per-CPU buffers fit (an instance
+  // prepares every online CPU: all or nothing).
+  reserveCpuBuffers(cpus: number): void {
+    const nr = this.newCpuPages() + 1;
+    this.machine.arena.reserve(
+      [{ size: CPB_SIZE, count: cpus }, ...TraceBuffer.pageBlocks(nr * cpus, this.pageSize)],
+      `${cpus} per-CPU buffer(s) of ${nr} pages for "${this.name}"`,
+    );
+  }
+
+  // rb_allocate_cpu_buffer(). The cpumask bit is the caller's to set.
+  allocateCpuBuffer(cpu: number): number {
+    this.checkLive();
+    if (this.cpus.has(cpu)) return this.cpus.get(cpu)!.cb;
+    const nr = this.newCpuPages();
+    this.reserveCpuBuffers(1);
     const cb = this.machine.arena.alloc(CPB_SIZE);
-    const pages = this.allocChain(nr);
-    const reader = this.allocBufferPage();
-    mem.store32(cb + CPB_NR_PAGES, nr);
-    this.machine.exports.rbInitCpuBuffer(cb, this.addr, cpu, pages[0], reader);
-    this.cpus.set(cpu, { cb, pages: new Set([...pages, reader]), resizeDisabled: 0 });
+    this.cpus.set(cpu, { cb, pages: this.initCpuBuffer(cb, cpu, this.allocChain(nr + 1)), resizeDisabled: 0 });
     return cb;
+  }
+
+  // rb_allocate_pages() + rb_init_cpu_buffer() over a chain of nr + 1 pages: the first nr closed into
+  // the ring, the last one the reader page. Returns every page of the CPU's buffer.
+  private initCpuBuffer(cb: number, cpu: number, pages: number[]): Set<number> {
+    const mem = this.machine.mem;
+    const nr = pages.length - 1;
+    mem.store32(pages[0] + BP_PREV, pages[nr - 1]);
+    mem.store32(pages[nr - 1] + BP_NEXT, pages[0]);
+    mem.store32(cb + CPB_NR_PAGES, nr);
+    this.machine.exports.rbInitCpuBuffer(cb, this.addr, cpu, pages[0], pages[nr]);
+    return new Set(pages);
   }
 
   // buffer->buffers[cpu] = cpu_buffer
@@ -257,8 +301,10 @@ export class TraceBuffer {
   // tracing_set_clock(): ring_buffer_set_clock() and a reset, since old and new stamps do not compare
   async setClock(name: string): Promise<void> {
     const clock = clockByName(name);
-    this.machine.mem.store32(this.addr + TB_CLOCK, clock.id);
-    await this.reset();
+    await this.exclusive(async () => {
+      this.machine.mem.store32(this.addr + TB_CLOCK, clock.id);
+      await this.resetCpus(this.bufferCpus());
+    });
   }
 
   // ring_buffer_set_time_stamp_abs()
@@ -266,7 +312,21 @@ export class TraceBuffer {
     this.machine.mem.store32(this.addr + TB_TIME_STAMP_ABS, on ? 1 : 0);
   }
 
-  // ---- reset and resize: recording off on the CPU, a grace period, then the change on the host
+  // ---- reset and resize: recording off on the CPU, a grace period, then the change on the host.
+  // Changes are serialised per buffer (the kernel's buffer->mutex); everything a change needs is
+  // allocated before the grace period and swapped in after it, so a failed change leaves the buffer
+  // exactly as it was and gives back what it took.
+
+  private mutex: Promise<unknown> = Promise.resolve();
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.mutex.then(() => {
+      this.checkLive();
+      return fn();
+    });
+    this.mutex = run.catch(() => undefined);
+    return run;
+  }
 
   private async quiesce<T>(cpus: number[], fn: () => T): Promise<T> {
     for (const cpu of cpus) this.recordDisableCpu(cpu);
@@ -281,17 +341,37 @@ export class TraceBuffer {
   // ring_buffer_reset_cpu() / ring_buffer_reset(): every event and counter of the CPU(s) goes
   async reset(cpu?: number): Promise<void> {
     const cpus = cpu === undefined ? this.bufferCpus() : [this.checkCpu(cpu)];
-    await this.quiesce(cpus, () => {
+    await this.exclusive(() => this.resetCpus(cpus));
+  }
+
+  private resetCpus(cpus: number[]): Promise<void> {
+    return this.quiesce(cpus, () => {
       for (const c of cpus) this.machine.exports.rbResetCpu(this.cpuBuffer(c));
     });
   }
 
   private checkCpu(cpu: number): number {
+    this.checkLive();
     if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.machine.nrCpuIds) {
       throw new RingtraceError('EINVAL', `CPU ${cpu} does not exist (possible CPUs: 0-${this.machine.nrCpuIds - 1})`);
     }
     if (!this.cpus.has(cpu)) throw new RingtraceError('ENODEV', `CPU ${cpu} has no buffer (it was never online)`);
     return cpu;
+  }
+
+  // A removed buffer's memory belongs to others now: every use of its handle fails.
+  checkLive(): void {
+    if (this.destroyed || this.removing) throw new RingtraceError('ENODEV', `trace buffer "${this.name}" was removed`);
+  }
+
+  // EBUSY while something reads a CPU's pages in place: an iterator, or a CPU's readPages workload
+  // (the kernel's resize_disabled)
+  private checkResizable(cpus: number[]): void {
+    for (const c of cpus) {
+      if (this.cpus.get(c)!.resizeDisabled > 0) {
+        throw new RingtraceError('EBUSY', `CPU ${c} buffer is being read by an iterator or a page reader; close it first`);
+      }
+    }
   }
 
   // ring_buffer_size(): bytes of data a CPU's buffer holds
@@ -304,82 +384,139 @@ export class TraceBuffer {
   }
 
   // ring_buffer_resize(): pages are added before the head or removed after the tail (oldest first,
-  // counted as overrun). EBUSY while an iterator holds the CPU (resize_disabled).
+  // counted as overrun). EBUSY while an iterator holds the CPU (resize_disabled); ENOMEM at once when
+  // the new pages do not fit, with nothing changed.
   async resize(sizeBytes: number, cpu?: number): Promise<void> {
     checkSize(sizeBytes);
     const cpus = cpu === undefined ? this.bufferCpus() : [this.checkCpu(cpu)];
-    for (const c of cpus) {
-      if (this.cpus.get(c)!.resizeDisabled > 0) {
-        throw new RingtraceError('EBUSY', `CPU ${c} buffer is being read by an iterator; close it first`);
+    await this.exclusive(async () => {
+      this.checkResizable(cpus);
+      const nr = this.nrPagesFor(sizeBytes);
+      const current = new Map(cpus.map((c) => [c, this.nrPages(c)]));
+      let adding = 0;
+      for (const c of cpus) adding += Math.max(0, nr - current.get(c)!);
+      const arena = this.machine.arena;
+      arena.reserve(
+        [...TraceBuffer.pageBlocks(adding, this.pageSize), ...cpus.map((c) => ({ size: Math.max(0, current.get(c)! - nr) * 4, count: 1 }))],
+        `${nr} sub-buffers per CPU (${(sizeBytes / 1024).toFixed(0)} KB)`,
+      );
+      // rb_update_pages()'s new_pages lists: allocated before anything changes
+      const chains = new Map<number, number[]>();
+      const outs = new Map<number, number>();
+      const giveBack = () => {
+        for (const chain of chains.values()) for (const bp of chain) this.freeBufferPage(bp);
+        for (const [c, out] of outs) arena.release(out, (current.get(c)! - nr) * 4);
+      };
+      try {
+        for (const c of cpus) {
+          if (nr > current.get(c)!) chains.set(c, this.allocChain(nr - current.get(c)!));
+          else if (nr < current.get(c)!) outs.set(c, arena.alloc((current.get(c)! - nr) * 4));
+        }
+      } catch (err) {
+        giveBack();
+        throw err;
       }
-    }
-    const nr = this.nrPagesFor(sizeBytes);
-    if (cpu === undefined) this.sizeRequest = sizeBytes;
-    await this.quiesce(cpus, () => {
-      for (const c of cpus) this.resizeCpu(c, nr);
+      try {
+        await this.quiesce(cpus, () => {
+          this.checkResizable(cpus);
+          for (const c of cpus) {
+            const chain = chains.get(c);
+            if (chain) {
+              this.insertPages(c, chain);
+              chains.delete(c);
+            }
+            const out = outs.get(c);
+            if (out !== undefined) this.removePages(c, current.get(c)! - nr, out);
+          }
+        });
+      } finally {
+        giveBack();
+      }
+      if (cpu === undefined) this.sizeRequest = sizeBytes;
     });
   }
 
-  private resizeCpu(cpu: number, nr: number): void {
-    const mem = this.machine.mem;
+  private insertPages(cpu: number, chain: number[]): void {
     const info = this.cpus.get(cpu)!;
-    const current = mem.load32(info.cb + CPB_NR_PAGES);
-    if (nr > current) {
-      const chain = this.allocChain(nr - current);
-      if (!this.machine.exports.rbInsertPages(info.cb, chain[0], chain[chain.length - 1], chain.length)) {
-        for (const bp of chain) this.freeBufferPage(bp);
-        throw new RingtraceError('EBUSY', `could not insert pages into CPU ${cpu}'s buffer`);
-      }
-      for (const bp of chain) info.pages.add(bp);
-    } else if (nr < current) {
-      const n = current - nr;
-      const out = this.machine.arena.alloc(n * 4);
-      const removed = this.machine.exports.rbRemovePages(info.cb, n, out);
-      for (let i = 0; i < removed; i++) {
-        const bp = mem.load32(out + i * 4);
-        info.pages.delete(bp);
-        this.freeBufferPage(bp);
-      }
-      this.machine.arena.release(out, n * 4);
+    if (!this.machine.exports.rbInsertPages(info.cb, chain[0], chain[chain.length - 1], chain.length)) {
+      throw new RingtraceError('EBUSY', `could not insert pages into CPU ${cpu}'s buffer`);
+    }
+    for (const bp of chain) info.pages.add(bp);
+  }
+
+  private removePages(cpu: number, n: number, out: number): void {
+    const info = this.cpus.get(cpu)!;
+    const mem = this.machine.mem;
+    const removed = this.machine.exports.rbRemovePages(info.cb, n, out);
+    for (let i = 0; i < removed; i++) {
+      const bp = mem.load32(out + i * 4);
+      info.pages.delete(bp);
+      this.freeBufferPage(bp);
     }
   }
 
-  // ring_buffer_subbuf_order_set(): every page is reallocated at the new size; the data is lost
+  // ring_buffer_subbuf_order_set(): every page is reallocated at the new size and the data is lost.
+  // The new pages, reader pages and scratch are allocated first; only after the grace period are the
+  // old ones given back.
   async setSubbufSize(bytes: number): Promise<void> {
     const order = subbufOrder(bytes);
-    if (bytes === this.pageSize) return;
-    for (const [cpu, info] of this.cpus) {
-      if (info.resizeDisabled > 0) throw new RingtraceError('EBUSY', `CPU ${cpu} buffer is being read by an iterator`);
+    await this.exclusive(async () => {
+      if (bytes === this.pageSize) return;
+      const cpus = this.bufferCpus();
+      this.checkResizable(cpus);
+      const dataSize = bytes - BUF_PAGE_HDR_SIZE;
+      const plan = new Map(cpus.map((c) => [c, this.nrPagesFor(this.sizeOf(c), dataSize)]));
+      let pagesNeeded = 0;
+      for (const nr of plan.values()) pagesNeeded += nr + 1;
+      const arena = this.machine.arena;
+      arena.reserve(
+        [...TraceBuffer.pageBlocks(pagesNeeded, bytes), { size: RD_DATA + dataSize, count: 1 }],
+        `${bytes >> 10} KB sub-buffers (${pagesNeeded} of them)`,
+      );
+      const chains = new Map<number, number[]>();
+      let scratch = 0;
+      const giveBack = () => {
+        for (const chain of chains.values()) for (const bp of chain) this.freeBufferPage(bp, bytes);
+        if (scratch) arena.release(scratch, RD_DATA + dataSize);
+      };
+      try {
+        for (const [c, nr] of plan) chains.set(c, this.allocChain(nr + 1, bytes));
+        scratch = arena.alloc(RD_DATA + dataSize);
+      } catch (err) {
+        giveBack();
+        throw err;
+      }
+      this.recordDisable();
+      try {
+        await this.machine.synchronizeRcu();
+        this.checkResizable(cpus);
+        this.swapPages(cpus, chains, bytes, order, scratch);
+        chains.clear();
+        scratch = 0;
+      } finally {
+        giveBack();
+        this.recordEnable();
+      }
+    });
+  }
+
+  private swapPages(cpus: number[], chains: Map<number, number[]>, bytes: number, order: number, scratch: number): void {
+    const mem = this.machine.mem;
+    for (const info of this.cpus.values()) {
+      for (const bp of info.pages) this.freeBufferPage(bp);
+      if (info.readSlot) this.releaseReadSlot(info);
     }
-    const cpus = this.bufferCpus();
-    this.recordDisable();
-    try {
-      await this.machine.synchronizeRcu();
-      const mem = this.machine.mem;
-      const sizes = new Map(cpus.map((c) => [c, this.sizeOf(c)]));
-      for (const info of this.cpus.values()) {
-        for (const bp of info.pages) this.freeBufferPage(bp);
-        if (info.readSlot) this.releaseReadSlot(info);
-      }
-      this.pageSize = bytes;
-      mem.store32(this.addr + TB_SUBBUF_ORDER, order);
-      mem.store32(this.addr + TB_SUBBUF_SIZE, this.dataSize);
-      mem.store32(this.addr + TB_MAX_DATA_SIZE, this.maxDataSize);
-      this.machine.arena.release(this.scratch, this.scratchSize);
-      this.scratchSize = RD_DATA + this.dataSize;
-      this.scratch = this.machine.arena.alloc(this.scratchSize);
-      for (const cpu of cpus) {
-        const info = this.cpus.get(cpu)!;
-        const nr = this.nrPagesFor(sizes.get(cpu)!);
-        const pages = this.allocChain(nr);
-        const reader = this.allocBufferPage();
-        mem.store32(info.cb + CPB_NR_PAGES, nr);
-        this.machine.exports.rbInitCpuBuffer(info.cb, this.addr, cpu, pages[0], reader);
-        this.machine.exports.rbResetCpu(info.cb);
-        info.pages = new Set([...pages, reader]);
-      }
-    } finally {
-      this.recordEnable();
+    this.machine.arena.release(this.scratch, this.scratchSize);
+    this.pageSize = bytes;
+    mem.store32(this.addr + TB_SUBBUF_ORDER, order);
+    mem.store32(this.addr + TB_SUBBUF_SIZE, this.dataSize);
+    mem.store32(this.addr + TB_MAX_DATA_SIZE, this.maxDataSize);
+    this.scratch = scratch;
+    this.scratchSize = RD_DATA + this.dataSize;
+    for (const cpu of cpus) {
+      const info = this.cpus.get(cpu)!;
+      info.pages = this.initCpuBuffer(info.cb, cpu, chains.get(cpu)!);
+      this.machine.exports.rbResetCpu(info.cb);
     }
   }
 
@@ -389,9 +526,23 @@ export class TraceBuffer {
     return this.machine.mem.load64(this.cpuBuffer(cpu) + off);
   }
 
-  // Make what the CPU committed visible to this reader (see assembly/ring_buffer.ts, publication).
+  // Ask the CPU to make what it committed visible to readers (see assembly/ring_buffer.ts,
+  // publication). Never waits: the synchronous readers read what is published, which a writing CPU
+  // brings up to date at its next commit or quiescent point.
   publish(cpu: number): void {
     this.machine.exports.rbRequestPublish(this.cpuBuffer(cpu));
+  }
+
+  // Ask the CPUs to publish and wait, asynchronously and boundedly, until they have: afterwards the
+  // readers see every event committed before the call (unless a CPU sits inside an open event).
+  async publishAsync(cpus = this.bufferCpus()): Promise<void> {
+    await Promise.all(
+      cpus.map((cpu) => {
+        const seq = this.machine.publishSeq(cpu);
+        this.publish(cpu);
+        return this.machine.publishedSince(cpu, seq);
+      }),
+    );
   }
 
   // ring_buffer_time_stamp(): the buffer clock's "now" as the host sees it
@@ -481,21 +632,50 @@ export class TraceBuffer {
     return this.consume(best.cpu);
   }
 
-  // Readers that hold the buffer open (an instance is busy while there are any).
+  // Readers that hold the buffer open, and workloads writing into it (an instance is busy while there
+  // are any: instance_rmdir()'s EBUSY while the trace_array is referenced).
   private readers = 0;
+  private writers = 0;
 
   get busy(): boolean {
-    return this.readers > 0;
+    return this.readers > 0 || this.writers > 0;
+  }
+
+  // A workload writes into this buffer until the returned function is called.
+  holdWriter(): () => void {
+    this.checkLive();
+    this.writers++;
+    return once(() => this.writers--);
+  }
+
+  // A CPU's readPages workload reads `cpu`'s pages in place until the returned function is called: no
+  // resize or sub-buffer change meanwhile (resize_disabled).
+  holdPageReader(cpu: number): () => void {
+    const info = this.cpus.get(this.checkCpu(cpu))!;
+    info.resizeDisabled++;
+    this.readers++;
+    return once(() => {
+      info.resizeDisabled--;
+      this.readers--;
+    });
+  }
+
+  private removing = false;
+
+  // instance_rmdir(), first step: once changes in flight are done, the handle refuses every use;
+  // destroy() follows after the caller's grace period.
+  retire(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.busy) throw new RingtraceError('EBUSY', `trace buffer "${this.name}" is in use`);
+      this.removing = true;
+    });
   }
 
   // Hold the buffer open for a reader (trace_pipe, trace) until the returned function is called.
   open(): () => void {
+    this.checkLive();
     this.readers++;
-    let closed = false;
-    return () => {
-      if (!closed) this.readers--;
-      closed = true;
-    };
+    return once(() => this.readers--);
   }
 
   // ring_buffer_read_start() .. ring_buffer_read_finish(): a non-consuming iterator over one CPU.
@@ -550,10 +730,13 @@ export class TraceBuffer {
     const info = this.cpus.get(cpu)!;
     const mem = this.machine.mem;
     if (!info.readSlot) {
-      info.readSlot = this.machine.arena.alloc(64);
-      const spare = this.machine.arena.alloc(this.pageSize, 64);
+      const arena = this.machine.arena;
+      arena.reserve([{ size: 64, count: 1 }, { size: this.pageSize, count: 1 }], 'a spare page for ring_buffer_read_page()');
+      const slot = arena.alloc(64);
+      const spare = arena.alloc(this.pageSize, 64);
       this.machine.exports.rbInitPage(spare);
-      mem.store32(info.readSlot, spare);
+      mem.store32(slot, spare);
+      info.readSlot = slot;
     }
     this.publish(cpu);
     const ret = this.machine.exports.rbReadPage(this.addr, cpu, info.readSlot, this.pageSize, full ? 1 : 0);
@@ -581,6 +764,14 @@ export class TraceBuffer {
     this.machine.arena.release(this.scratch, this.scratchSize);
     this.machine.arena.release(this.addr, TB_SIZE);
   }
+}
+
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (!done) fn();
+    done = true;
+  };
 }
 
 function checkSize(sizeBytes: number): void {

@@ -3,12 +3,12 @@
 // buffer_size_kb, stats, trace_pipe_raw}.
 import { RingtraceError } from '../errors.ts';
 import { CLOCKS, type TraceBuffer } from '../ring/trace-buffer.ts';
-import { abi, MAX_MEMORY_BYTES, align } from '../layout.ts';
+import { abi, MAX_MEMORY_BYTES } from '../layout.ts';
 import { TRACE_MODE_READ, TRACE_MODE_WRITE, file } from './node.ts';
 import { formatSecUsec, fls, kstrtoulFromUser, strstrip, userString } from './parse.ts';
 import type { PerCpuFile, TraceArray, TraceArrayFile } from './trace-array.ts';
 
-const { SYS_PAGE_SIZE, SUBBUF_ORDER_MAX, BP_SIZE } = abi;
+const { SYS_PAGE_SIZE, SUBBUF_ORDER_MAX } = abi;
 
 // per_cpu_ptr(tr->array_buffer.data, cpu)->entries: since update_buffer_entries() this is
 // ring_buffer_size() of the CPU. A possible CPU that never came online has no ring buffer; the kernel
@@ -38,20 +38,6 @@ function entriesRead(tr: TraceArray, cpu?: number): string {
   return `${size >> 10}\n`;
 }
 
-// The arena must have room for the new pages (the kernel's si_mem_available() test in
-// __rb_allocate_pages()), checked before anything changes.
-function checkMemory(tr: TraceArray, sizeBytes: number, cpus: number[]): void {
-  const tb = tr.buffer;
-  const nr = tb.nrPagesFor(sizeBytes);
-  const perPage = align(tb.subbufSize, 64) + align(BP_SIZE, 64);
-  let need = 0;
-  for (const c of cpus) need += Math.max(0, nr - tb.nrPages(c)) * perPage;
-  const room = MAX_MEMORY_BYTES - tr.rm.machine.arena.bytesInUse;
-  if (need > room) {
-    throw new RingtraceError('ENOMEM', `${nr} sub-buffers per CPU need ${need >> 20} MiB more than the ${room >> 20} MiB left in the shared memory`);
-  }
-}
-
 // tracing_entries_write() -> tracing_resize_ring_buffer()
 async function entriesWrite(tr: TraceArray, text: string, cpu?: number): Promise<void> {
   const kb = kstrtoulFromUser(text);
@@ -61,11 +47,11 @@ async function entriesWrite(tr: TraceArray, text: string, cpu?: number): Promise
   // ring_buffer_resize() of one CPU the buffer has no buffer for returns without doing anything
   if (cpu !== undefined && !tb.hasCpu(cpu)) return;
   const bytes = kb << 10n;
-  const cpus = cpu === undefined ? tb.bufferCpus() : [cpu];
+  // the arena must have room for the new pages (the kernel's si_mem_available() test in
+  // __rb_allocate_pages()): ring_buffer_resize() checks it before anything changes
   if (bytes > BigInt(MAX_MEMORY_BYTES)) {
-    throw new RingtraceError('ENOMEM', `${kb} KB per CPU does not fit in the ${MAX_MEMORY_BYTES >> 20} MiB shared memory`);
+    throw new RingtraceError('ENOMEM', `${kb} KB per CPU does not fit in the ${MAX_MEMORY_BYTES / 2 ** 20} MiB shared memory`);
   }
-  checkMemory(tr, Number(bytes), cpus);
   await tb.resize(Number(bytes), cpu);
 }
 
@@ -98,12 +84,6 @@ async function subbufSizeWrite(tr: TraceArray, text: string): Promise<void> {
   const tb = tr.buffer;
   const bytes = SYS_PAGE_SIZE << order;
   if (bytes === tb.subbufSize) return;
-  // every page is reallocated at the new size (plus each CPU's reader page)
-  const dataSize = bytes - abi.BUF_PAGE_HDR_SIZE;
-  let need = 0;
-  for (const c of tb.bufferCpus()) need += (Math.max(2, Math.ceil(tb.sizeOf(c) / dataSize)) + 1) * align(bytes, 64);
-  const room = MAX_MEMORY_BYTES - tr.rm.machine.arena.bytesInUse;
-  if (need > room) throw new RingtraceError('ENOMEM', `${bytes >> 10} KB sub-buffers need ${need >> 20} MiB, ${room >> 20} MiB are left`);
   tb.recordDisable();
   try {
     await tb.setSubbufSize(bytes);
