@@ -6,7 +6,7 @@ export {
   rbInitPage, rbInitCpuBuffer, rbResetCpu, rbRemovePages, rbInsertPages, rbLockReserve, rbUnlockCommit,
   rbDiscardCommit, rbWrite, rbEventData, rbCalculateEventLength, rbRequestPublish, rbPublishAll, rbConsume,
   rbPeek, rbEmptyCpu, rbOldestEventTs, rbReadPage, rbIterStart, rbIterNext, rbEntriesCpu, rbBytesCpu,
-  sessionBegin, sessionEnd, rbWriterFlush,
+  sessionBegin, sessionEnd, rbWriterFlush, rbReaderWait,
 } from "./ring_buffer";
 export { runProgram, writeOne, writeBatch, benchChunk, cpuTrap } from "./workload";
 export {

@@ -982,6 +982,16 @@ function rbNumOfEntries(cb: usize): u64 {
 
 const READER_WAIT_LOOPS = 20000;
 
+// How long a reader in this instance waits for a writer that is past the end of the reader page: a CPU
+// waits like the kernel's USECS_WAIT, but the host never does. A writing thread can be descheduled in
+// the middle of moving its tail (a kernel writer cannot: preemption is off), so the host's reader
+// reports nothing for now and finds the page finished on its next read.
+let readerWaitLoops: i32 = READER_WAIT_LOOPS;
+
+export function rbReaderWait(wait: bool): void {
+  readerWaitLoops = wait ? READER_WAIT_LOOPS : 0;
+}
+
 // rb_get_reader_page()
 function rbGetReaderPage(cb: usize): usize {
   let reader: usize = 0;
@@ -1041,8 +1051,9 @@ function rbGetReaderPage(cb: usize): usize {
   // (the kernel's USECS_WAIT of a second; each wait here is at least a microsecond)
   if (reader != 0) {
     const bsize = load<u32>(load<u32>(cb, CPB_BUFFER), TB_SUBBUF_SIZE);
+    if (readerWaitLoops == 0 && rbPageWrite(reader) > bsize) return 0;
     let nrLoops = 0;
-    for (; nrLoops < READER_WAIT_LOOPS && rbPageWrite(reader) > bsize; nrLoops++) {
+    for (; nrLoops < readerWaitLoops && rbPageWrite(reader) > bsize; nrLoops++) {
       memory.atomic.wait32(reader + BP_WRITE, atomic.load<u32>(reader, BP_WRITE), 1000);
     }
     if (nrLoops == READER_WAIT_LOOPS) {

@@ -102,7 +102,11 @@ export class RingMachine {
   private readonly everOnline = new Set<number>(); // CPUs whose worker has been started
   readonly fs: Tracefs = new Tracefs(this); // tracefs: /sys/kernel/tracing
 
+  // trace_buf_size: what the machine was booted with; instance_mkdir() sizes new buffers by it
+  private readonly bootSizeKb: number;
+
   private constructor(readonly machine: Machine, readonly fixes: FixSet, opts: BufferDefaults) {
+    this.bootSizeKb = opts.bufferSizeKb;
     this.buffer = new TraceBuffer(machine, 'global', {
       sizeBytes: opts.bufferSizeKb * 1024,
       subbufSize: opts.subbufSize,
@@ -203,7 +207,7 @@ export class RingMachine {
     checkInstanceName(name);
     if (this.instances.has(name)) throw new RingtraceError('EEXIST', `instance "${name}" already exists`);
     const tb = new TraceBuffer(this.machine, name, {
-      sizeBytes: (opts.bufferSizeKb ?? DEFAULT_BUFFER_SIZE_KB) * 1024,
+      sizeBytes: (opts.bufferSizeKb ?? this.bootSizeKb) * 1024,
       subbufSize: opts.subbufSize ?? 4096,
       overwrite: opts.overwrite ?? true,
       clock: opts.clock ?? 'local',

@@ -81,6 +81,8 @@ export class Machine {
       this.slots.push({ cpu, desc: fixed.cpuTable + cpu * CPU_DESC_SIZE, busy: false, jsWaiters: new Map() });
     }
     this.exports = instantiateRingtrace(module, memory, this.epochMs);
+    // the host never waits on a CPU's writer (see rbReaderWait)
+    this.exports.rbReaderWait(0);
   }
 
   static async boot(config: MachineConfig): Promise<Machine> {

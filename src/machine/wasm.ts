@@ -21,6 +21,7 @@ export interface RingExports {
   rbEventData(ev: number): number;
   rbCalculateEventLength(length: number): number;
   rbRequestPublish(cb: number): void;
+  rbReaderWait(wait: number): void;
   rbPublishAll(): void;
   rbConsume(tb: number, cpu: number, out: number, cap: number): number;
   rbPeek(tb: number, cpu: number, out: number, cap: number): number;
