@@ -6,7 +6,7 @@ export {
   rbInitPage, rbInitCpuBuffer, rbResetCpu, rbRemovePages, rbInsertPages, rbLockReserve, rbUnlockCommit,
   rbDiscardCommit, rbWrite, rbEventData, rbCalculateEventLength, rbRequestPublish, rbPublishAll, rbConsume,
   rbPeek, rbEmptyCpu, rbOldestEventTs, rbReadPage, rbIterStart, rbIterNext, rbEntriesCpu, rbBytesCpu,
-  sessionBegin, sessionEnd, rbWriterFlush, rbReaderWait,
+  sessionBegin, sessionEnd, rbWriterFlush, rbReaderWait, rbTrapRecover,
 } from "./ring_buffer";
 export { runProgram, writeOne, writeBatch, benchChunk, cpuTrap } from "./workload";
 export {

@@ -36,8 +36,34 @@ interface CpuSlot {
   desc: number;
   thread?: Thread;
   busy: boolean; // a work item is in flight
+  goingDown?: boolean; // cpuDown() is waiting for its work to stop: it takes no more
   work?: Promise<unknown>; // that work item
   jsWaiters: Map<number, { resolve(v: unknown): void; reject(e: Error): void }>;
+}
+
+// The host's reader and control calls into its own instance. A trap in one (a ring whose memory is
+// corrupted) gives back the reader lock it held and becomes an EFAULT, instead of leaving the lock held
+// for the next reader to wait on forever.
+const GUARDED = [
+  'rbConsume', 'rbPeek', 'rbEmptyCpu', 'rbOldestEventTs', 'rbReadPage', 'rbIterStart', 'rbIterNext', 'rbEntriesCpu',
+  'rbBytesCpu', 'rbRemovePages', 'rbInsertPages', 'rbResetCpu', 'rbInitCpuBuffer',
+] as const;
+
+function guardTraps(exports: RingExports): RingExports {
+  const guarded: Record<string, unknown> = { ...exports };
+  for (const name of GUARDED) {
+    const fn = exports[name] as (...args: number[]) => unknown;
+    guarded[name] = (...args: number[]) => {
+      try {
+        return fn(...args);
+      } catch (err) {
+        if (!(err instanceof WebAssembly.RuntimeError)) throw err;
+        exports.rbTrapRecover();
+        throw new RingtraceError('EFAULT', `${name}(): ${err.message}: the ring buffer's memory is corrupted`);
+      }
+    };
+  }
+  return guarded as unknown as RingExports;
 }
 
 export class Machine {
@@ -80,7 +106,7 @@ export class Machine {
     for (let cpu = 0; cpu < config.cpus; cpu++) {
       this.slots.push({ cpu, desc: fixed.cpuTable + cpu * CPU_DESC_SIZE, busy: false, jsWaiters: new Map() });
     }
-    this.exports = instantiateRingtrace(module, memory, this.epochMs);
+    this.exports = guardTraps(instantiateRingtrace(module, memory, this.epochMs));
     // the host never waits on a CPU's writer (see rbReaderWait)
     this.exports.rbReaderWait(0);
   }
@@ -147,16 +173,23 @@ export class Machine {
     this.ring(slot.desc);
   }
 
-  // Take a CPU offline: it leaves cpu_online_mask (no more IPIs or work), its running workload is
-  // stopped, and its worker parks in the idle loop. Buffers and data stay.
+  // Take a CPU offline: it takes no more work, its running workload is stopped, and only once it has
+  // stopped writing does it leave cpu_online_mask (no more IPIs): a grace period that starts meanwhile
+  // still waits for it, so no host change lands under its writes. Its worker parks in the idle loop;
+  // buffers and data stay.
   async cpuDown(cpu: number): Promise<void> {
     this.checkOpen();
     const slot = this.slot(cpu);
-    this.setOnline(cpu, false);
-    if (slot.busy) {
-      this.stop(cpu);
-      await slot.work;
+    slot.goingDown = true;
+    try {
+      if (slot.busy) {
+        this.stop(cpu);
+        await slot.work;
+      }
+    } finally {
+      slot.goingDown = false;
     }
+    this.setOnline(cpu, false);
     if (this.mem.load32(slot.desc + CPU_STATE) !== CPU_STATE_CRASHED) this.mem.store32(slot.desc + CPU_STATE, CPU_STATE_OFFLINE);
   }
 
@@ -200,7 +233,7 @@ export class Machine {
   private post(cpu: number, cmd: number, arg0 = 0): Promise<number> {
     if (this.closed) return Promise.reject(new RingtraceError('ENODEV', 'this machine was closed'));
     const slot = this.slot(cpu);
-    if (!this.isOnline(cpu) || !slot.thread) return Promise.reject(new RingtraceError('ENODEV', `CPU ${cpu} is offline`));
+    if (!this.isOnline(cpu) || !slot.thread || slot.goingDown) return Promise.reject(new RingtraceError('ENODEV', `CPU ${cpu} is offline`));
     if (this.mem.load32(slot.desc + CPU_STATE) === CPU_STATE_CRASHED) {
       return Promise.reject(new RingtraceError('EFAULT', `CPU ${cpu} crashed (see dmesg) and runs no more work`));
     }
@@ -302,6 +335,7 @@ export class Machine {
     Atomics.and(this.mem.i32, (slot.desc + CPU_ATTENTION) >> 2, ~ATTN_STOP);
     await this.post(cpu, CMD_JS);
     slot.busy = true;
+    slot.work = done.catch(() => undefined);
     try {
       return await done;
     } finally {

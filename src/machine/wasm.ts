@@ -22,6 +22,7 @@ export interface RingExports {
   rbCalculateEventLength(length: number): number;
   rbRequestPublish(cb: number): void;
   rbReaderWait(wait: number): void;
+  rbTrapRecover(): void;
   rbPublishAll(): void;
   rbConsume(tb: number, cpu: number, out: number, cap: number): number;
   rbPeek(tb: number, cpu: number, out: number, cap: number): number;

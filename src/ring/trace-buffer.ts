@@ -490,6 +490,7 @@ export class TraceBuffer {
       try {
         await this.machine.synchronizeRcu();
         this.checkResizable(cpus);
+        if (this.cpus.size !== cpus.length) throw new RingtraceError('EBUSY', 'a CPU came online during the sub-buffer change; nothing changed');
         this.swapPages(cpus, chains, bytes, order, scratch);
         chains.clear();
         scratch = 0;
