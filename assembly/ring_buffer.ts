@@ -340,7 +340,11 @@ export function rbRemovePages(cb: usize, nrPages: u32, out: usize): u32 {
     toRemove = next;
   }
   store<u32>(cb, load<u32>(cb, CPB_PAGES_REMOVED) + nrPages, CPB_PAGES_REMOVED);
-  const nextPage = rbListHead(atomic.load<u32>(rbListHead(toRemove), BP_NEXT));
+  // the link from the last removed page keeps its flag: when the head is the first page kept, its
+  // HEAD flag moves onto the tail page's new link (the kernel's next_page is the raw ->next)
+  const nextLink = atomic.load<u32>(rbListHead(toRemove), BP_NEXT);
+  headBit |= nextLink & RB_PAGE_HEAD;
+  const nextPage = rbListHead(nextLink);
   atomic.store<u32>(tailPage, nextPage | headBit, BP_NEXT);
   store<u32>(nextPage, tailPage, BP_PREV);
   store<u32>(cb, nextPage, CPB_PAGES);

@@ -76,6 +76,22 @@ test('2: a sub-buffer size change that runs out of memory leaves the buffer exac
   });
 });
 
+test('2: shrinking a buffer up to its head page keeps the HEAD flag (rb_remove_pages)', { timeout: 60_000 }, async () => {
+  await withMachine({ cpus: 1, bufferSizeKb: 64, overwrite: false }, async (m) => {
+    // 17 pages: the data on the first three (head p0 .. tail p2), 14 empty pages up to the head again
+    await m.run(0, new Workload().write({ size: 40, count: 200 }));
+    assert.equal(m.buffer.nrPages(0), 17);
+    await m.buffer.resize(12_000);
+    assert.equal(m.buffer.nrPages(0), 3);
+    let n = 0;
+    while (m.buffer.consume(0)) n++;
+    assert.equal(n, 200);
+    assert.equal(m.buffer.stats(0).warnings, 0, 'no RB_WARN_ON');
+    await m.run(0, new Workload().write({ size: 40, count: 10 }));
+    assert.equal(m.buffer.stats(0).entries, 10);
+  });
+});
+
 test('6: ENOMEM comes at once, gives back what it took, and names the real limit', { timeout: 60_000 }, async () => {
   await withMachine({ cpus: 2, bufferSizeKb: 64 }, async (m) => {
     await m.run(0, new Workload().write({ size: 24, count: 100 }));
