@@ -62,6 +62,7 @@ export const CPU_DESC_SIZE = 512;
 export const ATTN_PUBLISH = 1;
 export const ATTN_IPI = 2;
 export const ATTN_STOP = 4;
+export const ATTN_PUBLISH_WAKE = 8; // with ATTN_PUBLISH: someone sleeps on CPU_PUBLISH_SEQ, wake it
 
 export const CPU_STATE_OFFLINE = 0;
 export const CPU_STATE_ONLINE = 1;

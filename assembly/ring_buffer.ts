@@ -22,7 +22,7 @@ import {
   RINGBUF_TYPE_DATA_TYPE_LEN_MAX, RINGBUF_TYPE_PADDING, RINGBUF_TYPE_TIME_EXTEND, RINGBUF_TYPE_TIME_STAMP,
   RB_EVNT_HDR_SIZE, RB_ALIGNMENT, RB_MAX_SMALL_DATA, RB_LEN_TIME_EXTEND, RB_LEN_TIME_STAMP, RB_EVNT_MIN_SIZE,
   TS_SHIFT, TS_MASK, TYPE_LEN_BITS, TYPE_LEN_MASK, RB_CTX_NORMAL, RB_CTX_TRANSITION,
-  CPU_ATTENTION, CPU_PUBLISH_SEQ, CPU_IN_SESSION, CPU_DIRTY_COUNT, CPU_DIRTY, CPU_DIRTY_MAX, ATTN_PUBLISH,
+  CPU_ATTENTION, CPU_PUBLISH_SEQ, CPU_IN_SESSION, CPU_DIRTY_COUNT, CPU_DIRTY, CPU_DIRTY_MAX, ATTN_PUBLISH, ATTN_PUBLISH_WAKE,
   ATTN_STOP,
   RD_TS, RD_LOST, RD_LENGTH, RD_TYPE_LEN, RD_DATA,
   IT_CPU_BUFFER, IT_HEAD_PAGE, IT_HEAD, IT_NEXT_EVENT, IT_CACHE_READER_PAGE, IT_CACHE_READ,
@@ -507,6 +507,8 @@ function markDirty(cb: usize): void {
 
 // Make every event committed so far visible: page->commit of each dirty buffer's commit page, then the
 // sequence number (a sequentially consistent RMW, which also publishes the counters written before it).
+// No wake-up here: a notify takes the engine's global futex lock, which a reader asking at every
+// event would turn into contention; only a waiter that says so (ATTN_PUBLISH_WAKE) is woken.
 export function rbPublishAll(): void {
   wcFlush();
   const n = load<u32>(cpuDesc, CPU_DIRTY_COUNT);
@@ -517,7 +519,6 @@ export function rbPublishAll(): void {
   store<u32>(cpuDesc, 0, CPU_DIRTY_COUNT);
   lastDirty = 0;
   atomic.add<i32>(cpuDesc + CPU_PUBLISH_SEQ, 1);
-  atomic.notify(cpuDesc + CPU_PUBLISH_SEQ);
 }
 
 // Set while ATTN_STOP was seen: long-running workloads poll it.
@@ -527,8 +528,9 @@ export let stopRequested: bool = false;
 export function cpuAttention(): void {
   const attention = atomic.load<i32>(cpuDesc, CPU_ATTENTION);
   if (attention & ATTN_PUBLISH) {
-    atomic.and<i32>(cpuDesc + CPU_ATTENTION, ~ATTN_PUBLISH);
+    atomic.and<i32>(cpuDesc + CPU_ATTENTION, ~(ATTN_PUBLISH | ATTN_PUBLISH_WAKE));
     rbPublishAll();
+    if (attention & ATTN_PUBLISH_WAKE) atomic.notify(cpuDesc + CPU_PUBLISH_SEQ);
   }
   if (attention & ATTN_STOP) stopRequested = true;
 }

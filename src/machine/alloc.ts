@@ -19,8 +19,8 @@ export interface BlockRequest {
   count: number;
 }
 
-function mib(bytes: number): string {
-  return `${Math.ceil(bytes / MIB)} MiB`;
+function mib(bytes: number, round = Math.ceil): string {
+  return `${round(bytes / MIB)} MiB`;
 }
 
 export class Arena {
@@ -55,8 +55,8 @@ export class Arena {
     if (fromTop > room) {
       throw new RingtraceError(
         'ENOMEM',
-        `${what} needs ${mib(total)} of shared memory; ${mib(room + this.freeBytes())} of the ${MAX_MEMORY_BYTES / MIB} MiB are free` +
-          (this.freeBytes() ? ` (${mib(this.freeBytes())} of it in freed blocks of other sizes)` : ''),
+        `${what} needs ${mib(total)} of shared memory; ${mib(room + this.freeBytes(), Math.floor)} of the ${MAX_MEMORY_BYTES / MIB} MiB are free` +
+          (this.freeBytes() ? ` (${mib(this.freeBytes(), Math.floor)} of it in freed blocks of other sizes)` : ''),
       );
     }
   }

@@ -12,7 +12,7 @@ const {
   H_EPOCH_MS, H_ONLINE_MASK, H_TB_LIST, TBL_COUNT, TBL_ENTRIES, TBL_MAX, MACHINE_MAGIC, SYSTEM_RUNNING, SYSTEM_BOOTING, MEMORY_MODEL_TSO, MEMORY_MODEL_WEAK,
   CPU_DESC_SIZE, CPU_DOORBELL, CPU_WORK_SEQ, CPU_WORK_ACK, CPU_WORK_CMD, CPU_WORK_ARG0, CPU_WORK_RESULT,
   CPU_IPI_SEQ, CPU_IPI_ACK, CPU_IPI_FUNC, CPU_ATTENTION, CPU_STATE, CPU_VCLOCK, ATTN_IPI, ATTN_STOP,
-  CPU_PUBLISH_SEQ, CPU_IN_SESSION,
+  CPU_PUBLISH_SEQ, CPU_IN_SESSION, ATTN_PUBLISH, ATTN_PUBLISH_WAKE,
   CPU_STATE_ONLINE, CPU_STATE_OFFLINE, CPU_STATE_CRASHED, CMD_RUN, CMD_JS, IPI_QUIESCE, LOG_HEAD, LOG_DATA, LOG_RECORD,
   LOG_RECORDS,
 } = abi;
@@ -288,9 +288,11 @@ export class Machine {
   }
 
   // Wait, without blocking the event loop and at most PUBLISH_WAIT_MS, until `cpu` has published since
-  // its sequence read `seq` (the request went out after that read), or is not writing at all.
+  // its sequence read `seq` (the request went out after that read), or is not writing at all. The CPU
+  // is asked to wake this waiter; if it publishes first, the wait sees the new sequence at once.
   async publishedSince(cpu: number, seq: number): Promise<void> {
     const d = this.slot(cpu).desc;
+    this.mem.or32(d + CPU_ATTENTION, ATTN_PUBLISH | ATTN_PUBLISH_WAKE);
     const deadline = performance.now() + PUBLISH_WAIT_MS;
     for (;;) {
       if (this.closed || this.mem.load32(d + CPU_PUBLISH_SEQ) !== seq || this.mem.load32(d + CPU_IN_SESSION) === 0) return;
