@@ -49,6 +49,7 @@ export const CPU_IPI_ARG = 76;
 export const CPU_ATTENTION = 80; // ATTN_* bits, polled by the writer at every outermost commit
 export const CPU_PUBLISH_SEQ = 84; // bumped by the CPU after every publish
 export const CPU_IN_SESSION = 88; // 1 while the CPU may hold committed but unpublished events
+export const CPU_SLEEPING = 92; // 1 while the worker sleeps on its doorbell: only then does a ring need a wake-up
 export const CPU_STATE = 128;
 export const CPU_VCLOCK = 136; // u64: this CPU's virtual clock
 export const CPU_DIRTY_COUNT = 144;

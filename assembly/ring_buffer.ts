@@ -990,8 +990,10 @@ const READER_WAIT_LOOPS = 20000;
 
 // How long a reader in this instance waits for a writer that is past the end of the reader page: a CPU
 // waits like the kernel's USECS_WAIT, but the host never does. A writing thread can be descheduled in
-// the middle of moving its tail (a kernel writer cannot: preemption is off), so the host's reader
-// reports nothing for now and finds the page finished on its next read.
+// the middle of moving its tail (a kernel writer cannot: preemption is off). The host's reader goes on
+// without waiting: it only reads up to the page's published commit, which the writer's move leaves
+// alone (the padding it adds lies beyond it), and a page the writer is still on is the commit page, so
+// read_page copies from it rather than swapping it out.
 let readerWaitLoops: i32 = READER_WAIT_LOOPS;
 
 export function rbReaderWait(wait: bool): void {
@@ -1057,12 +1059,11 @@ function rbGetReaderPage(cb: usize): usize {
   // (the kernel's USECS_WAIT of a second; each wait here is at least a microsecond)
   if (reader != 0) {
     const bsize = load<u32>(load<u32>(cb, CPB_BUFFER), TB_SUBBUF_SIZE);
-    if (readerWaitLoops == 0 && rbPageWrite(reader) > bsize) return 0;
     let nrLoops = 0;
     for (; nrLoops < readerWaitLoops && rbPageWrite(reader) > bsize; nrLoops++) {
       memory.atomic.wait32(reader + BP_WRITE, atomic.load<u32>(reader, BP_WRITE), 1000);
     }
-    if (nrLoops == READER_WAIT_LOOPS) {
+    if (readerWaitLoops != 0 && nrLoops == readerWaitLoops) {
       rbWarnOn(cb, RBW_READER_WAIT);
       return 0;
     }

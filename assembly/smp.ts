@@ -1,6 +1,6 @@
 // IPIs and the idle loop of a CPU: its mailbox in shared memory, woken through the doorbell word.
 import {
-  CPU_DOORBELL, CPU_WORK_SEQ, CPU_WORK_ACK, CPU_WORK_CMD, CPU_IPI_SEQ, CPU_IPI_ACK, CPU_IPI_FUNC, CPU_ATTENTION,
+  CPU_DOORBELL, CPU_SLEEPING, CPU_WORK_SEQ, CPU_WORK_ACK, CPU_WORK_CMD, CPU_IPI_SEQ, CPU_IPI_ACK, CPU_IPI_FUNC, CPU_ATTENTION,
   ATTN_IPI, ATTN_PUBLISH, IPI_SYNC, IPI_QUIESCE, CPU_NEST_DEPTH,
 } from "./abi";
 import { cpuDesc, lastWorkSeq, lastIpiSeq, setLastWorkSeq, setLastIpiSeq, smpMb } from "./cpu";
@@ -57,7 +57,13 @@ export function cpuIdle(): i32 {
     }
     let polls = 0;
     while (polls < IDLE_POLL_LOOPS && atomic.load<i32>(cpuDesc, CPU_DOORBELL) == bell) polls++;
-    if (polls == IDLE_POLL_LOOPS) memory.atomic.wait32(cpuDesc + CPU_DOORBELL, bell, -1);
+    if (polls == IDLE_POLL_LOOPS) {
+      // the ringer bumps the doorbell, then wakes us only if this says we sleep; the wait itself
+      // rechecks the doorbell, so no ring is lost between the two
+      atomic.store<i32>(cpuDesc, 1, CPU_SLEEPING);
+      memory.atomic.wait32(cpuDesc + CPU_DOORBELL, bell, -1);
+      atomic.store<i32>(cpuDesc, 0, CPU_SLEEPING);
+    }
   }
 }
 

@@ -10,7 +10,7 @@ import { formatLogRecord } from './log.ts';
 const {
   LAYOUT_BASE, H_MAGIC, H_NR_CPU_IDS, H_SYSTEM_STATE, H_MEMORY_MODEL, H_VIRTUAL_STEP, H_CPU_TABLE, H_LOG,
   H_EPOCH_MS, H_ONLINE_MASK, H_TB_LIST, TBL_COUNT, TBL_ENTRIES, TBL_MAX, MACHINE_MAGIC, SYSTEM_RUNNING, SYSTEM_BOOTING, MEMORY_MODEL_TSO, MEMORY_MODEL_WEAK,
-  CPU_DESC_SIZE, CPU_DOORBELL, CPU_WORK_SEQ, CPU_WORK_ACK, CPU_WORK_CMD, CPU_WORK_ARG0, CPU_WORK_RESULT,
+  CPU_DESC_SIZE, CPU_DOORBELL, CPU_SLEEPING, CPU_WORK_SEQ, CPU_WORK_ACK, CPU_WORK_CMD, CPU_WORK_ARG0, CPU_WORK_RESULT,
   CPU_IPI_SEQ, CPU_IPI_ACK, CPU_IPI_FUNC, CPU_ATTENTION, CPU_STATE, CPU_VCLOCK, ATTN_IPI, ATTN_STOP,
   CPU_PUBLISH_SEQ, CPU_IN_SESSION, ATTN_PUBLISH, ATTN_PUBLISH_WAKE,
   CPU_STATE_ONLINE, CPU_STATE_OFFLINE, CPU_STATE_CRASHED, CMD_RUN, CMD_JS, IPI_QUIESCE, LOG_HEAD, LOG_DATA, LOG_RECORD,
@@ -260,9 +260,11 @@ export class Machine {
     }
   }
 
+  // A notify takes the engine's global futex lock (which a descheduled worker may hold): only a
+  // sleeping CPU needs one; a polling or working CPU sees the doorbell move by itself.
   private ring(desc: number): void {
     this.mem.add32(desc + CPU_DOORBELL, 1);
-    this.mem.notify(desc + CPU_DOORBELL);
+    if (this.mem.load32(desc + CPU_SLEEPING)) this.mem.notify(desc + CPU_DOORBELL);
   }
 
   // Wait without spinning until the word at addr becomes `target` (it starts at `current`).
