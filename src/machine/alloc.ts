@@ -96,6 +96,32 @@ export class Arena {
     }
   }
 
+  // `count` blocks of `size`: freed ones first, the rest side by side from the top, so the many small
+  // blocks of a large request share system pages (touching one page per block faults a page per block)
+  allocMany(size: number, count: number): number[] {
+    size = align(size, 64);
+    const out: number[] = [];
+    const reuse = this.free.get(size);
+    while (out.length < count && reuse?.length) {
+      const addr = reuse.pop()!;
+      this.mem.u8.fill(0, addr, addr + size);
+      this.used += size;
+      out.push(addr);
+    }
+    const rest = count - out.length;
+    if (rest > 0) {
+      let run: number;
+      try {
+        run = this.alloc(size * rest);
+      } catch (err) {
+        for (const addr of out) this.release(addr, size);
+        throw err;
+      }
+      for (let i = 0; i < rest; i++) out.push(run + i * size);
+    }
+    return out;
+  }
+
   release(addr: number, size: number): void {
     size = align(size, 64);
     let list = this.free.get(size);

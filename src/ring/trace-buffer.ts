@@ -162,17 +162,6 @@ export class TraceBuffer {
     return [{ size: BP_SIZE, count: nr }, { size: pageSize, count: nr }];
   }
 
-  private allocBufferPage(pageSize = this.pageSize): number {
-    const arena = this.machine.arena;
-    const bp = arena.alloc(BP_SIZE);
-    const page = arena.alloc(pageSize, 64);
-    const mem = this.machine.mem;
-    mem.store32(bp + BP_PAGE, page);
-    mem.store32(bp + BP_ID, bp);
-    this.machine.exports.rbInitPage(page);
-    return bp;
-  }
-
   private freeBufferPage(bp: number, pageSize = this.pageSize): void {
     const mem = this.machine.mem;
     this.machine.arena.release(mem.load32(bp + BP_PAGE), pageSize);
@@ -180,20 +169,26 @@ export class TraceBuffer {
   }
 
   // Allocate nr buffer pages linked in a chain (not closed into a ring); the caller has reserved them.
+  // The arena hands out zeroed memory, which is what rb_init_page() makes of a data page: data pages
+  // stay untouched, so a large buffer costs the system no memory until it is written.
   private allocChain(nr: number, pageSize = this.pageSize): number[] {
     const mem = this.machine.mem;
-    const pages: number[] = [];
+    const arena = this.machine.arena;
+    const bps = arena.allocMany(BP_SIZE, nr);
+    let pages: number[];
     try {
-      for (let i = 0; i < nr; i++) pages.push(this.allocBufferPage(pageSize));
+      pages = arena.allocMany(pageSize, nr);
     } catch (err) {
-      for (const bp of pages) this.freeBufferPage(bp, pageSize);
+      for (const bp of bps) arena.release(bp, BP_SIZE);
       throw err;
     }
     for (let i = 0; i < nr; i++) {
-      mem.store32(pages[i] + BP_NEXT, pages[(i + 1) % nr]);
-      mem.store32(pages[i] + BP_PREV, pages[(i + nr - 1) % nr]);
+      mem.store32(bps[i] + BP_PAGE, pages[i]);
+      mem.store32(bps[i] + BP_ID, bps[i]);
+      mem.store32(bps[i] + BP_NEXT, bps[(i + 1) % nr]);
+      mem.store32(bps[i] + BP_PREV, bps[(i + nr - 1) % nr]);
     }
-    return pages;
+    return bps;
   }
 
   // The number of pages a new per-CPU buffer gets, as trace_rb_cpu_prepare() sizes it: like the other
