@@ -12,7 +12,7 @@ const {
   H_EPOCH_MS, H_ONLINE_MASK, H_TB_LIST, TBL_COUNT, TBL_ENTRIES, TBL_MAX, MACHINE_MAGIC, SYSTEM_RUNNING, SYSTEM_BOOTING, MEMORY_MODEL_TSO, MEMORY_MODEL_WEAK,
   CPU_DESC_SIZE, CPU_DOORBELL, CPU_WORK_SEQ, CPU_WORK_ACK, CPU_WORK_CMD, CPU_WORK_ARG0, CPU_WORK_RESULT,
   CPU_IPI_SEQ, CPU_IPI_ACK, CPU_IPI_FUNC, CPU_ATTENTION, CPU_STATE, CPU_VCLOCK, ATTN_IPI, ATTN_STOP,
-  CPU_STATE_ONLINE, CPU_STATE_OFFLINE, CPU_STATE_CRASHED, CMD_RUN, CMD_JS, IPI_QUIESCE, LOG_HEAD, LOG_DATA, LOG_RECORD,
+  CPU_STATE_ONLINE, CPU_STATE_OFFLINE, CPU_STATE_CRASHED, CMD_RUN, CMD_JS, CMD_EXIT, IPI_QUIESCE, LOG_HEAD, LOG_DATA, LOG_RECORD,
   LOG_RECORDS,
 } = abi;
 
@@ -351,6 +351,8 @@ export class Machine {
       this.slots.map(async (slot) => {
         if (!slot.thread) return;
         this.stop(slot.cpu);
+        await slot.work;
+        await this.leaveIdleLoop(slot);
         const thread = slot.thread;
         slot.thread = undefined;
         this.mem.store32(slot.desc + CPU_STATE, CPU_STATE_OFFLINE);
@@ -358,6 +360,16 @@ export class Machine {
       }),
     );
     for (let cpu = 0; cpu < this.nrCpuIds; cpu++) this.setOnline(cpu, false);
+  }
+
+  // Deno's worker.terminate() does not interrupt a thread inside Wasm (the idle loop's wait): the worker
+  // leaves it for its JavaScript first (CMD_EXIT), or `deno run` never ends. Bounded, for a CPU stuck
+  // in Wasm, which terminate() then leaves to the process's end.
+  private async leaveIdleLoop(slot: CpuSlot): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)));
+    await Promise.race([this.postNow(slot, CMD_EXIT, 0).catch(() => undefined), bound]);
+    clearTimeout(timer);
   }
 
   get isClosed(): boolean {

@@ -8,9 +8,18 @@ export interface Thread {
   terminate(): Promise<void>;
 }
 
+// Running from the TypeScript sources (a checkout, through tsx or Deno) or from the compiled JavaScript
+// in dist/ (the installed package): a module loaded by URL (a worker's entry, a module a CPU worker
+// imports) is the sibling file of the same kind as the module naming it.
+const fromSources = import.meta.url.endsWith('.ts');
+
+export function siblingModule(stem: string, base: string): URL {
+  return new URL(stem + (base.endsWith('.ts') ? '.ts' : '.js'), base);
+}
+
 export async function spawnCpuThread(): Promise<Thread> {
   if (isDeno) {
-    const worker = new Worker(new URL('./cpu-worker.ts', import.meta.url), { type: 'module' });
+    const worker = new Worker(siblingModule('./cpu-worker', import.meta.url), { type: 'module' });
     return {
       post: (m) => worker.postMessage(m),
       onMessage: (h) => worker.addEventListener('message', (e) => h((e as MessageEvent).data)),
@@ -23,8 +32,9 @@ export async function spawnCpuThread(): Promise<Thread> {
     };
   }
   const { Worker: NodeWorker } = await import('node:worker_threads');
-  // tsx does not hook worker threads on Node 20: the .mjs entry registers it, then loads the .ts entry
-  const worker = new NodeWorker(new URL('./worker-boot.mjs', import.meta.url));
+  // tsx does not hook worker threads on Node 20: from the sources, the .mjs entry registers it, then
+  // loads the .ts entry; the compiled package needs no loader
+  const worker = new NodeWorker(fromSources ? new URL('./worker-boot.mjs', import.meta.url) : siblingModule('./cpu-worker', import.meta.url));
   return {
     post: (m) => worker.postMessage(m),
     onMessage: (h) => worker.on('message', h),
