@@ -33,11 +33,12 @@ export interface RingExports {
   rbIterNext(it: number, out: number, cap: number): number;
   rbEntriesCpu(tb: number, cpu: number): bigint;
   rbBytesCpu(tb: number, cpu: number): bigint;
-  sessionBegin(): void;
-  sessionEnd(): void;
   runProgram(prog: number): number;
-  writeOne(tb: number, length: number, src: number, fresh: number): number;
-  writeBatch(tb: number, src: number, count: number): number;
+  writerAttach(token: number): void;
+  writerWrite(tb: number, length: number, src: number, fresh: number): number;
+  writerReserve(tb: number, length: number, fresh: number): number;
+  writerCommit(tb: number): void;
+  writerBatch(tb: number, src: number, count: number, fresh: number): number;
   benchChunk(tb: number, size: number, n: number): number;
 }
 
