@@ -4,7 +4,7 @@
 // see smp.ts) only has to wait for a call in progress (CPU_WRITER_ACTIVE) to end.
 import { CPU_WRITER, CPU_WRITER_ACTIVE, CPU_WRITER_CALLS, WRITER_LOST } from "./abi";
 import { cpuDesc } from "./cpu";
-import { rbWrite, lockReserve, unlockCommit, eventData, rbPublishAll, rbWriterFlush } from "./ring_buffer";
+import { rbWrite, lockReserve, unlockCommit, eventData, rbPublishCommits, rbWriterFlush } from "./ring_buffer";
 import { clockSessionStart } from "./clock";
 
 let token: i32 = 0;
@@ -27,7 +27,7 @@ function writerEnter(fresh: bool): bool {
 }
 
 function writerLeave(): void {
-  rbPublishAll();
+  rbPublishCommits();
   rbWriterFlush();
   atomic.store<i32>(cpuDesc, 0, CPU_WRITER_ACTIVE);
 }

@@ -12,7 +12,7 @@ import { instantiateRingtrace } from './machine/wasm.ts';
 import { closeWriters, writerHolder } from './machine/writer-claim.ts';
 
 const { RES_SIZE, RES_WRITTEN, RES_FAILED, RES_NESTED, RES_BYTES, RES_PAGES, IPI_SYNC, EFAULT_RET, CPU_WRITER_SCRATCH,
-  CPU_WRITER_SCRATCH_SIZE } = abi;
+  CPU_WRITER_SCRATCH_SIZE, WRITER_CLOSED } = abi;
 
 export interface MachineOptions {
   cpus?: number; // possible CPUs (nr_cpu_ids), default 2
@@ -268,7 +268,7 @@ export class RingMachine {
 
   async close(): Promise<void> {
     // no writer outlives the machine: attached ones fail at their next call
-    for (const w of [...this.writers]) w.release();
+    for (const w of [...this.writers]) w.detach(WRITER_CLOSED);
     closeWriters(this.machine.mem, Array.from({ length: this.nrCpuIds }, (_, cpu) => this.machine.cpuDesc(cpu)));
     this.ftrace?.close();
     await this.machine.close();

@@ -73,6 +73,7 @@ interface Target {
 export class Writer {
   readonly cpu: number;
   private released = false;
+  private gone?: RingtraceError; // why this writer lost its CPU (taken over, the machine closed)
   // Views and addresses taken once: the hot path is one call into Wasm (views are renewed when an
   // event lands beyond them after the memory grew)
   private readonly mem: Mem;
@@ -106,8 +107,9 @@ export class Writer {
     t.exports.cpuInit(t.cpu);
     t.exports.writerAttach(t.token);
     this.heartbeat = setInterval(() => {
-      if (writerHolder(this.mem, this.desc) === this.token) beat(this.mem, this.desc);
-      else this.release();
+      const holder = writerHolder(this.mem, this.desc);
+      if (holder === this.token) beat(this.mem, this.desc);
+      else this.detach(holder);
     }, WRITER_BEAT_MS);
     unrefTimer(this.heartbeat);
     proc?.once('exit', this.onExit);
@@ -138,7 +140,7 @@ export class Writer {
   }
 
   private checkLength(len: number): void {
-    if (this.released) throw new RingtraceError('EINVAL', 'this writer was released');
+    if (this.released) throw this.gone ?? new RingtraceError('EINVAL', 'this writer was released');
     const max = this.i32[this.maxIdx];
     if (len === 0 || len > max) throw new RingtraceError('EINVAL', `event size ${len} must be 1..${max} bytes`);
   }
@@ -204,10 +206,16 @@ export class Writer {
   }
 
   private lost(): never {
-    const holder = writerHolder(this.mem, this.desc);
+    this.detach(writerHolder(this.mem, this.desc));
+    throw this.gone!;
+  }
+
+  // The CPU is no longer this writer's: every later call fails with the reason.
+  detach(holder: number): void {
+    this.gone = holder === WRITER_CLOSED
+      ? new RingtraceError('ENODEV', 'the machine is closed')
+      : new RingtraceError('EBUSY', `CPU ${this.cpu} was taken over by another writer (this one showed no life for too long)`);
     this.release();
-    if (holder === WRITER_CLOSED) throw new RingtraceError('ENODEV', 'the machine is closed');
-    throw new RingtraceError('EBUSY', `CPU ${this.cpu} was taken over by another writer (this one showed no life for too long)`);
   }
 
   get isReleased(): boolean {
