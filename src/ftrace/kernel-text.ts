@@ -87,6 +87,18 @@ const GEN_PREFIXES: readonly (readonly [string, readonly string[]])[] = [
 const GEN_VERBS = ['init', 'exit', 'alloc', 'free', 'get', 'put', 'find', 'lookup', 'add', 'del', 'remove', 'insert', 'update', 'set', 'clear', 'reset', 'read', 'write', 'open', 'release', 'start', 'stop', 'enable', 'disable', 'register', 'unregister', 'create', 'destroy', 'attach', 'detach', 'queue', 'dequeue', 'submit', 'complete', 'flush', 'sync', 'map', 'unmap', 'lock', 'unlock', 'try', 'check', 'validate', 'parse', 'show', 'store', 'handle', 'process', 'prepare', 'finish', 'commit', 'abort', 'copy', 'move', 'split', 'merge', 'scan', 'walk', 'count', 'account', 'charge', 'uncharge', 'grab', 'drop', 'poll', 'wait', 'wake', 'notify', 'resume', 'suspend', 'probe', 'remove_one', 'setup', 'teardown', 'fill', 'build', 'emit', 'print', 'dump', 'seq', 'refresh', 'activate', 'deactivate', 'install', 'select', 'match', 'compare', 'hash', 'resize', 'grow', 'shrink', 'reclaim', 'isolate', 'evict', 'mark', 'test', 'fixup', 'restore', 'save', 'convert', 'encode', 'decode', 'send', 'recv', 'xmit', 'rcv', 'bind', 'connect', 'listen', 'accept'];
 const GEN_OBJECTS = ['', 'entry', 'entries', 'node', 'nodes', 'page', 'pages', 'folio', 'buffer', 'buf', 'queue', 'request', 'req', 'cache', 'ctx', 'context', 'state', 'desc', 'info', 'data', 'table', 'list', 'map', 'range', 'region', 'block', 'blocks', 'inode', 'dentry', 'file', 'sb', 'dev', 'device', 'driver', 'bus', 'port', 'link', 'irq', 'work', 'timer', 'task', 'thread', 'cpu', 'cpus', 'group', 'policy', 'stats', 'counters', 'event', 'events', 'handler', 'ops', 'cb', 'rcu', 'lock', 'key', 'keys', 'msg', 'frame', 'skb', 'packet', 'flow', 'route', 'addr', 'hdr', 'opts', 'params', 'attr', 'attrs', 'ref', 'refs', 'tree', 'root', 'leaf', 'slot', 'slots', 'chunk', 'extent', 'segment', 'sector', 'bio', 'rq', 'hw', 'fw', 'mode', 'config', 'limits', 'quota', 'credit', 'budget', 'tail', 'head', 'pending', 'deferred', 'locked', 'slow', 'fast', 'nolock', 'irqsafe', 'common', 'generic', 'one', 'all', 'range_locked'];
 
+// The functions of the emulated .irqentry.text (__irqentry_text_start .. __irqentry_text_end): where an
+// interrupt enters the kernel, what function_graph marks with ==========> and funcgraph-irqs hides.
+export const IRQENTRY_TEXT: ReadonlySet<string> = new Set(['sysvec_apic_timer_interrupt', 'serial8250_interrupt', 'nvme_irq', 'xhci_irq', 'vring_interrupt']);
+
+// A function's stack frame in bytes (what the stack tracer adds up): from its name, 16-byte aligned,
+// mostly 16..208 bytes, one in 32 functions keeps a large local buffer (up to 1 KiB).
+export function frameSize(name: string): number {
+  const h = fnv1a(`frame:${name}`);
+  if ((h & 31) === 0) return 256 + ((h >>> 5) % 49) * 16;
+  return 16 + ((h >>> 5) % 13) * 16;
+}
+
 export interface KernelTextOptions {
   functions?: number; // traceable core functions (default 40000; at least the well-known ones)
   seed?: number;
