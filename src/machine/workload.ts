@@ -164,6 +164,7 @@ export class Workload {
       this.ops.push(() => [abi.OP_FT_EXIT]);
       return this;
     }
+    if (typeof opts.retval === 'number' && !Number.isSafeInteger(opts.retval)) throw new RingtraceError('EINVAL', `exit: bad retval ${opts.retval}`);
     const rv = BigInt.asUintN(64, BigInt(opts.retval));
     this.ops.push(() => [abi.OP_FT_EXIT_RET, lo32(rv), hi32(rv)]);
     return this;
