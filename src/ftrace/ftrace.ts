@@ -22,6 +22,7 @@ import {
 } from './kernel-text.ts';
 import { formatDump } from './dump.ts';
 import { FunctionGraph } from './function-graph.ts';
+import { StackTracer } from './stack-tracer.ts';
 
 const {
   LAYOUT_BASE, H_FTRACE, H_FTRACE_DISABLED, FT_OPS_LIST, FT_GROUPS, FT_START_UP, FT_PERCPU, FT_PROFILE,
@@ -239,6 +240,7 @@ export class Ftrace {
   private readonly arrays = new Map<number, TraceArrayState>(); // by trace_buffer address
   readonly globalOps: FtraceOps;
   readonly graph: FunctionGraph;
+  readonly stack: StackTracer;
   private profilerOps: FtraceOps | null = null;
   private profileTables = 0;
   private profileBytes = 0;
@@ -278,6 +280,7 @@ export class Ftrace {
     this.globalOps = this.newOps('global_ops', FT_CB_FUNCTION, rm.buffer.addr, { filter: EMPTY, notrace: EMPTY });
     this.arrays.set(rm.buffer.addr, { buffer: rm.buffer, ops: this.globalOps, tracer: 'nop', probes: new Map() });
     this.graph = new FunctionGraph(this);
+    this.stack = new StackTracer(this);
     ftraceDumpFormatters.set(this.token, (tb, cpu) => this.dumpLines(tb, cpu));
     setFtraceHooks(this.machine, {
       resolveCall: (fn) => this.resolveCall(fn),
@@ -387,6 +390,11 @@ export class Ftrace {
       });
     }
     this.byName = map;
+  }
+
+  // every record's name and REC_ID (the per-record tables of the profiler and the stack tracer)
+  *recordIds(): Generator<{ name: string; id: number }> {
+    for (const g of this.groups) for (let i = 0; i < g.syms.length; i++) yield { name: g.syms[i].name, id: g.ids[i] };
   }
 
   private recordOf(group: RecordGroup, i: number): FtraceRecord {
