@@ -264,3 +264,31 @@ test('funcgraph_entry / funcgraph_exit events: the kernel ids and struct layouts
     assert.ok(ret.getBigUint64(40, true) >= ret.getBigUint64(32, true));
   });
 });
+
+test('events/ftrace/funcgraph_entry/format and funcgraph_exit/format, as f_show() prints them', async () => {
+  await withMachine(OPTS, async (m) => {
+    const common =
+      '\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n' +
+      '\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n' +
+      '\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n' +
+      '\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n';
+    assert.equal(
+      m.fs.read('events/ftrace/funcgraph_entry/format'),
+      'name: funcgraph_entry\nID: 11\nformat:\n' + common +
+        '\tfield:unsigned long func;\toffset:8;\tsize:8;\tsigned:0;\n' +
+        '\tfield:unsigned int depth;\toffset:16;\tsize:4;\tsigned:0;\n' +
+        '\tfield:unsigned long args[];\toffset:20;\tsize:0;\tsigned:0;\n\n' +
+        'print fmt: "--> %ps (%u)", (void *)REC->func, REC->depth\n',
+    );
+    const exit = m.fs.read('events/ftrace/funcgraph_exit/format').split('\n');
+    assert.deepEqual(exit.slice(0, 3), ['name: funcgraph_exit', 'ID: 10', 'format:']);
+    assert.deepEqual(exit.slice(8, 14), [
+      '\tfield:unsigned long func;\toffset:8;\tsize:8;\tsigned:0;',
+      '\tfield:unsigned long retval;\toffset:16;\tsize:8;\tsigned:0;',
+      '\tfield:unsigned int depth;\toffset:24;\tsize:4;\tsigned:0;',
+      '\tfield:unsigned int overrun;\toffset:28;\tsize:4;\tsigned:0;',
+      '\tfield:unsigned long long calltime;\toffset:32;\tsize:8;\tsigned:0;',
+      '\tfield:unsigned long long rettime;\toffset:40;\tsize:8;\tsigned:0;',
+    ]);
+  });
+});

@@ -6,7 +6,7 @@
 // most the events that were there when the read began, so CPUs that keep writing cannot keep it going.
 import type { TraceEvent } from '../ring/trace-buffer.ts';
 import { printTraceLine, totalEntries, traceHeader, symbolSource, type SymbolSource } from '../trace/output.ts';
-import { functionFormat, headerEvent, headerPage } from '../trace/formats.ts';
+import { funcgraphEntryFormat, funcgraphExitFormat, functionFormat, headerEvent, headerPage } from '../trace/formats.ts';
 import { GraphPrinter, graphHeader, printGraphEvents } from '../trace/graph-output.ts';
 import { TRACE_MODE_READ, TRACE_MODE_WRITE, file } from './node.ts';
 import { resetOnlineCpus } from './ftrace-files.ts';
@@ -131,6 +131,8 @@ export const TRACE_FILES: readonly TraceArrayFile[] = [
   ['events/header_page', (tr) => file({ mode: TRACE_MODE_READ, read: () => headerPage(tr.buffer.dataSize) })],
   ['events/header_event', () => file({ mode: TRACE_MODE_READ, read: () => headerEvent() })],
   ['events/ftrace/function/format', () => file({ mode: TRACE_MODE_READ, read: () => functionFormat() })],
+  ['events/ftrace/funcgraph_entry/format', () => file({ mode: TRACE_MODE_READ, read: () => funcgraphEntryFormat() })],
+  ['events/ftrace/funcgraph_exit/format', () => file({ mode: TRACE_MODE_READ, read: () => funcgraphExitFormat() })],
 ];
 
 export const PER_CPU_TRACE_FILES: readonly PerCpuFile[] = [
