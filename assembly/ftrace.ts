@@ -19,7 +19,7 @@ import {
   CTX_TRACE_FLAGS, TB_RECORD_DISABLED, RB_BUFFER_OFF, FT_CALL_BATCH, FTW_UNDERFLOW, FTW_OVERFLOW,
   LOG_FTRACE_DUMP, CPU_ATTENTION, ATTN_IPI, CPU_NEST_DEPTH, CPU_VCLOCK,
   FTRACE_HASH_FL_MOD, FH_FLAGS, FT_CB_GRAPH, FT_CB_STACK, FT_GRAPH_HASH, FT_GRAPH_NOTRACE, FT_GRAPH_MAX_DEPTH,
-  FT_GRAPH_FLAGS, FT_GRAPH_ARRAY, FT_STACK, OPS_GRAPH_IDX, FTC_GRAPH_DEPTH, FTC_LOST, FTC_GRAPH_VARS, FTF_GRAPH,
+  FT_GRAPH_FLAGS, FT_GRAPH_ARRAY, FT_STACK, OPS_GRAPH_IDX, FTC_GRAPH_DEPTH, FTC_LOST, FTC_OVERRUN, FTC_GRAPH_VARS, FTF_GRAPH,
   FTF_GRAPH_DEPTH, FTF_SUBTIME, TRACE_GRAPH_ENT, TRACE_GRAPH_RET, FGE_FUNC, FGE_DEPTH, FGRAPH_ENT_SIZE, FGR_FUNC,
   FGR_RETVAL, FGR_DEPTH, FGR_OVERRUN, FGR_CALLTIME, FGR_RETTIME, FGRAPH_RET_SIZE, GRAPH_VAR_ACTIVE,
   GRAPH_VAR_NOTRACE, GRAPH_VAR_DEPTH_MASK, FGRAPH_FL_SKIP_IRQS, FGRAPH_FL_NO_GRAPH_TIME, TB_CLOCK, CLOCK_VIRTUAL,
@@ -395,6 +395,7 @@ let ftProfiled: bool = false; // the profiler counted the call being dispatched
 // shadow stack is full) and the bitmap of those whose entry took the call
 let fgDepth: i32 = 0;
 let fgMask: u32 = 0;
+let fgOverrun: bool = false; // this call's push was refused and counted
 
 @inline function ftEnsure(): void {
   if (ftCpu != thisCpu) {
@@ -539,7 +540,12 @@ function profiledParent(): usize {
 // graph_entry() of one fgraph_ops (trace_graph_entry): set_graph_notrace, ftrace_graph_ignore_func()
 // (set_graph_function and max_graph_depth), ftrace_graph_ignore_irqs(), then a TRACE_GRAPH_ENT event
 function graphEntry(op: usize, ip: u64): void {
-  if (fgDepth < 0) return;
+  if (fgDepth < 0) {
+    // ftrace_push_return_trace(): the return stack is full (atomic_inc(&current->trace_overrun))
+    if (!fgOverrun) store<u32>(ftPcpu, load<u32>(ftPcpu, FTC_OVERRUN) + 1, FTC_OVERRUN);
+    fgOverrun = true;
+    return;
+  }
   const idx = load<u32>(op, OPS_GRAPH_IDX);
   const varp = graphVar(idx);
   let v = load<u32>(varp);
@@ -605,7 +611,7 @@ function graphRetEvent(tb: usize, ip: u64, depth: u32, calltime: u64, rettime: u
   store<u64>(d, ip, FGR_FUNC);
   store<u64>(d, retval, FGR_RETVAL);
   store<u32>(d, depth, FGR_DEPTH);
-  store<u32>(d, load<u32>(ftPcpu, FTC_LOST), FGR_OVERRUN);
+  store<u32>(d, load<u32>(ftPcpu, FTC_OVERRUN), FGR_OVERRUN);
   store<u64>(d, calltime, FGR_CALLTIME);
   store<u64>(d, rettime, FGR_RETTIME);
   unlockCommit(tb);
@@ -779,6 +785,7 @@ function ftraceOpsListFunc(rec: usize, ip: u64, parent: u64): void {
 @inline function dispatch(rec: usize, ip: u64, parent: u64, room: bool): void {
   ftProfiled = false;
   fgMask = 0;
+  fgOverrun = false;
   fgDepth = room ? <i32>load<u32>(ftPcpu, FTC_GRAPH_DEPTH) : -1;
   ftraceOpsListFunc(rec, ip, parent);
 }
@@ -835,7 +842,7 @@ export function ftOpEnter(pc: usize): void {
   fgMask = 0;
   if (rec != 0 && atomic.load<i32>(rec, REC_FLAGS) < 0) dispatch(rec, ip, parent, room);
   if (!room) {
-    // ftrace_push_return_trace(): the return stack is full (current->trace_overrun)
+    // no frame: its exit pops nothing
     store<u32>(ftPcpu, load<u32>(ftPcpu, FTC_LOST) + 1, FTC_LOST);
     return;
   }

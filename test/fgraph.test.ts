@@ -292,3 +292,22 @@ test('events/ftrace/funcgraph_entry/format and funcgraph_exit/format, as f_show(
     ]);
   });
 });
+
+test('a shadow stack that is full: the deeper calls are not graphed, their count shows with funcgraph-overrun', async () => {
+  await withMachine(OPTS, async (m) => {
+    await m.fs.write('current_tracer', 'function_graph\n');
+    const w = new Workload();
+    for (let i = 0; i < abi.FTC_STACK_MAX + 2; i++) w.enter('mutex_lock');
+    w.call('kfree');
+    for (let i = 0; i < abi.FTC_STACK_MAX + 2; i++) w.exit();
+    await m.run(0, w);
+    const lines = body(m);
+    // the innermost frame's entry and return are next to each other: a leaf
+    assert.equal(lines.filter((l) => l.endsWith('mutex_lock() {')).length, abi.FTC_STACK_MAX - 1);
+    assert.equal(lines.filter((l) => l.endsWith('mutex_lock();')).length, 1);
+    assert.equal(lines.filter((l) => l.endsWith('}')).length, abi.FTC_STACK_MAX - 1);
+    assert.equal(lines.filter((l) => l.includes('kfree')).length, 0);
+    await m.fs.write('options/funcgraph-overrun', '1\n');
+    assert.equal(body(m).filter((l) => l === ' (Overruns: 3)').length, abi.FTC_STACK_MAX - 1);
+  });
+});

@@ -8,11 +8,12 @@
 // glob (optionally with '!') applied with ftrace_graph_set_hash(), EINVAL when it matched nothing; the
 // hash is committed at close. The words are function globs only (no :mod:, no commands, no indexes).
 import { RingtraceError } from '../errors.ts';
-import { FilterWriteParser, matchRecords, parseGlob, type FilterRecord } from '../ftrace/filter.ts';
+import { matchRecords, parseGlob, type FilterRecord } from '../ftrace/filter.ts';
 import type { Ftrace } from '../ftrace/ftrace.ts';
 import { GRAPH_OPTIONS, type GraphFilter } from '../ftrace/function-graph.ts';
 import { abi } from '../layout.ts';
-import { TRACE_MODE_WRITE, file, type OpenFile, type TraceNode } from './node.ts';
+import { TRACE_MODE_WRITE, file, type TraceNode } from './node.ts';
+import { WordFile } from './word-file.ts';
 import { kstrtoulFromUser } from './parse.ts';
 import type { TraceArray, TraceArrayFile } from './trace-array.ts';
 
@@ -26,49 +27,29 @@ function ftraceOf(tr: TraceArray): Ftrace {
 
 // A file of glob words over a set of ips, committed at close: set_graph_function, set_graph_notrace and
 // stack_trace_filter share the parsing (trace_get_user) and ftrace_graph_set_hash()'s matching.
-export class GlobHashFile implements OpenFile {
-  private readonly parser = new FilterWriteParser();
+export class GlobHashFile extends WordFile {
   private readonly pending: Set<bigint>;
-  private failed = false;
-  private closed = false;
 
-  constructor(private readonly ft: Ftrace, current: Iterable<bigint>, append: boolean, private readonly commit: (ips: Set<bigint>) => Promise<void>) {
-    if (ft.disabled) throw new RingtraceError('ENODEV', 'ftrace is disabled (ftrace_kill() after a WARNING, see dmesg)');
+  constructor(private readonly ft: Ftrace, current: Iterable<bigint>, append: boolean, private readonly store: (ips: Set<bigint>) => Promise<void>) {
+    super();
+    this.checkWritable();
     this.pending = new Set(append ? current : []);
   }
 
-  async write(text: string): Promise<void> {
-    if (this.closed) throw new RingtraceError('EINVAL', 'the file is closed');
-    const { words, error } = this.parser.write(text);
-    for (const w of words) {
-      try {
-        this.apply(w);
-      } catch (err) {
-        this.failed = true;
-        this.parser.close();
-        throw err;
-      }
-    }
-    if (error) throw error;
+  protected checkWritable(): void {
+    if (this.ft.disabled) throw new RingtraceError('ENODEV', 'ftrace is disabled (ftrace_kill() after a WARNING, see dmesg)');
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const last = this.parser.close();
-    if (last !== null && !this.failed) {
-      try {
-        this.apply(last);
-      } catch {
-        // the release ignores what the last word gave
-      }
-    }
-    if (this.ft.disabled) return;
-    await this.commit(this.pending);
+  protected writable(): boolean {
+    return !this.ft.disabled;
+  }
+
+  protected async commit(writable: boolean): Promise<void> {
+    if (writable) await this.store(this.pending);
   }
 
   // ftrace_graph_set_hash(): every record the glob matches goes in (or, with '!', out)
-  private apply(word: string): void {
+  protected async apply(word: string): Promise<void> {
     const glob = parseGlob(word);
     const recs: FilterRecord[] = [];
     const ips: bigint[] = [];
