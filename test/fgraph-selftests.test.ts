@@ -1,6 +1,6 @@
 // The kernel's function_graph and stack tracer selftests (tools/testing/selftests/ftrace/test.d/ftrace:
-// fgraph-filter.tc, fgraph-filter-stack.tc, fgraph-multi.tc, fgraph-multi-filter.tc, fgraph-profiler.tc,
-// fgraph-retval.tc, func_stack_tracer.tc) rewritten over machine.fs, in the style of
+// fgraph-filter.tc, fgraph-filter-stack.tc, fgraph-multi.tc, fgraph-multi-filter.tc (upstream; not in
+// the copied tree), fgraph-profiler.tc, fgraph-retval.tc, func_stack_tracer.tc) rewritten over machine.fs, in the style of
 // selftests-ftrace.test.ts: where a script sleeps and lets the running system call functions, a
 // workload calls real kernel chains (kernel-text.ts's callTree). Substitutions:
 //   - fgraph-retval.tc writes to /proc/interrupts (proc_reg_write returns -EIO): the workload makes
@@ -105,21 +105,60 @@ test('fgraph-multi.tc: function graph filters in several instances at once', asy
   });
 });
 
-test('fgraph-multi-filter.tc: the same function in two instances with different filters', async () => {
+test('fgraph-multi-filter.tc: two graph instances with their own filter and notrace hashes', async () => {
   await withMachine(OPTS, async (m) => {
     const fs = m.fs;
-    await fs.mkdir('instances/foo');
-    await fs.write('set_ftrace_filter', '*lock*\n');
-    await fs.write('instances/foo/set_ftrace_filter', 'schedule\n');
-    await fs.write('current_tracer', 'function_graph\n');
-    await fs.write('instances/foo/current_tracer', 'function_graph\n');
-    await m.run(0, busy());
-    const top = body(m).filter((l) => l.includes('{') || l.includes(';'));
-    const foo = body(m, 'instances/foo/').filter((l) => l.includes('{') || l.includes(';'));
-    assert.ok(top.length && top.every((l) => l.includes('lock')));
-    assert.ok(foo.length && foo.every((l) => l.includes('schedule')));
-    await fs.write('instances/foo/current_tracer', 'nop\n');
-    await fs.rmdir('instances/foo');
+    const I1 = 'instances/test1_1/';
+    const I2 = 'instances/test2_1/';
+    await fs.mkdir(I1.slice(0, -1));
+    assert.ok(fs.read(`${I1}available_tracers`).includes('function_graph'));
+    await fs.mkdir(I2.slice(0, -1));
+    await fs.write('tracing_on', '0\n');
+    await fs.write('trace', '');
+    // function_count SEARCH VSEARCH: enabled_functions lines with SEARCH, then with VSEARCH too
+    const count = (search?: string, vsearch?: string) =>
+      fs.read('enabled_functions').split('\n').filter((l) => l && (!search || l.includes(search)) && (!vsearch || l.includes(vsearch))).length;
+    const setFgraph = async (dir: string, filter: string, notrace: string) => {
+      await fs.write(`${dir}set_ftrace_filter`, `${filter}\n`);
+      await fs.write(`${dir}set_ftrace_notrace`, `${notrace}\n`);
+      await fs.write(`${dir}current_tracer`, 'function_graph\n');
+    };
+    const reset = (dir: string) => fs.write(`${dir}current_tracer`, 'nop\n');
+    const total = count();
+    const timeCnt = count('time');
+    const clockCnt = count('clock');
+    const locksClock = count('locks', 'clock');
+    const clockLocks = count('clock', 'locks');
+    await setFgraph(I1, '*sched*', '*time*');
+    assert.ok(count('time') <= timeCnt);
+    const instance1 = count();
+    await setFgraph(I2, '*lock*', '*clock*');
+    const instance12 = count();
+    await reset(I1);
+    assert.ok(count('clock') <= clockCnt);
+    const instance2 = count();
+    await reset(I2);
+    assert.ok(count() <= total);
+    await setFgraph(I2, '*lock*', '*clock*');
+    assert.equal(count(), instance2);
+    assert.ok(count('clock') <= clockCnt);
+    await setFgraph(I1, '*sched*', '*time*');
+    assert.equal(count(), instance12);
+    await reset(I2);
+    assert.equal(count(), instance1);
+    assert.ok(count('time') <= timeCnt);
+    await reset(I1);
+    assert.ok(count() <= total);
+    await setFgraph(I1, '', '*locks*');
+    await setFgraph(I2, '', '*clock*');
+    assert.ok(count('locks', 'clock') <= locksClock);
+    assert.ok(count('clock', 'locks') <= clockLocks);
+    assert.ok(instance1 > 0 && instance12 > instance1 && instance2 > 0);
+    await reset(I1);
+    await reset(I2);
+    await fs.rmdir(I1.slice(0, -1));
+    await fs.rmdir(I2.slice(0, -1));
+    assert.deepEqual(m.ftrace.checkCounts(), { bad: 0, first: null });
   });
 });
 

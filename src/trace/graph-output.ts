@@ -11,10 +11,10 @@ import {
   TRACE_GRAPH_PRINT_DURATION, TRACE_GRAPH_PRINT_ABS_TIME, TRACE_GRAPH_PRINT_IRQS, TRACE_GRAPH_PRINT_TAIL,
   TRACE_GRAPH_PRINT_RETVAL, TRACE_GRAPH_PRINT_RETVAL_HEX,
 } from '../ftrace/function-graph.ts';
-import { entryHeader, graphDuration, ipSym, printTraceLine, type SymbolSource } from './output.ts';
+import { entryHeader, graphDuration, ipSym, printEvent, printTraceLine, type SymbolSource } from './output.ts';
 
 const {
-  TRACE_GRAPH_ENT, TRACE_GRAPH_RET, FGE_FUNC, FGE_DEPTH, FGR_FUNC, FGR_RETVAL, FGR_DEPTH, FGR_OVERRUN, FGR_CALLTIME,
+  TRACE_FN, TRACE_STACK, TRACE_GRAPH_ENT, TRACE_GRAPH_RET, FGE_FUNC, FGE_DEPTH, FGR_FUNC, FGR_RETVAL, FGR_DEPTH, FGR_OVERRUN, FGR_CALLTIME,
   FGR_RETTIME, FGRAPH_RET_SIZE, FGRAPH_ENT_SIZE, FTC_STACK_MAX,
 } = abi;
 
@@ -134,13 +134,26 @@ export class GraphPrinter {
   }
 
   // print_graph_function_flags(): `next` peeks the next event of the same CPU, `take` consumes it (a
-  // leaf's return); events the graph printer does not handle get the default line
+  // leaf's return); function and stack events, and types nobody registered, get the default line
   line(ev: TraceEvent, inNs: boolean, lost: number, next: () => TraceEvent | null, take: () => void): string {
     const ent = graphEnt(ev);
     if (ent) return this.entry(ev, ent, next, take);
     const ret = graphRet(ev);
     if (ret) return this.ret(ev, ret);
+    const h = entryHeader(ev.data);
+    if (h.type !== TRACE_FN && h.type !== TRACE_STACK) {
+      const text = printEvent(this.syms, ev, h);
+      if (!text.startsWith('Unknown type ')) return this.comment(ev, h.pid, text);
+    }
     return printTraceLine(this.syms, ev, inNs, lost);
+  }
+
+  // print_graph_comment(): any other event as a comment one level below the current depth
+  private comment(ev: TraceEvent, pid: number, text: string): string {
+    const depth = this.data(ev.cpu).depth;
+    let s = this.prologue(ev, pid, 0, 0n) + this.duration(0n, 'full');
+    if (depth > 0) s += ' '.repeat((depth + 1) * TRACE_GRAPH_INDENT);
+    return `${s}/* ${text.endsWith('\n') ? text.slice(0, -1) : text} */\n`;
   }
 
   private cpuCol(cpu: number): string {
