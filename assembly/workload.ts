@@ -253,26 +253,6 @@ export function runProgram(prog: usize): i32 {
   return ret;
 }
 
-// ring_buffer_write() called from JavaScript, one event per call (the embedding case). A call that
-// starts after a pause asks for a fresh clock reading.
-export function writeOne(tb: usize, length: u32, src: usize, fresh: bool): i32 {
-  if (fresh) clockSessionStart();
-  return rbWrite(tb, length, src);
-}
-
-// The batched form: `src` holds records of [u32 length][payload, padded to 4 bytes]. Returns how many
-// were recorded.
-export function writeBatch(tb: usize, src: usize, count: u32): u32 {
-  clockSessionStart();
-  let written: u32 = 0;
-  for (let i: u32 = 0; i < count; i++) {
-    const length = load<u32>(src);
-    if (rbWrite(tb, length, src + 4) == 0) written++;
-    src += 4 + ((length + 3) & ~3);
-  }
-  return written;
-}
-
 // The benchmark's hot loop: n events of `size` bytes (the first 16 written), reserve to commit.
 export function benchChunk(tb: usize, size: u32, n: u32): u32 {
   let hits: u32 = 0;
