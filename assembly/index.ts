@@ -6,9 +6,10 @@ export {
   rbInitPage, rbInitCpuBuffer, rbResetCpu, rbRemovePages, rbInsertPages, rbLockReserve, rbUnlockCommit,
   rbDiscardCommit, rbWrite, rbEventData, rbCalculateEventLength, rbRequestPublish, rbPublishAll, rbConsume,
   rbPeek, rbEmptyCpu, rbOldestEventTs, rbReadPage, rbIterStart, rbIterNext, rbEntriesCpu, rbBytesCpu,
-  sessionBegin, sessionEnd, rbWriterFlush, rbReaderWait, rbTrapRecover,
+  rbWriterFlush, rbReaderWait, rbTrapRecover,
 } from "./ring_buffer";
-export { runProgram, writeOne, writeBatch, benchChunk, cpuTrap } from "./workload";
+export { runProgram, benchChunk, cpuTrap } from "./workload";
+export { writerAttach, writerWrite, writerReserve, writerCommit, writerBatch } from "./writer";
 export {
   ftraceHashBuild, ftraceHashLookup, ftraceClearModFromHash, ftraceLookupRec, ftraceHashRecUpdate,
   ftraceReplaceCode, ftraceModuleEnable, ftraceCheckCounts,

@@ -510,6 +510,13 @@ function markDirty(cb: usize): void {
 // No wake-up here: a notify takes the engine's global futex lock, which a reader asking at every
 // event would turn into contention; only a waiter that says so (ATTN_PUBLISH_WAKE) is woken.
 export function rbPublishAll(): void {
+  rbPublishCommits();
+  atomic.add<i32>(cpuDesc + CPU_PUBLISH_SEQ, 1);
+}
+
+// The page->commit stores alone, for a writer no reader ever waits on (an attached writer, see
+// writer.ts): its own sequentially consistent store that ends the call publishes the counters.
+export function rbPublishCommits(): void {
   wcFlush();
   const n = load<u32>(cpuDesc, CPU_DIRTY_COUNT);
   for (let i: u32 = 0; i < n; i++) {
@@ -518,7 +525,6 @@ export function rbPublishAll(): void {
   }
   store<u32>(cpuDesc, 0, CPU_DIRTY_COUNT);
   lastDirty = 0;
-  atomic.add<i32>(cpuDesc + CPU_PUBLISH_SEQ, 1);
 }
 
 // Set while ATTN_STOP was seen: long-running workloads poll it.

@@ -6,6 +6,7 @@ import { compileRingtrace, instantiateRingtrace, type RingExports } from './wasm
 import { spawnCpuThread, type Thread } from './platform.ts';
 import { RingtraceError } from '../errors.ts';
 import { formatLogRecord } from './log.ts';
+import { claimWriter, releaseWriter } from './writer-claim.ts';
 
 const {
   LAYOUT_BASE, H_MAGIC, H_NR_CPU_IDS, H_SYSTEM_STATE, H_MEMORY_MODEL, H_VIRTUAL_STEP, H_CPU_TABLE, H_LOG,
@@ -13,8 +14,8 @@ const {
   CPU_DESC_SIZE, CPU_DOORBELL, CPU_SLEEPING, CPU_WORK_SEQ, CPU_WORK_ACK, CPU_WORK_CMD, CPU_WORK_ARG0, CPU_WORK_RESULT,
   CPU_IPI_SEQ, CPU_IPI_ACK, CPU_IPI_FUNC, CPU_ATTENTION, CPU_STATE, CPU_VCLOCK, ATTN_IPI, ATTN_STOP,
   CPU_PUBLISH_SEQ, CPU_IN_SESSION, ATTN_PUBLISH, ATTN_PUBLISH_WAKE,
-  CPU_STATE_ONLINE, CPU_STATE_OFFLINE, CPU_STATE_CRASHED, CMD_RUN, CMD_JS, IPI_QUIESCE, LOG_HEAD, LOG_DATA, LOG_RECORD,
-  LOG_RECORDS,
+  CPU_STATE_ONLINE, CPU_STATE_OFFLINE, CPU_STATE_CRASHED, CMD_RUN, CMD_JS, CMD_EXIT, IPI_QUIESCE, LOG_HEAD, LOG_DATA, LOG_RECORD,
+  LOG_RECORDS, WRITER_WORKLOAD,
 } = abi;
 
 export type MemoryModel = 'tso' | 'weak';
@@ -140,7 +141,7 @@ export class Machine {
 
   // Every call that needs the CPUs fails once the machine is closed; nothing starts again.
   checkOpen(): void {
-    if (this.closed) throw new RingtraceError('ENODEV', 'this machine was closed');
+    if (this.closed) throw new RingtraceError('ENODEV', 'the machine is closed');
   }
 
   isOnline(cpu: number): boolean {
@@ -231,7 +232,7 @@ export class Machine {
 
   // Post a work item into a CPU's mailbox and wait for its acknowledgement (Atomics.waitAsync).
   private post(cpu: number, cmd: number, arg0 = 0): Promise<number> {
-    if (this.closed) return Promise.reject(new RingtraceError('ENODEV', 'this machine was closed'));
+    if (this.closed) return Promise.reject(new RingtraceError('ENODEV', 'the machine is closed'));
     const slot = this.slot(cpu);
     if (!this.isOnline(cpu) || !slot.thread || slot.goingDown) return Promise.reject(new RingtraceError('ENODEV', `CPU ${cpu} is offline`));
     if (this.mem.load32(slot.desc + CPU_STATE) === CPU_STATE_CRASHED) {
@@ -244,7 +245,7 @@ export class Machine {
     return work;
   }
 
-  private async postNow(slot: CpuSlot, cmd: number, arg0: number): Promise<number> {
+  private async postNow(slot: CpuSlot, cmd: number, arg0: number, failOnClose = true): Promise<number> {
     try {
       const d = slot.desc;
       this.mem.store32(d + CPU_WORK_CMD, cmd);
@@ -252,7 +253,7 @@ export class Machine {
       const seq = (this.mem.load32(d + CPU_WORK_SEQ) + 1) | 0;
       this.mem.store32(d + CPU_WORK_SEQ, seq);
       this.ring(d);
-      await this.waitWord(d + CPU_WORK_ACK, seq);
+      await this.waitWord(d + CPU_WORK_ACK, seq, failOnClose);
       return this.mem.load32(d + CPU_WORK_RESULT);
     } finally {
       slot.busy = false;
@@ -269,9 +270,10 @@ export class Machine {
 
   // Wait without spinning until the word at addr becomes `target` (it starts at `current`).
   // close() wakes every such wait, which then fails: nothing is left pending to keep the process alive.
-  private async waitWord(addr: number, target: number): Promise<void> {
+  // (close()'s own request, CMD_EXIT, is the one wait that goes on)
+  private async waitWord(addr: number, target: number, failOnClose = true): Promise<void> {
     for (;;) {
-      this.checkOpen();
+      if (failOnClose) this.checkOpen();
       const now = this.mem.load32(addr);
       if (now === target) return;
       const r = Atomics.waitAsync(this.mem.i32, addr >> 2, now);
@@ -309,8 +311,11 @@ export class Machine {
   }
 
   // Run a workload program (its address in shared memory) on a CPU; optionally stop it after ms.
+  // The CPU writes into its buffers: it holds the CPU's writer claim meanwhile (one writer per CPU
+  // buffer; a writer attached from a thread makes this EBUSY).
   async runProgram(cpu: number, prog: number, durationMs?: number): Promise<number> {
     const d = this.slot(cpu).desc;
+    await claimWriter(this.mem, cpu, d, WRITER_WORKLOAD);
     Atomics.and(this.mem.i32, (d + CPU_ATTENTION) >> 2, ~ATTN_STOP);
     let timer: ReturnType<typeof setTimeout> | undefined;
     if (durationMs !== undefined) timer = setTimeout(() => this.stop(cpu), durationMs);
@@ -318,6 +323,7 @@ export class Machine {
       return await this.post(cpu, CMD_RUN, prog);
     } finally {
       if (timer) clearTimeout(timer);
+      releaseWriter(this.mem, d, WRITER_WORKLOAD);
     }
   }
 
@@ -350,7 +356,7 @@ export class Machine {
   // on_each_cpu(func, NULL, 1): an IPI to every online CPU, waiting for every acknowledgement.
   // Calls are serialised like the kernel's csd locking: one IPI in flight per CPU.
   onEachCpu(func: number): Promise<void> {
-    if (this.closed) return Promise.reject(new RingtraceError('ENODEV', 'this machine was closed'));
+    if (this.closed) return Promise.reject(new RingtraceError('ENODEV', 'the machine is closed'));
     const run = this.ipiChain.then(() => this.ipiRound(func, this.onlineCpus()));
     this.ipiChain = run.catch(() => undefined);
     return run;
@@ -358,7 +364,7 @@ export class Machine {
 
   // smp_call_function_single(cpu, func, NULL, 1)
   smpCallFunctionSingle(cpu: number, func: number): Promise<void> {
-    if (this.closed) return Promise.reject(new RingtraceError('ENODEV', 'this machine was closed'));
+    if (this.closed) return Promise.reject(new RingtraceError('ENODEV', 'the machine is closed'));
     this.slot(cpu);
     if (!this.isOnline(cpu)) return Promise.reject(new RingtraceError('ENODEV', `CPU ${cpu} is offline`));
     const run = this.ipiChain.then(() => this.ipiRound(func, [cpu]));
@@ -444,6 +450,8 @@ export class Machine {
       this.slots.map(async (slot) => {
         if (!slot.thread) return;
         this.stop(slot.cpu);
+        await slot.work;
+        await this.leaveIdleLoop(slot);
         const thread = slot.thread;
         slot.thread = undefined;
         this.mem.store32(slot.desc + CPU_STATE, CPU_STATE_OFFLINE);
@@ -451,6 +459,16 @@ export class Machine {
       }),
     );
     for (let cpu = 0; cpu < this.nrCpuIds; cpu++) this.setOnline(cpu, false);
+  }
+
+  // Deno's worker.terminate() does not interrupt a thread inside Wasm (the idle loop's wait): the worker
+  // leaves it for its JavaScript first (CMD_EXIT), or `deno run` never ends. Bounded, for a CPU stuck
+  // in Wasm, which terminate() then leaves to the process's end.
+  private async leaveIdleLoop(slot: CpuSlot): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)));
+    await Promise.race([this.postNow(slot, CMD_EXIT, 0, false).catch(() => undefined), bound]);
+    clearTimeout(timer);
   }
 
   get isClosed(): boolean {
