@@ -17,7 +17,7 @@ export const benchCommand: Command = {
     "benchmark's run: producers on --cpus CPUs with a consumer CPU each reading whole pages in",
     'producer/consumer mode (or, with --no-consumer, producers alone in overwrite mode), reported per',
     "CPU with the kernel's fields; then function tracing (a disabled call, a traced call with one and",
-    "with 8 filtering ops, echo '*' > set_ftrace_filter and enabling the tracer) and SMP (an",
+    "with 8 filtering ops, a call under function_graph, echo '*' > set_ftrace_filter and enabling the tracer) and SMP (an",
     'on_each_cpu round trip, a hotplug cycle). Figures are medians of --runs runs; progress goes to stderr.',
   ].join('\n'),
   options: [
