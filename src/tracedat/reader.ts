@@ -256,7 +256,7 @@ class Parser {
     const end = r.bytes.length;
     const data = table.map(({ offset, size }, cpu) => {
       if (size && offset + size > end) throw bad(`${this.file}: CPU ${cpu} data (${size} bytes at ${offset}) is beyond the end of the file (${end}): truncated?`);
-      return { cpu, data: r.bytes.subarray(offset, offset + size) };
+      return { cpu, data: r.bytes.subarray(offset, offset + size), fileOffset: offset, fileSize: size };
     });
     return { name, clock: clockName(clock), pageSize: this.t.pageSize, cpus: data };
   }
@@ -294,7 +294,7 @@ export async function readTraceDat(bytes: Uint8Array, file = 'trace.dat'): Promi
     const pending = [...p.pending].sort((a, b) => (a.name === '' ? -1 : b.name === '' ? 1 : 0));
     for (const b of pending) {
       const s = p.section(b.offset, OPTION.BUFFER);
-      const cpus = (b.cpus ?? []).map((c) => ({ cpu: c.cpu, data: p.cpuDataV7(c.offset, c.size, s.compressed) }));
+      const cpus = (b.cpus ?? []).map((c) => ({ cpu: c.cpu, data: p.cpuDataV7(c.offset, c.size, s.compressed), fileOffset: c.offset, fileSize: c.size }));
       t.buffers.push({ name: b.name, clock: b.clock ?? clockName(t.traceClock), pageSize: b.pageSize ?? t.pageSize, cpus });
     }
     if (!t.buffers.length || t.buffers[0].name !== '') t.buffers.unshift({ name: '', clock: clockName(t.traceClock), pageSize: t.pageSize, cpus: [] });

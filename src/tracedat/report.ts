@@ -1,0 +1,209 @@
+// `trace-cmd report` over a TraceDat (tracecmd/trace-read.c with libtraceevent's printing): the
+// "cpus=N" line, then every record of the CPUs merged by time:
+//   "%16s-%-5d [%03d]" comm-pid-cpu (with -l: "%8.8s-%-5d %3d" and the latency flags),
+//   the time (" %5lu.%06lu:" rounded to microseconds for the ns clocks, "%12llu:" raw for the others,
+//   nanoseconds with -t), " NAME: " padded to 20 columns, and the event's own text; "CPU:N [M EVENTS
+//   DROPPED]" before a record that follows lost events. --stat prints the CPU stats the file kept.
+import { RingtraceError } from '../errors.ts';
+import type { TraceDat } from './format.ts';
+import { decodeCpuData, mergeByTime, type TraceRecord } from './kbuffer.ts';
+import { EventFilters } from './filter.ts';
+import { Kallsyms, fieldValue, findField, parseEventFormat, printFields, printFormatted, symbolOf, type EventFormat } from './events.ts';
+
+// libtraceevent's trace_entry flag bits (event-parse.c); 0x02 is IRQS_NOSUPPORT there
+const LTE_IRQS_OFF = 0x01;
+const LTE_IRQS_NOSUPPORT = 0x02;
+const LTE_NEED_RESCHED = 0x04;
+const LTE_HARDIRQ = 0x08;
+const LTE_SOFTIRQ = 0x10;
+
+// The clocks trace-cmd prints in seconds.microseconds (extract_trace_clock); any other is printed raw
+const USEC_CLOCKS = /^(local|global|uptime|perf|mono.*|x86-tsc-nsec|tai)$/;
+
+// A trace.dat opened for reading: formats by id, symbols, task names, decoded records.
+export class TraceSession {
+  readonly formats = new Map<number, EventFormat>();
+  readonly syms: Kallsyms;
+  readonly comms = new Map<number, string>();
+
+  constructor(readonly dat: TraceDat) {
+    for (const f of dat.ftraceFormats) this.addFormat(f, 'ftrace');
+    for (const s of dat.eventSystems) for (const f of s.formats) this.addFormat(f, s.name);
+    this.syms = new Kallsyms(dat.kallsyms);
+    for (const line of dat.cmdlines.split('\n')) {
+      const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+      if (m) this.comms.set(Number(m[1]), m[2]);
+    }
+  }
+
+  private addFormat(text: string, system: string): void {
+    const ev = parseEventFormat(text, system);
+    this.formats.set(ev.id, ev);
+  }
+
+  // The buffer's records, merged by time; `cpus` limits them to those CPUs.
+  records(bufferName = '', cpus?: number[]): TraceRecord[] {
+    const b = this.dat.buffers.find((x) => x.name === bufferName);
+    if (!b) throw new RingtraceError('ENOENT', `the file has no buffer "${bufferName}" (buffers: ${this.dat.buffers.map((x) => JSON.stringify(x.name)).join(', ')})`);
+    const per = b.cpus
+      .filter((c) => !cpus || cpus.includes(c.cpu))
+      .sort((a, c) => a.cpu - c.cpu)
+      .map((c) => decodeCpuData(c.data, c.cpu, b.pageSize, !this.dat.bigEndian, this.dat.longSize));
+    return mergeByTime(per);
+  }
+
+  eventOf(r: TraceRecord): EventFormat | undefined {
+    if (r.data.length < 2) return undefined;
+    return this.formats.get(r.data[0] | (r.data[1] << 8));
+  }
+
+  pidOf(r: TraceRecord): number {
+    return r.data.length >= 8 ? new DataView(r.data.buffer, r.data.byteOffset).getInt32(4, true) : -1;
+  }
+
+  // find_cmdline(): "<idle>" for pid 0, "<...>" for a task the file does not name
+  commOf(pid: number): string {
+    if (pid === 0) return '<idle>';
+    return this.comms.get(pid) ?? '<...>';
+  }
+
+  clockOf(bufferName = ''): string {
+    return this.dat.buffers.find((b) => b.name === bufferName)?.clock ?? 'local';
+  }
+}
+
+export interface ReportOptions {
+  buffer?: string; // an instance's buffer instead of the top level
+  cpus?: number[]; // --cpu
+  filters?: { spec: string; negate: boolean }[]; // -F (negate: after -v)
+  latency?: boolean; // -l
+  fullTimestamps?: boolean; // -t
+  parent?: boolean; // -O parent: the function plugin prints the caller
+  stat?: boolean; // --stat
+}
+
+// data_latency_format(): irqs-off, need-resched, hardirq/softirq, preempt depth, migrate disable
+function latencyFlags(data: Uint8Array): string {
+  const flags = data[2] ?? 0;
+  const pc = data[3] ?? 0;
+  const hard = flags & LTE_HARDIRQ;
+  const soft = flags & LTE_SOFTIRQ;
+  return (
+    (flags & LTE_IRQS_OFF ? 'd' : flags & LTE_IRQS_NOSUPPORT ? 'X' : '.') +
+    (flags & LTE_NEED_RESCHED ? 'N' : '.') +
+    (hard && soft ? 'H' : hard ? 'h' : soft ? 's' : '.') +
+    (pc & 0xf ? (pc & 0xf).toString(16) : '.') +
+    (pc & 0xf0 ? (pc >> 4).toString(16) : '.')
+  );
+}
+
+// print_event_time(): "%5llu.%0*llu" after rounding to the precision, or "%12llu" raw
+function printTime(ts: number, usecs: boolean, nsec: boolean): string {
+  const t = BigInt(ts);
+  if (!usecs) return String(t).padStart(12);
+  if (nsec) return `${String(t / 1_000_000_000n).padStart(5)}.${String(t % 1_000_000_000n).padStart(9, '0')}`;
+  const us = (t + 500n) / 1000n;
+  return `${String(us / 1_000_000n).padStart(5)}.${String(us % 1_000_000n).padStart(6, '0')}`;
+}
+
+// plugin_function.c's add_and_get_index(): the call depth from each CPU's stack of function names
+class FunctionIndent {
+  private readonly stacks = new Map<number, string[]>();
+
+  index(parent: string, child: string, cpu: number): number {
+    let st = this.stacks.get(cpu);
+    if (!st) this.stacks.set(cpu, (st = []));
+    for (let i = 0; i < st.length; i++) {
+      if (st[i] === parent) {
+        st[i + 1] = child;
+        return i;
+      }
+    }
+    st[0] = parent;
+    st[1] = child;
+    return 0;
+  }
+}
+
+export class EventPrinter {
+  private readonly indent = new FunctionIndent();
+
+  constructor(private readonly s: TraceSession, private readonly opts: { parent?: boolean } = {}) {}
+
+  // The event's text: the function plugin for ftrace/function, the kernel_stack plugin, else the print fmt
+  info(ev: EventFormat | undefined, r: TraceRecord): string {
+    if (!ev) return `[UNKNOWN TYPE ${r.data.length >= 2 ? r.data[0] | (r.data[1] << 8) : '?'}]`;
+    const num = (name: string): bigint | null => {
+      const f = findField(ev, name);
+      const v = f ? fieldValue(f, r.data) : null;
+      return typeof v === 'bigint' ? v : null;
+    };
+    if (ev.system === 'ftrace' && ev.name === 'function') {
+      const ip = num('ip');
+      const pip = num('parent_ip');
+      if (ip === null || pip === null) return '!';
+      const func = this.s.syms.functionAt(ip);
+      const parent = this.s.syms.functionAt(pip);
+      const idx = parent ? this.indent.index(parent.name, func ? func.name : '', r.cpu) : 0;
+      let out = ' '.repeat(idx * 3) + (func ? func.name : `0x${ip.toString(16)}`);
+      if (this.opts.parent) out += ` <-- ${parent ? parent.name : `0x${pip.toString(16)}`}`;
+      return out;
+    }
+    if (ev.system === 'ftrace' && ev.name === 'kernel_stack') {
+      // plugin_function.c's trace_stack_handler: every caller up to the end of the record
+      const f = findField(ev, 'caller');
+      if (!f) return '<CANT FIND FIELD caller>';
+      let out = '<stack trace >\n';
+      const dv = new DataView(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+      for (let p = f.offset; p + 8 <= r.data.length; p += 8) {
+        const addr = dv.getBigUint64(p, true);
+        if (addr === 0xffffffffffffffffn) break;
+        out += `=> ${symbolOf(this.s.syms, addr, false)} (${addr.toString(16).padStart(16, '0')})\n`;
+      }
+      return out.trimEnd();
+    }
+    return printFormatted(ev, r.data, this.s.syms) ?? printFields(ev, r.data);
+  }
+}
+
+function parseStats(dat: TraceDat): string {
+  // tracecmd_print_stats(): the CPUSTAT options (their NUL turned into a newline), then where each CPU's data is
+  let out = '\nKernel buffer statistics:\n  Note: "entries" are the entries left in the kernel ring buffer and are not\n' +
+    '        recorded in the trace data. They should all be zero.\n\n';
+  out += dat.cpuStats.length ? dat.cpuStats.map((s) => s + '\n').join('') + '\n' : ' No stats in this file\n';
+  const top = dat.buffers[0];
+  for (let cpu = 0; cpu < dat.cpuCount; cpu++) {
+    const c = top.cpus.find((x) => x.cpu === cpu);
+    out += `CPU${cpu} data recorded at offset=0x${(c?.fileOffset ?? 0).toString(16)}\n`;
+    out += `    ${c?.fileSize ?? c?.data.length ?? 0} bytes in size\n`;
+  }
+  return out;
+}
+
+export function report(dat: TraceDat, opts: ReportOptions = {}): string {
+  const s = new TraceSession(dat);
+  let out = `cpus=${dat.cpuCount}\n`;
+  if (opts.stat) return out + parseStats(dat);
+  const filters = new EventFilters();
+  for (const f of opts.filters ?? []) filters.add(f.spec, f.negate);
+  const usecs = USEC_CLOCKS.test(s.clockOf(opts.buffer));
+  const printer = new EventPrinter(s, { parent: opts.parent });
+  const lines: string[] = [];
+  for (const r of s.records(opts.buffer ?? '', opts.cpus)) {
+    const ev = s.eventOf(r);
+    const pid = s.pidOf(r);
+    const comm = s.commOf(pid);
+    if (!filters.empty && (!ev || !filters.pass({ ev, data: r.data, cpu: r.cpu, comm }))) continue;
+    let line = '';
+    if (r.missed > 0) line += `CPU:${r.cpu} [${r.missed} EVENTS DROPPED]\n`;
+    else if (r.missed < 0) line += `CPU:${r.cpu} [EVENTS DROPPED]\n`;
+    if (opts.latency) line += `${comm.slice(0, 8).padStart(8)}-${String(pid).padEnd(5)} ${String(r.cpu).padStart(3)}${latencyFlags(r.data)}`;
+    else line += `${comm.padStart(16)}-${String(pid).padEnd(5)} [${String(r.cpu).padStart(3, '0')}]`;
+    line += ` ${printTime(r.ts, usecs, opts.fullTimestamps ?? false)}:`;
+    const name = ev ? ev.name : '(NULL)';
+    line += ` ${name}: ${' '.repeat(Math.max(0, 20 - name.length))}`;
+    line += printer.info(ev, r);
+    lines.push(line);
+  }
+  return out + lines.map((l) => l + '\n').join('');
+}
