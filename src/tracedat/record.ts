@@ -66,6 +66,7 @@ function currentClock(text: string): string {
 export interface TraceDatOptions {
   version?: 6 | 7; // default 6
   instances?: string[]; // buffers to take: '' is the top level (default ['']); the first is the file's top buffer
+  pollMs?: number; // take full sub-buffers every pollMs while recording (default: only when poll() is called)
 }
 
 function checkVersion(v: number): asserts v is 6 | 7 {
@@ -120,6 +121,7 @@ interface Source {
 export class Recorder {
   private readonly sources: Source[];
   private stopped = false;
+  private timer: ReturnType<typeof setInterval> | undefined;
   readonly version: 6 | 7;
 
   constructor(private readonly rm: RingMachine, opts: TraceDatOptions = {}) {
@@ -128,7 +130,19 @@ export class Recorder {
     this.version = version;
     const names = opts.instances?.length ? [...new Set(opts.instances)] : [''];
     const tbs = names.map((n) => bufferOf(rm, n));
+    if (opts.pollMs !== undefined && !(opts.pollMs > 0)) throw new RingtraceError('EINVAL', `pollMs must be a positive number, not ${opts.pollMs}`);
     this.sources = names.map((name, i) => ({ name, tb: tbs[i], pages: new Map(), close: tbs[i].open() }));
+    if (opts.pollMs !== undefined) {
+      this.timer = setInterval(() => this.poll(), opts.pollMs);
+      // the timer alone does not keep a process alive (Node; Deno's timers have no unref)
+      (this.timer as { unref?: () => void }).unref?.();
+    }
+  }
+
+  // Stop the timer (the data stays until stop()).
+  pause(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   private take(s: Source, cpu: number, page: Uint8Array): void {
@@ -158,6 +172,7 @@ export class Recorder {
   // The rest of every CPU's data through trace_pipe_raw, then the file.
   stop(): TraceDat {
     if (this.stopped) throw new RingtraceError('EINVAL', 'the recording was already stopped');
+    this.pause();
     this.poll();
     const rm = this.rm;
     try {

@@ -97,13 +97,13 @@ function latencyFlags(data: Uint8Array): string {
   );
 }
 
-// print_event_time(): "%5llu.%0*llu" after rounding to the precision, or "%12llu" raw
+// time_format() and print_event_time(): " %5llu.%0*llu" after rounding to the precision, or "%12llu" raw
 function printTime(ts: number, usecs: boolean, nsec: boolean): string {
   const t = BigInt(ts);
   if (!usecs) return String(t).padStart(12);
-  if (nsec) return `${String(t / 1_000_000_000n).padStart(5)}.${String(t % 1_000_000_000n).padStart(9, '0')}`;
+  if (nsec) return ` ${String(t / 1_000_000_000n).padStart(5)}.${String(t % 1_000_000_000n).padStart(9, '0')}`;
   const us = (t + 500n) / 1000n;
-  return `${String(us / 1_000_000n).padStart(5)}.${String(us % 1_000_000n).padStart(6, '0')}`;
+  return ` ${String(us / 1_000_000n).padStart(5)}.${String(us % 1_000_000n).padStart(6, '0')}`;
 }
 
 // plugin_function.c's add_and_get_index(): the call depth from each CPU's stack of function names
@@ -199,7 +199,7 @@ export function report(dat: TraceDat, opts: ReportOptions = {}): string {
     else if (r.missed < 0) line += `CPU:${r.cpu} [EVENTS DROPPED]\n`;
     if (opts.latency) line += `${comm.slice(0, 8).padStart(8)}-${String(pid).padEnd(5)} ${String(r.cpu).padStart(3)}${latencyFlags(r.data)}`;
     else line += `${comm.padStart(16)}-${String(pid).padEnd(5)} [${String(r.cpu).padStart(3, '0')}]`;
-    line += ` ${printTime(r.ts, usecs, opts.fullTimestamps ?? false)}:`;
+    line += `${printTime(r.ts, usecs, opts.fullTimestamps ?? false)}:`;
     const name = ev ? ev.name : '(NULL)';
     line += ` ${name}: ${' '.repeat(Math.max(0, 20 - name.length))}`;
     line += printer.info(ev, r);
