@@ -168,10 +168,11 @@ export const reportCommand: Command = {
     const file = (opts.input as string | undefined) ?? args[0] ?? 'trace.dat';
     const options = (opts.option as string[] | undefined) ?? [];
     for (const o of options) if (!/^(ftrace:|function:)?parent(=1)?$/.test(o)) throw new UsageError(`unknown plugin option '${o}' (known: parent)`);
+    const cpus = opts.cpu !== undefined ? cpuList(opts.cpu as string) : undefined;
     const dat = await load(file);
     const text = report(dat, {
       buffer: opts.instance as string | undefined,
-      cpus: opts.cpu !== undefined ? cpuList(opts.cpu as string) : undefined,
+      cpus,
       filters: ((opts.filter as string[] | undefined) ?? []).map((spec) => ({ spec, negate: opts.negate === true })),
       latency: opts.latency === true,
       fullTimestamps: opts['full-ts'] === true,
