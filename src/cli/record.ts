@@ -1,7 +1,6 @@
 // `ringtrace record`, `ringtrace report`, `ringtrace convert`: trace-cmd's record / report / convert
 // over an emulated machine and trace.dat files.
 import { readFile, writeFile } from 'node:fs/promises';
-import { createMachine } from '../api.ts';
 import { RingtraceError } from '../errors.ts';
 import { machineShell } from '../shell/machine.ts';
 import { readTraceDat } from '../tracedat/reader.ts';
@@ -9,8 +8,8 @@ import { report } from '../tracedat/report.ts';
 import { writeTraceDat } from '../tracedat/writer.ts';
 import type { TraceDat } from '../tracedat/format.ts';
 import { toChromeTrace } from '../perfetto/chrome-json.ts';
-import { CliError, UsageError, type Command, type Io } from './cli.ts';
-import { MACHINE_OPTIONS, machineOptions } from './sh.ts';
+import { CliError, UsageError, type Command } from './cli.ts';
+import { MACHINE_OPTIONS, bootMachine, rawErr, rawOut, scriptOf } from './sh.ts';
 
 function fileVersion(v: unknown): 6 | 7 {
   if (v === undefined) return 6;
@@ -53,8 +52,6 @@ function cpuList(text: string): number[] {
   return out;
 }
 
-const raw = (io: Io) => (io.write ? (t: string) => io.write!(t) : (t: string) => t && io.out(t));
-const rawErr = (io: Io) => (io.writeErr ? (t: string) => io.writeErr!(t) : (t: string) => t && io.err(t));
 
 // How often the recorder takes full sub-buffers while the workload runs
 const POLL_MS = 1;
@@ -62,7 +59,7 @@ const POLL_MS = 1;
 export const recordCommand: Command = {
   name: 'record',
   summary: 'run a script on a fresh machine while recording its trace into a trace.dat (like trace-cmd record)',
-  usage: "[OPTIONS] -c 'COMMANDS' | [OPTIONS] SCRIPT [ARGS...]",
+  usage: "[OPTIONS] -c 'COMMANDS' | [OPTIONS] SCRIPT [ARGS...] | [OPTIONS] - [ARGS...]",
   description: [
     'Sets up tracing (-p, -l, -n, -e, -B) through tracefs, then runs the script (the commands of',
     "'ringtrace sh') while reading every CPU's trace_pipe_raw: full sub-buffers while it runs, the rest",
@@ -84,29 +81,11 @@ export const recordCommand: Command = {
   ],
   optionsFirst: true,
   async run(opts, args, io) {
-    let script: string;
-    let scriptArgs: string[];
-    if (opts.command !== undefined) {
-      script = opts.command as string;
-      scriptArgs = args.slice(1);
-    } else {
-      if (!args.length) throw new UsageError("a SCRIPT or -c 'COMMANDS' is needed");
-      try {
-        script = await readFile(args[0], 'utf8');
-      } catch (err) {
-        throw new CliError(`${args[0]}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (err as Error).message}`);
-      }
-      scriptArgs = args.slice(1);
-    }
+    const src = await scriptOf('record', opts, args, io);
+    if (typeof src === 'number') return src;
     const version = fileVersion(opts['file-version']);
     const output = opts.output as string;
-    let m;
-    try {
-      m = await createMachine(machineOptions(opts));
-    } catch (err) {
-      if (err instanceof RingtraceError && err.code === 'EINVAL') throw new UsageError(err.message.replace(/^EINVAL: /, ''));
-      throw err;
-    }
+    const m = await bootMachine(opts);
     try {
       const instance = opts.instance as string | undefined;
       const dir = instance ? `instances/${instance}/` : '';
@@ -130,7 +109,7 @@ export const recordCommand: Command = {
       const rec = m.record({ version, instances: [instance ?? ''], pollMs: POLL_MS });
       let status: number;
       try {
-        status = await machineShell(m, { stdout: raw(io), stderr: rawErr(io), args: scriptArgs }).run(script);
+        status = await machineShell(m, { stdout: rawOut(io), stderr: rawErr(io), args: src.args }).run(src.script);
       } finally {
         rec.pause();
       }
@@ -179,7 +158,7 @@ export const reportCommand: Command = {
       parent: options.length > 0,
       stat: opts.stat === true,
     });
-    raw(io)(text);
+    rawOut(io)(text);
     return 0;
   },
 };

@@ -98,7 +98,7 @@ export function toChromeTrace(dat: TraceDat, opts: { buffer?: string } = {}): Ch
       const call = num(ev, r.data, 'calltime');
       const ret = num(ev, r.data, 'rettime');
       if (call !== null && ret !== null && ret >= call) {
-        events.push({ ...base, ts: us(r.ts) - us(ret - call), dur: us(ret - call), name: func, ph: 'X', cat: 'function_graph' });
+        events.push({ ...base, ts: us(call), dur: us(ret - call), name: func, ph: 'X', cat: 'function_graph' });
       } else events.push({ ...base, name: `${func} (return)`, ph: 'i', s: 't', cat: 'function_graph' });
       return;
     }

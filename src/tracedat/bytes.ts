@@ -143,3 +143,14 @@ export function cstring(s: string): Uint8Array {
 export function utf8(b: Uint8Array): string {
   return decoder.decode(b);
 }
+
+// the chunks one after another
+export function concatBytes(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}

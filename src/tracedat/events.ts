@@ -138,7 +138,7 @@ function view(data: Uint8Array): DataView {
 // A field's value: a number (bigint for 8-byte fields), or a string for char arrays and __data_loc strings
 export function fieldValue(f: EventField, data: Uint8Array): bigint | string {
   const dv = view(data);
-  if (f.offset + f.size > data.length) return 0n;
+  if (f.offset + f.size > data.length) return f.array ? '' : 0n;
   if (f.dataLoc) {
     const loc = dv.getUint32(f.offset, true);
     const off = loc & 0xffff;
@@ -148,7 +148,8 @@ export function fieldValue(f: EventField, data: Uint8Array): bigint | string {
     return decoder.decode(nul < 0 ? bytes : bytes.subarray(0, nul));
   }
   if (f.array && /\bchar\b/.test(f.type)) {
-    const bytes = data.subarray(f.offset, f.offset + f.size);
+    // char buf[] of size 0: the rest of the record (print_entry's buf)
+    const bytes = data.subarray(f.offset, f.size ? f.offset + f.size : data.length);
     const nul = bytes.indexOf(0);
     return decoder.decode(nul < 0 ? bytes : bytes.subarray(0, nul));
   }

@@ -16,6 +16,15 @@ export interface FilterContext {
 
 type Cond = (c: FilterContext) => boolean;
 
+const RELATIONS: Record<string, (order: number) => boolean> = {
+  '==': (o) => o === 0,
+  '!=': (o) => o !== 0,
+  '<': (o) => o < 0,
+  '<=': (o) => o <= 0,
+  '>': (o) => o > 0,
+  '>=': (o) => o >= 0,
+};
+
 interface EventFilter {
   match: (ev: EventFormat) => boolean;
   cond: Cond | null;
@@ -123,33 +132,15 @@ function parseCondition(spec: string, text: string): Cond {
         return v !== undefined && re.test(String(v)) === want;
       };
     }
+    const num = rhs.kind === 'num' ? BigInt(rhs.text) : null;
     return (c) => {
       const v = value(c, t.text);
       if (v === undefined) return false;
-      if (typeof v === 'string' || rhs.kind !== 'num') {
-        const a = String(v);
-        const b = rhs.text;
-        switch (op.text) {
-          case '==': return a === b;
-          case '!=': return a !== b;
-          case '<': return a < b;
-          case '<=': return a <= b;
-          case '>': return a > b;
-          case '>=': return a >= b;
-          default: return false;
-        }
-      }
-      const b = BigInt(rhs.text);
-      switch (op.text) {
-        case '==': return v === b;
-        case '!=': return v !== b;
-        case '<': return v < b;
-        case '<=': return v <= b;
-        case '>': return v > b;
-        case '>=': return v >= b;
-        case '&': return (v & b) !== 0n;
-        default: return false;
-      }
+      if (op.text === '&') return typeof v === 'bigint' && num !== null && (v & num) !== 0n;
+      // numbers compare as numbers, anything with a string as strings
+      const [a, b] = typeof v === 'bigint' && num !== null ? [v, num] : [String(v), rhs.text];
+      const order = a < b ? -1 : a > b ? 1 : 0;
+      return RELATIONS[op.text]?.(order) ?? false;
     };
   };
   const and = (): Cond => {

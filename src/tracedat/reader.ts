@@ -3,7 +3,7 @@
 // and CPU data chunks). What trace-input.c reads, into the TraceDat the writer takes.
 import { inflateSync } from 'node:zlib';
 import { RingtraceError } from '../errors.ts';
-import { ByteReader, utf8 } from './bytes.ts';
+import { ByteReader, concatBytes, utf8 } from './bytes.ts';
 import { FLYRECORD_TAG, LATENCY_TAG, MAGIC, OPTION, OPTIONS_TAG, SEC_FL_COMPRESS, type TraceDat, type TraceDatBuffer } from './format.ts';
 
 const bad = (msg: string) => new RingtraceError('EINVAL', msg);
@@ -234,13 +234,7 @@ class Parser {
       const usize = r.u32();
       parts.push(this.decompress(r.take(zsize), usize));
     }
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return concatBytes(parts);
   }
 
   // "flyrecord\0", then (offset, size) per CPU and, when the TRACECLOCK option said so, the clock text

@@ -8,6 +8,7 @@ import type { RingMachine } from '../api.ts';
 import { RingtraceError } from '../errors.ts';
 import type { TraceBuffer } from '../ring/trace-buffer.ts';
 import type { TraceDat, TraceDatBuffer } from './format.ts';
+import { concatBytes } from './bytes.ts';
 
 // tracefs directory of a buffer: '' for the top level, 'instances/NAME/' for an instance
 function dirOf(name: string): string {
@@ -99,16 +100,6 @@ export function traceDatHeader(rm: RingMachine, version: 6 | 7, names: string[])
   };
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
-}
-
 interface Source {
   name: string;
   tb: TraceBuffer;
@@ -186,7 +177,7 @@ export class Recorder {
           name: s.name,
           clock: currentClock(rm.fs.read(`${dir}trace_clock`)),
           pageSize: s.tb.subbufSize,
-          cpus: Array.from({ length: rm.nrCpuIds }, (_, cpu) => ({ cpu, data: concat(s.pages.get(cpu) ?? []) })),
+          cpus: Array.from({ length: rm.nrCpuIds }, (_, cpu) => ({ cpu, data: concatBytes(s.pages.get(cpu) ?? []) })),
         };
       });
       // an instance recorded alone still has the (empty) top-level buffer first, as trace-cmd writes it

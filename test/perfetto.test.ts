@@ -1,0 +1,174 @@
+// The Chrome JSON trace (what the Perfetto UI opens): valid against the Trace Event Format's schema
+// (test/fixtures/chrome-trace.schema.json, checked with ajv), and loaded the way a viewer builds its
+// tracks: one process per CPU, a thread per task, B/E slices nesting per thread, X slices, instants,
+// markers. The function_graph tracer is not part of this machine yet, so its funcgraph_entry/exit
+// records are written raw in the kernel's layout (trace_entries.h) and described by format files like
+// the kernel's.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import Ajv from 'ajv';
+import { Workload, type RingMachine } from '../src/index.ts';
+import { toChromeTrace, type ChromeEvent, type ChromeTrace } from '../src/perfetto/chrome-json.ts';
+import { withMachine, runCliCaptured } from './helpers.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const dir = mkdtempSync(join(tmpdir(), 'ringtrace-perfetto-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+const schema = JSON.parse(readFileSync(new URL('./fixtures/chrome-trace.schema.json', import.meta.url), 'utf8'));
+const validate = new Ajv({ allErrors: true, allowUnionTypes: true }).compile(schema);
+
+function assertValid(trace: unknown): void {
+  const ok = validate(trace);
+  assert.ok(ok, JSON.stringify(validate.errors, null, 1));
+}
+
+// enum trace_type: TRACE_PRINT 5, TRACE_GRAPH_RET 10, TRACE_GRAPH_ENT 11
+const COMMON = [
+  '\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;',
+  '\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;',
+  '\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;',
+  '\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;',
+  '',
+].join('\n');
+const FORMATS = [
+  `name: funcgraph_entry\nID: 11\nformat:\n${COMMON}\n\tfield:unsigned long func;\toffset:8;\tsize:8;\tsigned:0;\n\tfield:int depth;\toffset:16;\tsize:4;\tsigned:1;\n\nprint fmt: "--> %ps (%d)", (void *)REC->func, REC->depth\n`,
+  `name: funcgraph_exit\nID: 10\nformat:\n${COMMON}\n\tfield:unsigned long func;\toffset:8;\tsize:8;\tsigned:0;\n\tfield:int depth;\toffset:16;\tsize:4;\tsigned:1;\n\tfield:unsigned int overrun;\toffset:20;\tsize:4;\tsigned:0;\n\tfield:unsigned long long calltime;\toffset:24;\tsize:8;\tsigned:0;\n\tfield:unsigned long long rettime;\toffset:32;\tsize:8;\tsigned:0;\n\nprint fmt: "<-- %ps (%d) (start: %llx  end: %llx) over: %d", (void *)REC->func, REC->depth, REC->calltime, REC->rettime, REC->overrun\n`,
+  `name: print\nID: 5\nformat:\n${COMMON}\n\tfield:unsigned long ip;\toffset:8;\tsize:8;\tsigned:0;\n\tfield:char buf[];\toffset:16;\tsize:0;\tsigned:1;\n\nprint fmt: "%ps: %s", (void *)REC->ip, REC->buf\n`,
+];
+
+function entry(type: number, pid: number, size: number): { bytes: Uint8Array; dv: DataView } {
+  const bytes = new Uint8Array(size);
+  const dv = new DataView(bytes.buffer);
+  dv.setUint16(0, type, true);
+  dv.setInt32(4, pid, true);
+  return { bytes, dv };
+}
+
+function graphEnt(pid: number, func: bigint, depth: number): Uint8Array {
+  const e = entry(11, pid, 24);
+  e.dv.setBigUint64(8, func, true);
+  e.dv.setInt32(16, depth, true);
+  return e.bytes;
+}
+
+function graphRet(pid: number, func: bigint, depth: number, calltime: bigint, rettime: bigint): Uint8Array {
+  const e = entry(10, pid, 40);
+  e.dv.setBigUint64(8, func, true);
+  e.dv.setInt32(16, depth, true);
+  e.dv.setBigUint64(24, calltime, true);
+  e.dv.setBigUint64(32, rettime, true);
+  return e.bytes;
+}
+
+function print(pid: number, ip: bigint, text: string): Uint8Array {
+  const t = new TextEncoder().encode(text + '\n\0');
+  const e = entry(5, pid, 16 + t.length);
+  e.dv.setBigUint64(8, ip, true);
+  e.bytes.set(t, 16);
+  return e.bytes;
+}
+
+// A viewer's view: per (pid, tid) track, its slices with nesting depth; instants; names.
+function load(trace: ChromeTrace) {
+  const procNames = new Map<number, string>();
+  const threadNames = new Map<string, string>();
+  const slices: { track: string; name: string; ts: number; dur: number; depth: number }[] = [];
+  const instants: ChromeEvent[] = [];
+  const stacks = new Map<string, { name: string; ts: number }[]>();
+  for (const e of trace.traceEvents) {
+    const track = `${e.pid}/${e.tid}`;
+    if (e.ph === 'M') {
+      if (e.name === 'process_name') procNames.set(e.pid, String(e.args!.name));
+      if (e.name === 'thread_name') threadNames.set(track, String(e.args!.name));
+      continue;
+    }
+    let st = stacks.get(track);
+    if (!st) stacks.set(track, (st = []));
+    if (e.ph === 'B') st.push({ name: e.name, ts: e.ts! });
+    else if (e.ph === 'E') {
+      const open = st.pop();
+      assert.ok(open, `E without B on ${track} at ${e.ts}`);
+      assert.equal(open.name, e.name, `E closes ${open.name}`);
+      assert.ok(e.ts! >= open.ts);
+      slices.push({ track, name: e.name, ts: open.ts, dur: e.ts! - open.ts, depth: st.length });
+    } else if (e.ph === 'X') slices.push({ track, name: e.name, ts: e.ts!, dur: e.dur!, depth: st.length });
+    else instants.push(e);
+  }
+  for (const [track, st] of stacks) assert.equal(st.length, 0, `unclosed slices on ${track}`);
+  for (const e of trace.traceEvents) {
+    if (e.ph === 'M') continue;
+    assert.ok(procNames.has(e.pid), `process ${e.pid} has a name`);
+    if (e.tid !== undefined) assert.ok(threadNames.has(`${e.pid}/${e.tid}`), `thread ${e.pid}/${e.tid} has a name`);
+  }
+  return { procNames, threadNames, slices, instants };
+}
+
+async function graphTrace(m: RingMachine) {
+  const ft = m.ftrace;
+  const [a, b, c] = ['vfs_read', 'rw_verify_area', 'schedule'].map((n) => ft.lookupName(n)[0].ip);
+  // current_tracer resets the buffers: first, then the raw records
+  await m.fs.write('current_tracer', 'function\n');
+  await m.run(0, new Workload().task(1234, 'bash').task(0, '<idle>'));
+  const rec = m.record();
+  const w0 = m.attachWriter(0);
+  try {
+    for (const ev of [graphEnt(1234, a, 0), graphEnt(1234, b, 1), graphRet(1234, b, 1, 0n, 0n), print(1234, a, 'hello marker'), graphRet(1234, a, 0, 0n, 0n), graphEnt(1234, c, 0)]) {
+      assert.equal(w0.write(ev), true);
+    }
+  } finally {
+    w0.release();
+  }
+  const w1 = m.attachWriter(1);
+  try {
+    // an exit whose entry was not recorded: a complete slice from calltime to rettime
+    assert.equal(w1.write(graphRet(0, c, 0, 5_000n, 7_500n)), true);
+  } finally {
+    w1.release();
+  }
+  await m.run(1, new Workload().call('vfs_write', { parent: 'ksys_write' }));
+  const dat = rec.stop();
+  dat.ftraceFormats = [...dat.ftraceFormats.filter((f) => !/^name: (funcgraph_entry|funcgraph_exit|print)$/m.test(f)), ...FORMATS];
+  return dat;
+}
+
+test('perfetto: graph entry/exit become nested slices per CPU and task, markers and calls instants; schema-valid', async () => {
+  await withMachine({ cpus: 2, clock: 'virtual' }, async (m) => {
+    const dat = await graphTrace(m);
+    const trace = toChromeTrace(dat);
+    assertValid(trace);
+    const v = load(trace);
+    assert.deepEqual([...v.procNames.entries()].sort(), [[0, 'CPU 0'], [1, 'CPU 1']]);
+    assert.equal(v.threadNames.get('0/1234'), 'bash-1234');
+    assert.equal(v.threadNames.get('1/0'), '<idle>-0');
+    const s0 = v.slices.filter((s) => s.track === '0/1234').sort((x, y) => x.ts - y.ts || x.depth - y.depth);
+    assert.deepEqual(s0.map((s) => [s.name, s.depth]), [['vfs_read', 0], ['rw_verify_area', 1], ['schedule', 0]]);
+    const [outer, inner] = s0;
+    assert.ok(inner.ts >= outer.ts && inner.ts + inner.dur <= outer.ts + outer.dur, 'the callee lies within its caller');
+    const x = v.slices.find((s) => s.track === '1/0');
+    assert.ok(x && x.name === 'schedule' && x.dur === 2.5, `X slice ${JSON.stringify(x)}`);
+    const marker = v.instants.find((e) => e.cat === 'marker');
+    assert.equal(marker?.s, 'g');
+    assert.equal(marker?.args?.text, 'vfs_read: hello marker');
+    const call = v.instants.find((e) => e.cat === 'function');
+    assert.deepEqual([call?.name, call?.args?.parent, call?.pid], ['vfs_write', 'ksys_write', 1]);
+  });
+});
+
+test('perfetto: lost events are instants; record --perfetto and convert write the same schema-valid JSON', async () => {
+  const file = join(dir, 't.dat');
+  const json = join(dir, 't.json');
+  const rec = await runCliCaptured(['record', '-p', 'function', '--buffer-size-kb', '8', '--clock', 'virtual', '-o', file, '--perfetto', json, '-c', 'kcall -n 3000 schedule schedule_timeout']);
+  assert.equal(rec.code, 0, rec.stderr);
+  const fromRecord = JSON.parse(readFileSync(json, 'utf8'));
+  assertValid(fromRecord);
+  const conv = await runCliCaptured(['convert', file, join(dir, 'c.json')]);
+  assert.equal(conv.code, 0, conv.stderr);
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'c.json'), 'utf8')), fromRecord);
+  const v = load(fromRecord);
+  assert.ok(v.instants.some((e) => e.name === 'EVENTS DROPPED' && e.s === 'p'), 'lost events are shown');
+  assert.ok(v.instants.filter((e) => e.cat === 'function').every((e) => e.name === 'schedule' && e.args?.parent === 'schedule_timeout'));
+});
