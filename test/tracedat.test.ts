@@ -14,6 +14,7 @@ import { writeTraceDat } from '../src/tracedat/writer.ts';
 import { report } from '../src/tracedat/report.ts';
 import { decodeCpuData } from '../src/tracedat/kbuffer.ts';
 import { withMachine, runCliCaptured, errCode } from './helpers.ts';
+import { graphTrace } from './graph-records.ts';
 
 const traceCmd = spawnSync('trace-cmd', ['--help'], { encoding: 'utf8' });
 const TRACE_CMD = traceCmd.error ? `trace-cmd is not installed here (${(traceCmd.error as NodeJS.ErrnoException).code}); .ci/run installs it` : '';
@@ -192,6 +193,22 @@ test('tracedat: ringtrace report reads what trace-cmd rewrote: convert (v7, zstd
   const back = await runCliCaptured(['convert', '--file-version', '7', file, v7]);
   assert.equal(back.code, 0, back.stderr);
   assert.equal(tc('report', v7), want);
+});
+
+test('tracedat: function_graph records and trace_marker prints: ringtrace report prints what trace-cmd report prints', { skip: TRACE_CMD || false }, async () => {
+  const file = tmp('graph.dat');
+  await withMachine({ cpus: 2, clock: 'local' }, async (m) => {
+    writeFileSync(file, writeTraceDat(await graphTrace(m)));
+  });
+  for (const opts of [[], ['-l'], ['--cpu', '0']]) {
+    const want = tc('report', ...opts, file);
+    assert.match(want, /funcgraph_entry/);
+    const r = await runCliCaptured(['report', ...opts, file]);
+    assert.equal(r.stdout, want, `report ${opts.join(' ')}`);
+  }
+  const text = tc('report', file);
+  assert.match(text, /\+ 10\.500 us {2}\| {4}rw_verify_area\(\);/, 'a leaf with its duration');
+  assert.match(text, /! 249\.000 us \|  }/, 'the return of vfs_read');
 });
 
 test('tracedat: write -> read round trip keeps every part; report --cpu, -F, -v', async () => {

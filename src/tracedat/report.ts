@@ -8,6 +8,7 @@ import { RingtraceError } from '../errors.ts';
 import type { TraceDat } from './format.ts';
 import { decodeCpuData, mergeByTime, type TraceRecord } from './kbuffer.ts';
 import { EventFilters } from './filter.ts';
+import { GraphPrinter } from './fgraph.ts';
 import { Kallsyms, fieldValue, findField, parseEventFormat, printFields, printFormatted, symbolOf, type EventFormat } from './events.ts';
 
 // libtraceevent's trace_entry flag bits (event-parse.c); 0x02 is IRQS_NOSUPPORT there
@@ -160,7 +161,7 @@ export class EventPrinter {
         if (addr === 0xffffffffffffffffn) break;
         out += `=> ${symbolOf(this.s.syms, addr, false)} (${addr.toString(16).padStart(16, '0')})\n`;
       }
-      return out.trimEnd();
+      return out;
     }
     return printFormatted(ev, r.data, this.s.syms) ?? printFields(ev, r.data);
   }
@@ -188,8 +189,11 @@ export function report(dat: TraceDat, opts: ReportOptions = {}): string {
   for (const f of opts.filters ?? []) filters.add(f.spec, f.negate);
   const usecs = USEC_CLOCKS.test(s.clockOf(opts.buffer));
   const printer = new EventPrinter(s, { parent: opts.parent });
+  const graph = new GraphPrinter(s);
   const lines: string[] = [];
-  for (const r of s.records(opts.buffer ?? '', opts.cpus)) {
+  const records = s.records(opts.buffer ?? '', opts.cpus);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
     const ev = s.eventOf(r);
     const pid = s.pidOf(r);
     const comm = s.commOf(pid);
@@ -202,8 +206,14 @@ export function report(dat: TraceDat, opts: ReportOptions = {}): string {
     line += `${printTime(r.ts, usecs, opts.fullTimestamps ?? false)}:`;
     const name = ev ? ev.name : '(NULL)';
     line += ` ${name}: ${' '.repeat(Math.max(0, 20 - name.length))}`;
-    line += printer.info(ev, r);
-    lines.push(line);
+    if (ev && graph.isEntry(ev)) {
+      // a leaf takes its return record with it
+      const leaf = graph.isLeaf(ev, r, records[i + 1]);
+      line += graph.entry(ev, r, leaf ? records[++i] : undefined);
+    } else if (ev && graph.isExit(ev)) line += graph.exit(ev, r);
+    else line += printer.info(ev, r);
+    // trace_show_data(): one trailing newline of the event's text is dropped
+    lines.push(line.endsWith('\n') ? line.slice(0, -1) : line);
   }
   return out + lines.map((l) => l + '\n').join('');
 }
