@@ -211,6 +211,33 @@ test('tracedat: function_graph records and trace_marker prints: ringtrace report
   assert.match(text, /! 249\.000 us \|  }/, 'the return of vfs_read');
 });
 
+test('tracedat: instances — record -B NAME, and the top buffer with an instance, as trace-cmd report merges them', { skip: TRACE_CMD || false }, async () => {
+  const b = tmp('instance.dat');
+  const rec = await runCliCaptured(['record', '-B', 'foo', '-p', 'function', '-o', b, '-c', 'kcall -n 2 schedule schedule_timeout; kcall -c 1 vfs_read ksys_read']);
+  assert.equal(rec.code, 0, rec.stderr);
+  const want = tc('report', b);
+  assert.equal(want.split('\n').filter((l) => l.startsWith('foo: ')).length, 3);
+  assert.equal((await runCliCaptured(['report', b])).stdout, want);
+  const only = await runCliCaptured(['report', '-B', 'foo', b]);
+  assert.equal(only.stdout.split('\n').filter((l) => l.includes('function:') && !l.startsWith('foo')).length, 3);
+  for (const version of [6, 7] as const) {
+    const both = tmp(`both${version}.dat`);
+    await withMachine({ cpus: 2, clock: 'local' }, async (m) => {
+      await m.fs.mkdir('instances/foo');
+      await m.fs.write('instances/foo/current_tracer', 'function\n');
+      await m.fs.write('current_tracer', 'function\n');
+      const r = m.record({ instances: ['', 'foo'], version });
+      await m.run(0, new Workload().call('schedule', { parent: 'schedule_timeout', count: 2 }));
+      await m.run(1, new Workload().call('vfs_read', { parent: 'ksys_read' }));
+      writeFileSync(both, writeTraceDat(r.stop()));
+    });
+    const text = tc('report', both);
+    assert.equal(text.split('\n').filter((l) => l.startsWith('foo: ')).length, 3);
+    assert.equal(text.split('\n').filter((l) => l.startsWith('     ')).length, 3);
+    assert.equal((await runCliCaptured(['report', both])).stdout, text, `version ${version}`);
+  }
+});
+
 test('tracedat: write -> read round trip keeps every part; report --cpu, -F, -v', async () => {
   await withMachine({ cpus: 2, clock: 'virtual' }, async (m) => {
     await work(m);

@@ -98,11 +98,12 @@ export function decodeCpuData(data: Uint8Array, cpu: number, pageSize: number, l
   return out;
 }
 
-// Records of several CPUs merged by time stamp (the lowest CPU first on a tie), as trace-cmd report
-// reads them (tracecmd_read_next_data picks the CPU with the oldest next record).
-export function mergeByTime(perCpu: TraceRecord[][]): TraceRecord[] {
+// Lists (of CPUs, of buffers) merged by time stamp, the earlier list first on a tie, as trace-cmd
+// report reads them (tracecmd_read_next_data picks the CPU with the oldest next record, and
+// tracecmd_iterate_events_multi the handle).
+export function mergeByTime<T extends { ts: number }>(perCpu: T[][]): T[] {
   const idx = perCpu.map(() => 0);
-  const out: TraceRecord[] = [];
+  const out: T[] = [];
   for (;;) {
     let best = -1;
     for (let i = 0; i < perCpu.length; i++) {

@@ -181,24 +181,48 @@ function parseStats(dat: TraceDat): string {
   return out;
 }
 
+// A record as the report prints it: the buffer it came from and, for a function_graph leaf, the
+// return record it consumed.
+interface Item {
+  ts: number;
+  buffer: string;
+  usecs: boolean;
+  r: TraceRecord;
+  ret?: TraceRecord;
+}
+
 export function report(dat: TraceDat, opts: ReportOptions = {}): string {
   const s = new TraceSession(dat);
-  let out = `cpus=${dat.cpuCount}\n`;
+  const out = `cpus=${dat.cpuCount}\n`;
   if (opts.stat) return out + parseStats(dat);
   const filters = new EventFilters();
   for (const f of opts.filters ?? []) filters.add(f.spec, f.negate);
-  const usecs = USEC_CLOCKS.test(s.clockOf(opts.buffer));
   const printer = new EventPrinter(s, { parent: opts.parent });
   const graph = new GraphPrinter(s);
+  // every buffer (read_data_info: one handle per instance) unless one is asked for
+  const names = opts.buffer !== undefined ? [opts.buffer] : dat.buffers.map((b) => b.name);
+  const perBuffer = names.map((name) => {
+    const usecs = USEC_CLOCKS.test(s.clockOf(name));
+    const records = s.records(name, opts.cpus);
+    const items: Item[] = [];
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      const ev = s.eventOf(r);
+      // a graph leaf takes its return record with it (the next record of the same buffer)
+      const ret = ev && graph.isEntry(ev) && graph.isLeaf(ev, r, records[i + 1]) ? records[++i] : undefined;
+      items.push({ ts: r.ts, buffer: name, usecs, r, ret });
+    }
+    return items;
+  });
+  // print_handle_file(): with instances, each line starts with its buffer's name (or blanks for the top)
+  const width = names.length > 1 ? Math.max(...names.map((n) => n.length)) : -1;
   const lines: string[] = [];
-  const records = s.records(opts.buffer ?? '', opts.cpus);
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i];
+  for (const { buffer, usecs, r, ret } of mergeByTime(perBuffer)) {
     const ev = s.eventOf(r);
     const pid = s.pidOf(r);
     const comm = s.commOf(pid);
     if (!filters.empty && (!ev || !filters.pass({ ev, data: r.data, cpu: r.cpu, comm }))) continue;
-    let line = '';
+    let line = width < 0 ? '' : buffer ? `${buffer.padStart(width)}: ` : `${''.padStart(width)}  `;
     if (r.missed > 0) line += `CPU:${r.cpu} [${r.missed} EVENTS DROPPED]\n`;
     else if (r.missed < 0) line += `CPU:${r.cpu} [EVENTS DROPPED]\n`;
     if (opts.latency) line += `${comm.slice(0, 8).padStart(8)}-${String(pid).padEnd(5)} ${String(r.cpu).padStart(3)}${latencyFlags(r.data)}`;
@@ -206,11 +230,8 @@ export function report(dat: TraceDat, opts: ReportOptions = {}): string {
     line += `${printTime(r.ts, usecs, opts.fullTimestamps ?? false)}:`;
     const name = ev ? ev.name : '(NULL)';
     line += ` ${name}: ${' '.repeat(Math.max(0, 20 - name.length))}`;
-    if (ev && graph.isEntry(ev)) {
-      // a leaf takes its return record with it
-      const leaf = graph.isLeaf(ev, r, records[i + 1]);
-      line += graph.entry(ev, r, leaf ? records[++i] : undefined);
-    } else if (ev && graph.isExit(ev)) line += graph.exit(ev, r);
+    if (ev && graph.isEntry(ev)) line += graph.entry(ev, r, ret);
+    else if (ev && graph.isExit(ev)) line += graph.exit(ev, r);
     else line += printer.info(ev, r);
     // trace_show_data(): one trailing newline of the event's text is dropped
     lines.push(line.endsWith('\n') ? line.slice(0, -1) : line);
