@@ -113,7 +113,8 @@ test('tracedat: saveTraceDat after the fact; trace-cmd report prints what cat tr
     const cpu0 = full.filter((l) => l.includes('[000]')).map((l) => /(\d+\.\d{9}):/.exec(l)![1].replace('.', '').replace(/^0+/, ''));
     assert.deepEqual(cpu0, ours.map((r) => String(r.ts)));
     // and ringtrace report prints exactly what trace-cmd report prints
-    for (const opts of [[], ['-l'], ['-t'], ['-l', '-O', 'parent'], ['--stat']]) {
+    const filters = [['-F', 'function: common_pid == 1234'], ['-F', 'ftrace/function: COMM =~ "^kw"'], ['-v', '-F', 'function: common_flags & 1'], ['-F', 'func.*: ip > 0 && CPU == 1']];
+    for (const opts of [[], ['-l'], ['-t'], ['-l', '-O', 'parent'], ['--stat'], ['--cpu', '1'], ...filters]) {
       const r = await runCliCaptured(['report', ...opts, file]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, tc('report', ...opts, file), `report ${opts.join(' ')}`);
@@ -265,8 +266,9 @@ test('tracedat: write -> read round trip keeps every part; report --cpu, -F, -v'
     assert.ok(bash.every((l) => l.includes('bash-1234')));
     const notBash = report(dat, { filters: [{ spec: 'ftrace/function: COMM == "bash"', negate: true }] }).split('\n').filter((l) => l.includes('function:'));
     assert.equal(notBash.length, 3);
-    const none = report(dat, { filters: [{ spec: 'sched_switch', negate: false }] });
-    assert.equal(none, 'cpus=2\n');
+    assert.throws(() => report(dat, { filters: [{ spec: 'sched_switch', negate: false }] }), errCode('EINVAL', /Failed to create event filter: sched_switch/));
+    const noField = report(dat, { filters: [{ spec: 'function: nosuch == 1', negate: false }] });
+    assert.equal(noField, 'cpus=2\n');
     assert.throws(() => report(dat, { filters: [{ spec: 'function: ip ==', negate: false }] }), errCode('EINVAL', /needs a value/));
   });
 });

@@ -33,12 +33,7 @@ async function load(path: string): Promise<TraceDat> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new CliError(`${path}: ${code === 'ENOENT' ? 'No such file or directory' : (err as Error).message}`);
   }
-  try {
-    return await readTraceDat(bytes, path);
-  } catch (err) {
-    if (err instanceof RingtraceError) throw new CliError(err.message.replace(/^EINVAL: /, ''));
-    throw err;
-  }
+  return readTraceDat(bytes, path);
 }
 
 // A CPU list: "0,2-3"
@@ -187,12 +182,7 @@ export const convertCommand: Command = {
       return 0;
     }
     const version = fileVersion(opts['file-version']);
-    try {
-      await save(output, writeTraceDat({ ...dat, version, compression: 'none' }));
-    } catch (err) {
-      if (err instanceof RingtraceError) throw new CliError(err.message.replace(/^EINVAL: /, ''));
-      throw err;
-    }
+    await save(output, writeTraceDat({ ...dat, version, compression: 'none' }));
     io.err(`ringtrace convert: ${output} (trace.dat version ${version})`);
     return 0;
   },

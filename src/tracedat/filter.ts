@@ -26,6 +26,7 @@ const RELATIONS: Record<string, (order: number) => boolean> = {
 };
 
 interface EventFilter {
+  spec: string;
   match: (ev: EventFormat) => boolean;
   cond: Cond | null;
   negate: boolean;
@@ -176,7 +177,15 @@ export class EventFilters {
     const colon = spec.indexOf(':');
     const names = colon < 0 ? spec : spec.slice(0, colon);
     const rest = colon < 0 ? '' : spec.slice(colon + 1).trim();
-    this.filters.push({ match: eventMatcher(spec, names), cond: rest ? parseCondition(spec, rest) : null, negate });
+    this.filters.push({ spec, match: eventMatcher(spec, names), cond: rest ? parseCondition(spec, rest) : null, negate });
+  }
+
+  // A filter that names no event of the file fails, as tep_filter_add_filter_str() does
+  // ("Failed to create event filter").
+  check(events: Iterable<EventFormat>): void {
+    const list = [...events];
+    const none = this.filters.find((f) => !list.some(f.match));
+    if (none) throw new RingtraceError('EINVAL', `Failed to create event filter: ${none.spec} (no such event in the file)`);
   }
 
   get empty(): boolean {

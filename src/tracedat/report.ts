@@ -197,6 +197,7 @@ export function report(dat: TraceDat, opts: ReportOptions = {}): string {
   if (opts.stat) return out + parseStats(dat);
   const filters = new EventFilters();
   for (const f of opts.filters ?? []) filters.add(f.spec, f.negate);
+  filters.check(s.formats.values());
   const printer = new EventPrinter(s, { parent: opts.parent });
   const graph = new GraphPrinter(s);
   // every buffer (read_data_info: one handle per instance) unless one is asked for
