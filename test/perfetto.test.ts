@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import Ajv from 'ajv';
 import { toChromeTrace, type ChromeEvent, type ChromeTrace } from '../src/perfetto/chrome-json.ts';
 import { withMachine, runCliCaptured } from './helpers.ts';
-import { graphTrace } from './graph-records.ts';
+import { graphTrace } from './raw-records.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -14,7 +14,7 @@ import { writeTraceDat } from '../src/tracedat/writer.ts';
 import { report } from '../src/tracedat/report.ts';
 import { decodeCpuData } from '../src/tracedat/kbuffer.ts';
 import { withMachine, runCliCaptured, errCode } from './helpers.ts';
-import { graphTrace } from './graph-records.ts';
+import { graphTrace, schedTrace } from './raw-records.ts';
 
 const traceCmd = spawnSync('trace-cmd', ['--help'], { encoding: 'utf8' });
 const TRACE_CMD = traceCmd.error ? `trace-cmd is not installed here (${(traceCmd.error as NodeJS.ErrnoException).code}); .ci/run installs it` : '';
@@ -210,6 +210,21 @@ test('tracedat: function_graph records and trace_marker prints: ringtrace report
   const text = tc('report', file);
   assert.match(text, /\+ 10\.500 us {2}\| {4}rw_verify_area\(\);/, 'a leaf with its duration');
   assert.match(text, /! 249\.000 us \|  }/, 'the return of vfs_read');
+});
+
+test('tracedat: sched_switch, sched_wakeup and stack traces print as libtraceevent\'s plugins print them', { skip: TRACE_CMD || false }, async () => {
+  const file = tmp('sched.dat');
+  await withMachine({ cpus: 1, clock: 'local' }, async (m) => {
+    writeFileSync(file, writeTraceDat(await schedTrace(m)));
+  });
+  const want = tc('report', file);
+  assert.match(want, /sched_switch: +bash:1234 \[120\] S ==> kworker\/0:1:4321 \[120\]/);
+  assert.match(want, /<stack trace >/);
+  assert.equal((await runCliCaptured(['report', file])).stdout, want);
+  // a stack trace follows the event it belongs to through the filters
+  for (const f of [['-F', 'sched/sched_switch: prev_state > 0'], ['-F', 'function'], ['-F', 'sched_wakeup'], ['-v', '-F', 'kernel_stack'], ['-F', 'sched_switch: next_comm == "bash"']]) {
+    assert.equal((await runCliCaptured(['report', '-l', ...f, file])).stdout, tc('report', '-l', ...f, file), f.join(' '));
+  }
 });
 
 test('tracedat: instances — record -B NAME, and the top buffer with an instance, as trace-cmd report merges them', { skip: TRACE_CMD || false }, async () => {

@@ -3,7 +3,7 @@
 //   expressions allowed; CONDITION: field comparisons (== != < <= > >=, =~ !~ for a
 //   regex on strings), && || ! and parentheses, numbers and "strings". COMM and CPU name the task's
 //   command and the CPU. An event matches when one of its filters does; with -F, events no filter names
-//   are left out. -v before filters makes them exclude what they match.
+//   are left out, except the stack trace of an event shown. -v makes filters exclude what they match.
 import { RingtraceError } from '../errors.ts';
 import { fieldValue, findField, type EventFormat } from './events.ts';
 
@@ -169,8 +169,12 @@ function parseCondition(spec: string, text: string): Cond {
   return cond;
 }
 
+// the stack-trace events that follow the event they belong to
+const STACK_EVENTS = new Set(['kernel_stack', 'user_stack']);
+
 export class EventFilters {
   private readonly filters: EventFilter[] = [];
+  private readonly lastPrinted = new Map<number, boolean>(); // per CPU: the last record was shown
 
   // one -F argument; negate when a -v came before it
   add(spec: string, negate = false): void {
@@ -192,12 +196,19 @@ export class EventFilters {
     return this.filters.length === 0;
   }
 
-  // A record passes when no positive filter exists or one matches, and no negative filter matches.
+  // tcmd_filter_match(): a record passes when no positive filter exists or one matches, and no negative
+  // filter matches; a stack trace the positive filters miss still passes right after a record of its CPU
+  // that was shown (a shown event keeps its stack trace).
   pass(c: FilterContext): boolean {
-    const positive = this.filters.filter((f) => !f.negate);
-    const negative = this.filters.filter((f) => f.negate);
     const hit = (f: EventFilter) => f.match(c.ev) && (!f.cond || f.cond(c));
-    if (negative.some(hit)) return false;
-    return positive.length === 0 || positive.some(hit);
+    const positive = this.filters.filter((f) => !f.negate);
+    let isStack = false;
+    if (positive.length && !positive.some(hit)) {
+      if (!(c.ev.system === 'ftrace' && STACK_EVENTS.has(c.ev.name) && this.lastPrinted.get(c.cpu))) return false;
+      isStack = true;
+    }
+    const excluded = this.filters.some((f) => f.negate && hit(f));
+    this.lastPrinted.set(c.cpu, !isStack && !excluded);
+    return !excluded;
   }
 }

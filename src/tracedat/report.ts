@@ -9,7 +9,8 @@ import type { TraceDat } from './format.ts';
 import { decodeCpuData, mergeByTime, type TraceRecord } from './kbuffer.ts';
 import { EventFilters } from './filter.ts';
 import { GraphPrinter } from './fgraph.ts';
-import { Kallsyms, fieldValue, findField, parseEventFormat, printFields, printFormatted, symbolOf, type EventFormat } from './events.ts';
+import { Kallsyms, parseEventFormat, printFields, printFormatted, type EventFormat } from './events.ts';
+import { plugins } from './plugins.ts';
 
 // libtraceevent's trace_entry flag bits (event-parse.c); 0x02 is IRQS_NOSUPPORT there
 const LTE_IRQS_OFF = 0x01;
@@ -107,61 +108,21 @@ function printTime(ts: number, usecs: boolean, nsec: boolean): string {
   return ` ${String(us / 1_000_000n).padStart(5)}.${String(us % 1_000_000n).padStart(6, '0')}`;
 }
 
-// plugin_function.c's add_and_get_index(): the call depth from each CPU's stack of function names
-class FunctionIndent {
-  private readonly stacks = new Map<number, string[]>();
-
-  index(parent: string, child: string, cpu: number): number {
-    let st = this.stacks.get(cpu);
-    if (!st) this.stacks.set(cpu, (st = []));
-    for (let i = 0; i < st.length; i++) {
-      if (st[i] === parent) {
-        st[i + 1] = child;
-        return i;
-      }
-    }
-    st[0] = parent;
-    st[1] = child;
-    return 0;
-  }
-}
-
 export class EventPrinter {
-  private readonly indent = new FunctionIndent();
+  private readonly plugins = plugins();
 
-  constructor(private readonly s: TraceSession, private readonly opts: { parent?: boolean } = {}) {}
+  constructor(
+    private readonly s: TraceSession,
+    private readonly opts: { parent?: boolean; time?: (ts: number) => string } = {},
+  ) {}
 
-  // The event's text: the function plugin for ftrace/function, the kernel_stack plugin, else the print fmt
+  // The event's text: a plugin's handler where libtraceevent has one, else the print fmt, else the fields
   info(ev: EventFormat | undefined, r: TraceRecord): string {
     if (!ev) return `[UNKNOWN TYPE ${r.data.length >= 2 ? r.data[0] | (r.data[1] << 8) : '?'}]`;
-    const num = (name: string): bigint | null => {
-      const f = findField(ev, name);
-      const v = f ? fieldValue(f, r.data) : null;
-      return typeof v === 'bigint' ? v : null;
-    };
-    if (ev.system === 'ftrace' && ev.name === 'function') {
-      const ip = num('ip');
-      const pip = num('parent_ip');
-      if (ip === null || pip === null) return '!';
-      const func = this.s.syms.functionAt(ip);
-      const parent = this.s.syms.functionAt(pip);
-      const idx = parent ? this.indent.index(parent.name, func ? func.name : '', r.cpu) : 0;
-      let out = ' '.repeat(idx * 3) + (func ? func.name : `0x${ip.toString(16)}`);
-      if (this.opts.parent) out += ` <-- ${parent ? parent.name : `0x${pip.toString(16)}`}`;
-      return out;
-    }
-    if (ev.system === 'ftrace' && ev.name === 'kernel_stack') {
-      // plugin_function.c's trace_stack_handler: every caller up to the end of the record
-      const f = findField(ev, 'caller');
-      if (!f) return '<CANT FIND FIELD caller>';
-      let out = '<stack trace >\n';
-      const dv = new DataView(r.data.buffer, r.data.byteOffset, r.data.byteLength);
-      for (let p = f.offset; p + 8 <= r.data.length; p += 8) {
-        const addr = dv.getBigUint64(p, true);
-        if (addr === 0xffffffffffffffffn) break;
-        out += `=> ${symbolOf(this.s.syms, addr, false)} (${addr.toString(16).padStart(16, '0')})\n`;
-      }
-      return out;
+    const plugin = this.plugins.get(`${ev.system}/${ev.name}`);
+    if (plugin) {
+      const time = this.opts.time ?? ((ts: number) => String(ts));
+      return plugin({ ev, r, syms: this.s.syms, comms: this.s.comms, parent: this.opts.parent ?? false, time });
     }
     return printFormatted(ev, r.data, this.s.syms) ?? printFields(ev, r.data);
   }
@@ -198,7 +159,6 @@ export function report(dat: TraceDat, opts: ReportOptions = {}): string {
   const filters = new EventFilters();
   for (const f of opts.filters ?? []) filters.add(f.spec, f.negate);
   filters.check(s.formats.values());
-  const printer = new EventPrinter(s, { parent: opts.parent });
   const graph = new GraphPrinter(s);
   // every buffer (read_data_info: one handle per instance) unless one is asked for
   const names = opts.buffer !== undefined ? [opts.buffer] : dat.buffers.map((b) => b.name);
@@ -217,6 +177,10 @@ export function report(dat: TraceDat, opts: ReportOptions = {}): string {
   });
   // print_handle_file(): with instances, each line starts with its buffer's name (or blanks for the top)
   const width = names.length > 1 ? Math.max(...names.map((n) => n.length)) : -1;
+  const topUsecs = USEC_CLOCKS.test(s.clockOf(names[0]));
+  // trace-read.c's tep_func_repeat_format: "%6.1000d" or "%12d", without the line's leading space
+  const repeatTime = (ts: number) => (topUsecs ? printTime(ts, true, false).slice(1) : printTime(ts, false, false));
+  const printer = new EventPrinter(s, { parent: opts.parent, time: repeatTime });
   const lines: string[] = [];
   for (const { buffer, usecs, r, ret } of mergeByTime(perBuffer)) {
     const ev = s.eventOf(r);
