@@ -67,20 +67,23 @@ test('perfetto: graph entry/exit become nested slices per CPU and task, markers 
     const trace = toChromeTrace(dat);
     assertValid(trace);
     const v = load(trace);
-    assert.deepEqual([...v.procNames.entries()].sort(), [[0, 'CPU 0'], [1, 'CPU 1']]);
-    assert.equal(v.threadNames.get('0/1234'), 'bash-1234');
-    assert.equal(v.threadNames.get('1/0'), '<idle>-0');
-    const s0 = v.slices.filter((s) => s.track === '0/1234').sort((x, y) => x.ts - y.ts || x.depth - y.depth);
+    // no pid or tid 0 (Perfetto treats them specially): CPU N is pid N + 1, the idle task a tid of its own per CPU
+    assert.deepEqual([...v.procNames.entries()].sort(), [[1, 'CPU 0'], [2, 'CPU 1']]);
+    assert.equal(v.threadNames.get('1/1234'), 'bash-1234');
+    const idle = 4 * 1024 * 1024 + 1;
+    assert.equal(v.threadNames.get(`2/${idle}`), '<idle>-0');
+    assert.ok(trace.traceEvents.every((e) => e.pid !== 0 && e.tid !== 0));
+    const s0 = v.slices.filter((s) => s.track === '1/1234').sort((x, y) => x.ts - y.ts || x.depth - y.depth);
     assert.deepEqual(s0.map((s) => [s.name, s.depth]), [['vfs_read', 0], ['rw_verify_area', 1], ['schedule', 0]]);
     const [outer, inner] = s0;
     assert.ok(inner.ts >= outer.ts && inner.ts + inner.dur <= outer.ts + outer.dur, 'the callee lies within its caller');
-    const x = v.slices.find((s) => s.track === '1/0');
+    const x = v.slices.find((s) => s.track === `2/${idle}`);
     assert.ok(x && x.name === 'schedule' && x.dur === 2.5, `X slice ${JSON.stringify(x)}`);
     const marker = v.instants.find((e) => e.cat === 'marker');
     assert.equal(marker?.s, 'g');
     assert.equal(marker?.args?.text, 'vfs_read: hello marker');
     const call = v.instants.find((e) => e.cat === 'function');
-    assert.deepEqual([call?.name, call?.args?.parent, call?.pid], ['vfs_write', 'ksys_write', 1]);
+    assert.deepEqual([call?.name, call?.args?.parent, call?.pid], ['vfs_write', 'ksys_write', 2]);
   });
 });
 

@@ -1,7 +1,9 @@
 // A trace.dat as a Chrome JSON trace (the Trace Event Format the Perfetto UI and chrome://tracing open):
 //
-//   tracks    one process per CPU ("CPU N", pid N), one thread per task on it (tid = the task's pid,
-//             named by saved_cmdlines), so each CPU is a track group with its tasks under it
+//   tracks    one process per CPU ("CPU N", pid N + 1), one thread per task on it (tid = the task's
+//             pid, named "comm-pid" from saved_cmdlines), so each CPU is a track group with its tasks
+//             under it. Perfetto gives pid 0 and tid 0 special meanings, so no track uses them: CPU N is
+//             pid N + 1, and each CPU's idle task (pid 0) gets tid PID_MAX_LIMIT + N, above any real pid
 //   slices    function_graph's funcgraph_entry / funcgraph_exit pairs (struct ftrace_graph_ent_entry /
 //             ftrace_graph_ret_entry of trace_entries.h) as "B"/"E" events; an exit whose entry was
 //             lost becomes an "X" slice from its calltime to its rettime
@@ -31,6 +33,17 @@ export interface ChromeTrace {
   traceEvents: ChromeEvent[];
   displayTimeUnit: 'ns';
   otherData: Record<string, string>;
+}
+
+// include/linux/threads.h: no task has a pid this large
+const PID_MAX_LIMIT = 4 * 1024 * 1024;
+
+function trackPid(cpu: number): number {
+  return cpu + 1;
+}
+
+function trackTid(cpu: number, pid: number): number {
+  return pid > 0 ? pid : PID_MAX_LIMIT + cpu;
 }
 
 function us(ns: number | bigint): number {
@@ -71,9 +84,9 @@ export function toChromeTrace(dat: TraceDat, opts: { buffer?: string } = {}): Ch
     if (!threads.has(key)) threads.set(key, { cpu: r.cpu, pid });
     const ts = us(r.ts);
     if (r.missed !== 0) {
-      events.push({ name: 'EVENTS DROPPED', ph: 'i', s: 'p', ts, pid: r.cpu, cat: 'ring_buffer', args: { count: r.missed > 0 ? r.missed : 'unknown' } });
+      events.push({ name: 'EVENTS DROPPED', ph: 'i', s: 'p', ts, pid: trackPid(r.cpu), cat: 'ring_buffer', args: { count: r.missed > 0 ? r.missed : 'unknown' } });
     }
-    const base = { pid: r.cpu, tid: pid, ts };
+    const base = { pid: trackPid(r.cpu), tid: trackTid(r.cpu, pid), ts };
     if (!ev) {
       events.push({ ...base, name: 'unknown event', ph: 'i', s: 't', cat: 'unknown' });
       return;
@@ -120,15 +133,17 @@ export function toChromeTrace(dat: TraceDat, opts: { buffer?: string } = {}): Ch
   const end = records.length ? us(records[records.length - 1].ts) : 0;
   for (const [key, st] of open) {
     const [cpu, pid] = key.split('/').map(Number);
-    while (st.length) events.push({ name: st.pop()!, ph: 'E', ts: end, pid: cpu, tid: pid, cat: 'function_graph' });
+    while (st.length) events.push({ name: st.pop()!, ph: 'E', ts: end, pid: trackPid(cpu), tid: trackTid(cpu, pid), cat: 'function_graph' });
   }
 
   const meta: ChromeEvent[] = [];
   for (const cpu of [...cpus].sort((a, b) => a - b)) {
-    meta.push({ name: 'process_name', ph: 'M', pid: cpu, args: { name: `CPU ${cpu}` } });
-    meta.push({ name: 'process_sort_index', ph: 'M', pid: cpu, args: { sort_index: cpu } });
+    meta.push({ name: 'process_name', ph: 'M', pid: trackPid(cpu), args: { name: `CPU ${cpu}` } });
+    meta.push({ name: 'process_sort_index', ph: 'M', pid: trackPid(cpu), args: { sort_index: cpu } });
   }
-  for (const { cpu, pid } of threads.values()) meta.push({ name: 'thread_name', ph: 'M', pid: cpu, tid: pid, args: { name: `${s.commOf(pid)}-${pid}` } });
+  for (const { cpu, pid } of threads.values()) {
+    meta.push({ name: 'thread_name', ph: 'M', pid: trackPid(cpu), tid: trackTid(cpu, pid), args: { name: `${s.commOf(pid)}-${pid}` } });
+  }
   return {
     traceEvents: [...meta, ...events],
     displayTimeUnit: 'ns',
