@@ -113,6 +113,7 @@ export class Recorder {
   private readonly sources: Source[];
   private stopped = false;
   private timer: ReturnType<typeof setInterval> | undefined;
+  private failure: unknown; // what a timed poll threw: stop() reports it
   readonly version: 6 | 7;
 
   constructor(private readonly rm: RingMachine, opts: TraceDatOptions = {}) {
@@ -124,7 +125,14 @@ export class Recorder {
     if (opts.pollMs !== undefined && !(opts.pollMs > 0)) throw new RingtraceError('EINVAL', `pollMs must be a positive number, not ${opts.pollMs}`);
     this.sources = names.map((name, i) => ({ name, tb: tbs[i], pages: new Map(), close: tbs[i].open() }));
     if (opts.pollMs !== undefined) {
-      this.timer = setInterval(() => this.poll(), opts.pollMs);
+      this.timer = setInterval(() => {
+        try {
+          this.poll();
+        } catch (err) {
+          this.failure = err;
+          this.pause();
+        }
+      }, opts.pollMs);
       // the timer alone does not keep a process alive (Node; Deno's timers have no unref)
       (this.timer as { unref?: () => void }).unref?.();
     }
@@ -164,9 +172,10 @@ export class Recorder {
   stop(): TraceDat {
     if (this.stopped) throw new RingtraceError('EINVAL', 'the recording was already stopped');
     this.pause();
-    this.poll();
     const rm = this.rm;
     try {
+      if (this.failure !== undefined) throw this.failure;
+      this.poll();
       const buffers: TraceDatBuffer[] = this.sources.map((s) => {
         const dir = dirOf(s.name);
         for (const cpu of s.tb.bufferCpus()) {
