@@ -86,6 +86,8 @@ export async function graphTrace(m: RingMachine) {
 const SCHED_FORMATS = [
   `name: sched_switch\nID: 316\nformat:\n${COMMON}\n\tfield:char prev_comm[16];\toffset:8;\tsize:16;\tsigned:0;\n\tfield:pid_t prev_pid;\toffset:24;\tsize:4;\tsigned:1;\n\tfield:int prev_prio;\toffset:28;\tsize:4;\tsigned:1;\n\tfield:long prev_state;\toffset:32;\tsize:8;\tsigned:1;\n\tfield:char next_comm[16];\toffset:40;\tsize:16;\tsigned:0;\n\tfield:pid_t next_pid;\toffset:56;\tsize:4;\tsigned:1;\n\tfield:int next_prio;\toffset:60;\tsize:4;\tsigned:1;\n\n` +
     'print fmt: "prev_comm=%s prev_pid=%d prev_prio=%d prev_state=%s%s ==> next_comm=%s next_pid=%d next_prio=%d", REC->prev_comm, REC->prev_pid, REC->prev_prio, (REC->prev_state & ((((0x00000000 | 0x00000001 | 0x00000002 | 0x00000004 | 0x00000008 | 0x00000010 | 0x00000020 | 0x00000040) + 1) << 1) - 1)) ? __print_flags(REC->prev_state & ((((0x00000000 | 0x00000001 | 0x00000002 | 0x00000004 | 0x00000008 | 0x00000010 | 0x00000020 | 0x00000040) + 1) << 1) - 1), "|", { 0x00000001, "S" }, { 0x00000002, "D" }, { 0x00000004, "T" }, { 0x00000008, "t" }, { 0x00000010, "X" }, { 0x00000020, "Z" }, { 0x00000040, "P" }, { 0x00000080, "I" }) : "R", REC->prev_state & (((0x00000000 | 0x00000001 | 0x00000002 | 0x00000004 | 0x00000008 | 0x00000010 | 0x00000020 | 0x00000040) + 1) << 1) ? "+" : "", REC->next_comm, REC->next_pid, REC->next_prio\n',
+  `name: sched_process_exec\nID: 312\nformat:\n${COMMON}\n\tfield:__data_loc char[] filename;\toffset:8;\tsize:4;\tsigned:0;\n\tfield:pid_t pid;\toffset:12;\tsize:4;\tsigned:1;\n\tfield:pid_t old_pid;\toffset:16;\tsize:4;\tsigned:1;\n\nprint fmt: "filename=%s pid=%d old_pid=%d", __get_str(filename), REC->pid, REC->old_pid\n`,
+  `name: sched_waking\nID: 319\nformat:\n${COMMON}\n\tfield:char comm[16];\toffset:8;\tsize:16;\tsigned:0;\n\tfield:pid_t pid;\toffset:24;\tsize:4;\tsigned:1;\n\tfield:int prio;\toffset:28;\tsize:4;\tsigned:1;\n\tfield:int target_cpu;\toffset:32;\tsize:4;\tsigned:1;\n\nprint fmt: "comm=%s pid=%d prio=%d target_cpu=%03d", REC->comm, REC->pid, REC->prio, REC->target_cpu\n`,
   `name: sched_wakeup\nID: 318\nformat:\n${COMMON}\n\tfield:char comm[16];\toffset:8;\tsize:16;\tsigned:0;\n\tfield:pid_t pid;\toffset:24;\tsize:4;\tsigned:1;\n\tfield:int prio;\toffset:28;\tsize:4;\tsigned:1;\n\tfield:int target_cpu;\toffset:32;\tsize:4;\tsigned:1;\n\nprint fmt: "comm=%s pid=%d prio=%d target_cpu=%03d", REC->comm, REC->pid, REC->prio, REC->target_cpu\n`,
 ];
 
@@ -108,8 +110,18 @@ function schedSwitch(pid: number, prev: [string, number, number, bigint], next: 
   return e.bytes;
 }
 
-function schedWakeup(pid: number, comm: string, wpid: number, prio: number, cpu: number): Uint8Array {
-  const e = entry(318, pid, 36);
+function schedExec(pid: number, filename: string, oldPid: number): Uint8Array {
+  const name = new TextEncoder().encode(filename + '\0');
+  const e = entry(312, pid, 20 + name.length);
+  e.dv.setUint32(8, (name.length << 16) | 20, true); // __data_loc: length << 16 | offset
+  e.dv.setInt32(12, pid, true);
+  e.dv.setInt32(16, oldPid, true);
+  e.bytes.set(name, 20);
+  return e.bytes;
+}
+
+function schedWakeup(pid: number, comm: string, wpid: number, prio: number, cpu: number, id = 318): Uint8Array {
+  const e = entry(id, pid, 36);
   comm16(e.bytes, 8, comm);
   e.dv.setInt32(24, wpid, true);
   e.dv.setInt32(28, prio, true);
@@ -128,6 +140,8 @@ export async function schedTrace(m: RingMachine) {
   const w = m.attachWriter(0);
   try {
     for (const ev of [
+      schedExec(1234, '/usr/bin/make', 1234),
+      schedWakeup(1234, 'kworker/0:1', 4321, 120, 7, 319),
       schedWakeup(1234, 'kworker/0:1', 4321, 120, 0),
       schedSwitch(1234, ['bash', 1234, 120, 1n], ['kworker/0:1', 4321, 120]),
       schedSwitch(4321, ['kworker/0:1', 4321, 120, 0n], ['swapper/0', 0, 120]),

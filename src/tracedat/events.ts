@@ -73,7 +73,8 @@ export function parseEventFormat(text: string, system: string): EventFormat {
     const decl = m[1].trim();
     const dataLoc = decl.startsWith('__data_loc');
     const arr = /\[[^\]]*\]\s*$/.test(decl);
-    const nm = /([A-Za-z_][A-Za-z0-9_]*)\s*(\[[^\]]*\])?\s*$/.exec(decl.replace(/\[\]\s*([A-Za-z_]\w*)$/, '$1'));
+    // "TYPE NAME", "TYPE NAME[N]", "__data_loc TYPE[] NAME": the last identifier once any [..] after it is gone
+    const nm = /([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(decl.replace(/\[[^\]]*\]\s*$/, ''));
     const fieldName = nm?.[1] ?? decl;
     fields.push({
       name: fieldName,
