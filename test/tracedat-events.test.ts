@@ -59,7 +59,9 @@ test('events: print fmt conversions, symbols with offsets, and the name=value fa
   const ev = parseEventFormat(FORMAT, 'demo_sys');
   const syms = new Kallsyms('ffffffff81000000 T start_kernel\nffffffff81000100 t later\tmod\n');
   assert.equal(printFormatted(ev, record(), syms), 'sh    |/etc|start_kernel+0x10|start_kernel|ffffffff81000010|0xfffffffb|-5|4294967291|A|tail|%');
-  const odd = { ...ev, printArgs: ['REC->comm + 1'] , printFmt: '%d' };
+  const wide = { ...ev, printArgs: ['REC->ip', 'REC->delta'], printFmt: 'delay=%Lu [ns] %lld' };
+  assert.equal(printFormatted(wide, record(), syms), 'delay=18446744071578845200 [ns] -5');
+  const odd = { ...ev, printArgs: ['REC->comm + 1'], printFmt: '%d' };
   assert.equal(printFormatted(odd, record(), syms), null);
   assert.equal(printFields(ev, record()), 'comm=sh path=/etc ip=0xffffffff81000010 delta=-5 ch=0x41 buf=tail');
   assert.equal(syms.functionAt(0xffffffff81000100n)?.name, 'later');

@@ -201,7 +201,7 @@ test('tracedat: function_graph records and trace_marker prints: ringtrace report
   await withMachine({ cpus: 2, clock: 'local' }, async (m) => {
     writeFileSync(file, writeTraceDat(await graphTrace(m)));
   });
-  for (const opts of [[], ['-l'], ['--cpu', '0']]) {
+  for (const opts of [[], ['-l'], ['--cpu', '0'], ['-N']]) {
     const want = tc('report', ...opts, file);
     assert.match(want, /funcgraph_entry/);
     const r = await runCliCaptured(['report', ...opts, file]);
@@ -221,6 +221,10 @@ test('tracedat: sched_switch, sched_wakeup and stack traces print as libtraceeve
   assert.match(want, /sched_switch: +bash:1234 \[120\] S ==> kworker\/0:1:4321 \[120\]/);
   assert.match(want, /<stack trace >/);
   assert.equal((await runCliCaptured(['report', file])).stdout, want);
+  // -N: every event by its print fmt (sched_switch's __print_flags and ?:, kernel_stack's array)
+  const raw = tc('report', '-N', file);
+  assert.match(raw, /prev_comm=bash prev_pid=1234 prev_prio=120 prev_state=S ==> next_comm=kworker\/0:1 next_pid=4321 next_prio=120/);
+  assert.equal((await runCliCaptured(['report', '-N', file])).stdout, raw);
   // a stack trace follows the event it belongs to through the filters
   for (const f of [['-F', 'sched/sched_switch: prev_state > 0'], ['-F', 'function'], ['-F', 'sched_wakeup'], ['-v', '-F', 'kernel_stack'], ['-F', 'sched_switch: next_comm == "bash"']]) {
     assert.equal((await runCliCaptured(['report', '-l', ...f, file])).stdout, tc('report', '-l', ...f, file), f.join(' '));

@@ -134,6 +134,7 @@ export const reportCommand: Command = {
     { name: 'latency', short: 'l', help: 'latency format: the irqs-off/need-resched/hardirq/preempt columns' },
     { name: 'full-ts', short: 't', help: 'full nanosecond time stamps' },
     { name: 'option', short: 'O', value: 'string', metavar: 'OPT', help: "plugin option; 'parent' prints the caller of function events", repeat: true },
+    { name: 'no-plugins', short: 'N', help: 'print every event by its print fmt, without the plugins\' and function_graph handlers' },
     { name: 'stat', help: 'the buffer statistics kept at the end of the recording' },
     { name: 'instance', short: 'B', value: 'string', metavar: 'NAME', help: "an instance's buffer instead of the top level" },
   ],
@@ -151,6 +152,7 @@ export const reportCommand: Command = {
       latency: opts.latency === true,
       fullTimestamps: opts['full-ts'] === true,
       parent: options.length > 0,
+      noPlugins: opts['no-plugins'] === true,
       stat: opts.stat === true,
     });
     rawOut(io)(text);

@@ -3,6 +3,7 @@
 // "print fmt" (a printf format with REC->field arguments, __get_str(), casts) with the kallsyms of
 // the file for %ps/%pS. A print fmt this does not understand prints the fields as name=value pairs.
 import { RingtraceError } from '../errors.ts';
+import { evalPrintArg } from './print-args.ts';
 
 export interface EventField {
   name: string;
@@ -172,30 +173,6 @@ export function findField(ev: EventFormat, name: string): EventField | undefined
   return ev.fields.find((f) => f.name === name);
 }
 
-// An argument of the print fmt: REC->x, a cast of one, __get_str(x), or a number
-function evalArg(ev: EventFormat, data: Uint8Array, expr: string): bigint | string | null {
-  let e = expr.trim();
-  for (;;) {
-    const cast = /^\(\s*[A-Za-z_][\w\s]*\**\s*\)\s*([\s\S]+)$/.exec(e);
-    if (!cast) break;
-    e = cast[1].trim();
-  }
-  while (e.startsWith('(') && e.endsWith(')')) e = e.slice(1, -1).trim();
-  let m = /^REC->(\w+)$/.exec(e);
-  if (m) {
-    const f = findField(ev, m[1]);
-    return f ? fieldValue(f, data) : null;
-  }
-  m = /^__get_str\((\w+)\)$/.exec(e);
-  if (m) {
-    const f = findField(ev, m[1]);
-    return f ? fieldValue(f, data) : null;
-  }
-  if (/^-?\d+$/.test(e)) return BigInt(e);
-  if (/^0x[0-9a-fA-F]+$/.test(e)) return BigInt(e);
-  return null;
-}
-
 function pad(s: string, width: number, left: boolean, zero: boolean): string {
   if (s.length >= width) return s;
   if (left) return s.padEnd(width);
@@ -223,7 +200,7 @@ export function printFormatted(ev: EventFormat, data: Uint8Array, syms: SymbolTa
   const fmt = ev.printFmt;
   let argi = 0;
   let out = '';
-  const re = /%([-+ 0#]*)(\d+|\*)?(?:\.(\d+))?(hh|h|ll|l|z)?([diouxXcspS%])(s|S|F|f)?/g;
+  const re = /%([-+ 0#]*)(\d+|\*)?(?:\.(\d+))?(hh|h|ll|l|L|q|j|z|t)?([diouxXcspS%])(s|S|F|f)?/g;
   let last = 0;
   for (let m = re.exec(fmt); m; m = re.exec(fmt)) {
     out += fmt.slice(last, m.index);
@@ -235,11 +212,11 @@ export function printFormatted(ev: EventFormat, data: Uint8Array, syms: SymbolTa
     }
     let width = 0;
     if (widthText === '*') {
-      const w = evalArg(ev, data, ev.printArgs[argi++] ?? '');
+      const w = evalPrintArg(ev, data, ev.printArgs[argi++] ?? '');
       if (typeof w !== 'bigint') return null;
       width = Number(w);
     } else if (widthText) width = Number(widthText);
-    const v = evalArg(ev, data, ev.printArgs[argi++] ?? '');
+    const v = evalPrintArg(ev, data, ev.printArgs[argi++] ?? '');
     if (v === null) return null;
     const left = flags.includes('-');
     const zero = flags.includes('0');
@@ -256,7 +233,7 @@ export function printFormatted(ev: EventFormat, data: Uint8Array, syms: SymbolTa
       s = typeof v === 'bigint' ? String.fromCharCode(Number(v & 0xffn)) : v.slice(0, 1);
     } else {
       if (typeof v !== 'bigint') return null;
-      const bits = lenMod === 'll' || lenMod === 'l' || lenMod === 'z' ? 64 : lenMod === 'h' ? 16 : lenMod === 'hh' ? 8 : 32;
+      const bits = lenMod && 'll l L q j z t'.split(' ').includes(lenMod) ? 64 : lenMod === 'h' ? 16 : lenMod === 'hh' ? 8 : 32;
       const mask = (1n << BigInt(bits)) - 1n;
       const u = toUnsigned(v, 64) & mask;
       if (conv === 'd' || conv === 'i') s = String(BigInt.asIntN(bits, u));

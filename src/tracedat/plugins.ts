@@ -154,8 +154,10 @@ const schedWakeup: Plugin = (c) => {
   return out;
 };
 
-// The handlers of one report (the function plugin keeps per-CPU state), by "system/event".
-export function plugins(): Map<string, Plugin> {
+// The handlers of one report (the function plugin keeps per-CPU state), by "system/event"; none
+// without libtraceevent's plugins (-N).
+export function plugins(load = true): Map<string, Plugin> {
+  if (!load) return new Map();
   const fn = functionPlugin(new FunctionIndent());
   return new Map<string, Plugin>([
     ['ftrace/function', fn],

@@ -81,6 +81,7 @@ export interface ReportOptions {
   latency?: boolean; // -l
   fullTimestamps?: boolean; // -t
   parent?: boolean; // -O parent: the function plugin prints the caller
+  noPlugins?: boolean; // -N: no event handlers at all, every event by its print fmt
   stat?: boolean; // --stat
 }
 
@@ -109,12 +110,14 @@ function printTime(ts: number, usecs: boolean, nsec: boolean): string {
 }
 
 export class EventPrinter {
-  private readonly plugins = plugins();
+  private readonly plugins: ReturnType<typeof plugins>;
 
   constructor(
     private readonly s: TraceSession,
-    private readonly opts: { parent?: boolean; time?: (ts: number) => string } = {},
-  ) {}
+    private readonly opts: { parent?: boolean; time?: (ts: number) => string; noPlugins?: boolean } = {},
+  ) {
+    this.plugins = plugins(!opts.noPlugins);
+  }
 
   // The event's text: a plugin's handler where libtraceevent has one, else the print fmt, else the fields
   info(ev: EventFormat | undefined, r: TraceRecord): string {
@@ -170,7 +173,7 @@ export function report(dat: TraceDat, opts: ReportOptions = {}): string {
       const r = records[i];
       const ev = s.eventOf(r);
       // a graph leaf takes its return record with it (the next record of the same buffer)
-      const ret = ev && graph.isEntry(ev) && graph.isLeaf(ev, r, records[i + 1]) ? records[++i] : undefined;
+      const ret = ev && !opts.noPlugins && graph.isEntry(ev) && graph.isLeaf(ev, r, records[i + 1]) ? records[++i] : undefined;
       items.push({ ts: r.ts, buffer: name, usecs, r, ret });
     }
     return items;
@@ -180,7 +183,7 @@ export function report(dat: TraceDat, opts: ReportOptions = {}): string {
   const topUsecs = USEC_CLOCKS.test(s.clockOf(names[0]));
   // trace-read.c's tep_func_repeat_format: "%6.1000d" or "%12d", without the line's leading space
   const repeatTime = (ts: number) => (topUsecs ? printTime(ts, true, false).slice(1) : printTime(ts, false, false));
-  const printer = new EventPrinter(s, { parent: opts.parent, time: repeatTime });
+  const printer = new EventPrinter(s, { parent: opts.parent, time: repeatTime, noPlugins: opts.noPlugins });
   const lines: string[] = [];
   for (const { buffer, usecs, r, ret } of mergeByTime(perBuffer)) {
     const ev = s.eventOf(r);
@@ -195,8 +198,8 @@ export function report(dat: TraceDat, opts: ReportOptions = {}): string {
     line += `${printTime(r.ts, usecs, opts.fullTimestamps ?? false)}:`;
     const name = ev ? ev.name : '(NULL)';
     line += ` ${name}: ${' '.repeat(Math.max(0, 20 - name.length))}`;
-    if (ev && graph.isEntry(ev)) line += graph.entry(ev, r, ret);
-    else if (ev && graph.isExit(ev)) line += graph.exit(ev, r);
+    if (ev && !opts.noPlugins && graph.isEntry(ev)) line += graph.entry(ev, r, ret);
+    else if (ev && !opts.noPlugins && graph.isExit(ev)) line += graph.exit(ev, r);
     else line += printer.info(ev, r);
     // trace_show_data(): one trailing newline of the event's text is dropped
     lines.push(line.endsWith('\n') ? line.slice(0, -1) : line);
