@@ -179,6 +179,11 @@ test('tracedat: ringtrace report reads what trace-cmd rewrote: convert (v7, zstd
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, want, name);
     assert.equal(r.stdout, tc('report', out));
+    assert.equal((await runCliCaptured(['report', '--stat', out])).stdout, tc('report', '--stat', out), `${name} --stat`);
+    // and back to a version 6 file of ours
+    const v6 = tmp(`${name}.v6.dat`);
+    assert.equal((await runCliCaptured(['convert', '--file-version', '6', out, v6])).code, 0);
+    assert.equal(tc('report', v6), want);
   }
   const split = tmp('split.dat');
   tc('split', '-i', file, '-o', split, '-e', '3', '-r');

@@ -47,8 +47,8 @@ export const WRITER_VERSION = 'ringtrace';
 export interface TraceDatCpu {
   cpu: number;
   data: Uint8Array; // whole sub-buffers (pageSize bytes each) as trace_pipe_raw returned them
-  fileOffset?: number; // where the reader found them, and how many bytes they took in the file
-  fileSize?: number; // (compressed, in a compressed version 7 file)
+  fileOffset?: number; // where the reader found them and their size, as trace-cmd reports them (for
+  fileSize?: number; // compressed data: in its decompressed copy)
 }
 
 export interface TraceDatBuffer {

@@ -288,8 +288,18 @@ export async function readTraceDat(bytes: Uint8Array, file = 'trace.dat'): Promi
     const pending = [...p.pending].sort((a, b) => (a.name === '' ? -1 : b.name === '' ? 1 : 0));
     for (const b of pending) {
       const s = p.section(b.offset, OPTION.BUFFER);
-      const cpus = (b.cpus ?? []).map((c) => ({ cpu: c.cpu, data: p.cpuDataV7(c.offset, c.size, s.compressed), fileOffset: c.offset, fileSize: c.size }));
-      t.buffers.push({ name: b.name, clock: b.clock ?? clockName(t.traceClock), pageSize: b.pageSize ?? t.pageSize, cpus });
+      // compressed data is read from a decompressed copy, laid out from one page on (init_cpu_zfile), and
+      // that is where trace-cmd says each CPU's data is
+      const pageSize = b.pageSize ?? t.pageSize;
+      let next = pageSize;
+      const cpus = (b.cpus ?? []).map((c) => {
+        const data = p.cpuDataV7(c.offset, c.size, s.compressed);
+        if (!s.compressed || !c.size) return { cpu: c.cpu, data, fileOffset: c.offset, fileSize: c.size };
+        const at = next;
+        next = Math.ceil((next + data.length) / pageSize) * pageSize;
+        return { cpu: c.cpu, data, fileOffset: at, fileSize: data.length };
+      });
+      t.buffers.push({ name: b.name, clock: b.clock ?? clockName(t.traceClock), pageSize, cpus });
     }
     if (!t.buffers.length || t.buffers[0].name !== '') t.buffers.unshift({ name: '', clock: clockName(t.traceClock), pageSize: t.pageSize, cpus: [] });
     if (!t.cpuCount) t.cpuCount = Math.max(0, ...t.buffers.flatMap((b) => b.cpus.map((c) => c.cpu + 1)));
