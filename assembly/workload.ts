@@ -12,7 +12,7 @@ import { thisCpu, cpuDesc, contextLevel, setContextLevel, crashed, smpMb } from 
 import { cpuServiceIpi } from "./smp";
 import {
   rbLockReserve, rbUnlockCommit, rbDiscardCommit, rbEventData, rbWrite, lockReserve, unlockCommit, eventData, rbReadPage, rbEventLength,
-  sessionBegin, sessionEnd, attentionStop, rbEntriesAll,
+  sessionBegin, sessionEnd, attentionStop, rbEntriesAll, rbWriteRun, runFill, RUN_FILL_BENCH, RUN_FILL_COPY,
 } from "./ring_buffer";
 import { clockSessionStart, virtualDelay } from "./clock";
 import { OP_FT_CALL, OP_FT_ENTER, OP_FT_EXIT, OP_FT_TASK, OP_FT_IRQFLAGS } from "./abi";
@@ -152,7 +152,7 @@ export function runProgram(prog: usize): i32 {
       let hits: u64 = 0;
       let misses: u64 = 0;
       while (!attentionStop()) {
-        const h = barriers == 0 ? benchChunk(tb, size, 1024) : benchEvents(tb, size, 1024, barriers);
+        const h = barriers == 0 ? benchChunk(tb, size, 1024) : benchChunkSlowed(tb, size, 1024, barriers);
         hits += h;
         misses += 1024 - h;
         quiescent();
@@ -272,35 +272,23 @@ export function writeOne(tb: usize, length: u32, src: usize, fresh: bool): i32 {
 // were recorded.
 export function writeBatch(tb: usize, src: usize, count: u32): u32 {
   clockSessionStart();
-  let written: u32 = 0;
-  for (let i: u32 = 0; i < count; i++) {
-    const length = load<u32>(src);
-    if (rbWrite(tb, length, src + 4) == 0) written++;
-    src += 4 + ((length + 3) & ~3);
-  }
-  return written;
+  return rbWriteRun(tb, 0, count, RUN_FILL_COPY, src);
 }
 
 // The benchmark's hot loop: n events of `size` bytes (the first 16 written), reserve to commit.
 export function benchChunk(tb: usize, size: u32, n: u32): u32 {
-  return benchEvents(tb, size, n, 0);
+  return rbWriteRun(tb, size, n, RUN_FILL_BENCH, 0);
 }
 
-// `barriers` full barriers per event slow the loop down on purpose: the regression gate's own test
-// needs a build that is measurably worse. With a constant 0 the inner loop folds away.
-@inline function benchEvents(tb: usize, size: u32, n: u32, barriers: u32): u32 {
+// The same events with `barriers` full barriers each, one event at a time: slower on purpose, for the
+// regression gate's own test.
+function benchChunkSlowed(tb: usize, size: u32, n: u32, barriers: u32): u32 {
   let hits: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
     for (let k: u32 = 0; k < barriers; k++) smpMb();
     const ev = lockReserve(tb, size);
     if (ev == 0) continue;
-    const data = eventData(ev);
-    if (size >= 16) {
-      store<u64>(data, <u64>hits);
-      store<u64>(data, <u64>thisCpu, 8);
-    } else {
-      memory.fill(data, <u8>hits, size);
-    }
+    runFill(ev, RUN_FILL_BENCH, size, 0, hits);
     unlockCommit(tb);
     hits++;
   }
