@@ -5,7 +5,7 @@
 // Calls are timed on the host from posting the workload to its acknowledgement (millions of calls per
 // sample, so the mailbox's ~0.1 ms is negligible); each phase warms the CPU's code up with two samples
 // that are not counted. Every phase leaves the tracers as it found them, so phases interleave.
-import { createMachine, Workload, type RingMachine } from '../src/index.ts';
+import { createMachine, Workload, type RingMachine, type TraceBuffer } from '../src/index.ts';
 import type { BenchContext, OpenSuite, Phase, Suite } from './suite.ts';
 
 const CALLS_FAST = 20_000_000;
@@ -87,7 +87,7 @@ async function openFtrace(ctx: BenchContext, needed: (figure: string) => boolean
 
   if (needed('ftrace.call.traced.8ops')) {
     // ranges of 10,000 functions, 4,000 apart; only the last one holds the called function
-    const instances = [];
+    const instances: TraceBuffer[] = [];
     for (let i = 0; i < 8; i++) {
       const b = await m.createInstance(`bench${i}`, { bufferSizeKb: 1024 });
       await ft.setFilter(b, recs.slice(i * 4000, i * 4000 + 10_000).map((r) => r.ip));
