@@ -27,6 +27,7 @@ export const H_FTRACE_DISABLED = 40;
 export const H_TB_LIST = 44; // address of the list of live trace_buffers (TBL_*)
 export const H_EPOCH_MS = 48; // f64: performance.timeOrigin + now() of the host at machine creation
 export const H_ONLINE_MASK = 64; // CPUMASK_WORDS words: cpu_online_mask
+export const H_WRITER_TOKEN = 256; // the last token handed to an attached writer (CPU_WRITER); a cache line of its own
 export const H_SIZE = 4096;
 export const MACHINE_MAGIC = 0x52494e47; // "RING"
 
@@ -49,6 +50,15 @@ export const CPU_IPI_ARG = 76;
 export const CPU_ATTENTION = 80; // ATTN_* bits, polled by the writer at every outermost commit
 export const CPU_PUBLISH_SEQ = 84; // bumped by the CPU after every publish
 export const CPU_IN_SESSION = 88; // 1 while the CPU may hold committed but unpublished events
+// One writer per CPU buffer (ring_buffer_write's rule): who writes as this CPU. WRITER_FREE, the CPU's
+// own worker running a workload (WRITER_WORKLOAD), the machine closed (WRITER_CLOSED), or the token of
+// a writer attached from some JavaScript thread (> 0, from H_WRITER_TOKEN). Taken by compare-and-swap.
+export const CPU_WRITER = 92;
+export const CPU_WRITER_ACTIVE = 96; // 1 while the attached writer is inside a call (its RCU read side)
+export const CPU_WRITER_BEAT = 100; // the attached writer's thread is alive: ms since H_EPOCH_MS, refreshed by its timer
+export const CPU_WRITER_CALLS = 104; // calls by the attached writer: alive while it moves
+export const CPU_WRITER_SCRATCH = 108; // the batch area of this CPU's attached writer (allocated by the host)
+export const CPU_WRITER_SCRATCH_SIZE = 112;
 export const CPU_STATE = 128;
 export const CPU_VCLOCK = 136; // u64: this CPU's virtual clock
 export const CPU_DIRTY_COUNT = 144;
@@ -62,6 +72,11 @@ export const CPU_DESC_SIZE = 512;
 export const ATTN_PUBLISH = 1;
 export const ATTN_IPI = 2;
 export const ATTN_STOP = 4;
+
+export const WRITER_FREE = 0;
+export const WRITER_WORKLOAD = -1;
+export const WRITER_CLOSED = -2;
+export const WRITER_LOST = -1; // what an attached writer's call returns once CPU_WRITER is no longer its token
 
 export const CPU_STATE_OFFLINE = 0;
 export const CPU_STATE_ONLINE = 1;

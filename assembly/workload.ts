@@ -11,8 +11,8 @@ import {
 import { thisCpu, cpuDesc, contextLevel, setContextLevel, crashed, smpMb } from "./cpu";
 import { cpuServiceIpi } from "./smp";
 import {
-  rbLockReserve, rbUnlockCommit, rbDiscardCommit, rbEventData, rbWrite, lockReserve, unlockCommit, eventData, rbReadPage, rbEventLength,
-  sessionBegin, sessionEnd, attentionStop, rbEntriesAll, rbWriteRun, runFill, RUN_FILL_BENCH, RUN_FILL_COPY,
+  rbLockReserve, rbUnlockCommit, rbDiscardCommit, rbEventData, lockReserve, unlockCommit, rbReadPage, rbEventLength,
+  sessionBegin, sessionEnd, attentionStop, rbEntriesAll, rbWriteRun, runFill, RUN_FILL_BENCH,
 } from "./ring_buffer";
 import { clockSessionStart, virtualDelay } from "./clock";
 import { OP_FT_CALL, OP_FT_ENTER, OP_FT_EXIT, OP_FT_TASK, OP_FT_IRQFLAGS } from "./abi";
@@ -259,20 +259,6 @@ export function runProgram(prog: usize): i32 {
   }
   sessionEnd();
   return ret;
-}
-
-// ring_buffer_write() called from JavaScript, one event per call (the embedding case). A call that
-// starts after a pause asks for a fresh clock reading.
-export function writeOne(tb: usize, length: u32, src: usize, fresh: bool): i32 {
-  if (fresh) clockSessionStart();
-  return rbWrite(tb, length, src);
-}
-
-// The batched form: `src` holds records of [u32 length][payload, padded to 4 bytes]. Returns how many
-// were recorded.
-export function writeBatch(tb: usize, src: usize, count: u32): u32 {
-  clockSessionStart();
-  return rbWriteRun(tb, 0, count, RUN_FILL_COPY, src);
 }
 
 // The benchmark's hot loop: n events of `size` bytes (the first 16 written), reserve to commit.

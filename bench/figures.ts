@@ -50,6 +50,8 @@ export const FIGURES: Record<string, FigureSpec> = {
 
   'smp.on_each_cpu': { unit: 'us', direction: 'smaller', target: 25, calibration: 'calib.js', title: 'on_each_cpu() round trip to 2 online CPUs' },
   'smp.hotplug_cycle': { unit: 'us', direction: 'smaller', target: 1000, calibration: 'calib.js', title: 'cpuDown + cpuUp of a started worker' },
+
+  'embed.write.worker': { unit: 'ns/event', direction: 'smaller', calibration: 'calib.js', title: "Writer.write(bytes) from a user's worker, attached through machine.handle()" },
 };
 
 // `ring.pipe.cpus4.lost` is `ring.pipe.lost` run with 4 producers

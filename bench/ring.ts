@@ -11,11 +11,12 @@
 import { createMachine, Workload, type RingMachine, type WorkloadResult } from '../src/index.ts';
 import { abi } from '../src/layout.ts';
 import type { TwinBenchArgs, TwinBenchResult } from './twin-worker.ts';
+import { siblingModule } from '../src/machine/platform.ts';
 import { BenchUsageError, type BenchContext, type OpenSuite, type Phase, type Suite } from './suite.ts';
 
 const WRITE_SIZE = 16; // the write-path figures are defined for a 16-byte payload
 const BATCH = 256;
-const TWIN_WORKER = new URL('./twin-worker.ts', import.meta.url).href;
+const TWIN_WORKER = siblingModule('./twin-worker', import.meta.url).href;
 
 const now = () => performance.now();
 

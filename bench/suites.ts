@@ -5,5 +5,6 @@ import { calibrationSuite } from './calibrate.ts';
 import { ringSuite } from './ring.ts';
 import { ftraceSuite } from './ftrace.ts';
 import { smpSuite } from './smp.ts';
+import { embedSuite } from './embed.ts';
 
-export const SUITES: Suite[] = [calibrationSuite, ringSuite, ftraceSuite, smpSuite];
+export const SUITES: Suite[] = [calibrationSuite, ringSuite, ftraceSuite, smpSuite, embedSuite];
