@@ -72,6 +72,7 @@ async function run(opts: Record<string, unknown>, gate: GateOptions, io: Io): Pr
   const barriers = slow ? Number(slow) : 0;
   if (!Number.isInteger(barriers) || barriers < 0) throw new UsageError(`${SLOW_ENV} must be a whole number, not '${slow}'`);
   const status = io.errIsTTY && io.writeErr ? io.writeErr : undefined;
+  const width = process.stderr.columns || 100; // a status line longer than the terminal would wrap and stay
   let res;
   try {
     res = await runBench({
@@ -82,7 +83,7 @@ async function run(opts: Record<string, unknown>, gate: GateOptions, io: Io): Pr
       consumer: opts.consumer as boolean,
       only: opts.only as string | undefined,
       barriers,
-      progress: { line: (l) => io.err(l), status: status && ((t) => status(`\r\x1b[K${t}`)) },
+      progress: { line: (l) => io.err(l), status: status && ((t) => status(`\r\x1b[K${t.slice(0, width - 1)}`)) },
     });
   } catch (err) {
     if (err instanceof BenchUsageError) throw new UsageError(err.message);
