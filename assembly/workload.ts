@@ -15,7 +15,7 @@ import {
   sessionBegin, sessionEnd, attentionStop, rbEntriesAll, rbWriteRun, runFill, RUN_FILL_BENCH,
 } from "./ring_buffer";
 import { clockSessionStart, virtualDelay } from "./clock";
-import { OP_FT_CALL, OP_FT_ENTER, OP_FT_EXIT, OP_FT_TASK, OP_FT_IRQFLAGS } from "./abi";
+import { OP_FT_CALL, OP_FT_ENTER, OP_FT_EXIT, OP_FT_EXIT_RET, OP_FT_TASK, OP_FT_IRQFLAGS } from "./abi";
 import { ftOpCall, ftOpEnter, ftOpExit, ftOpTask, ftOpIrqFlags } from "./ftrace";
 import { floorWrite, floorPipeWrite, floorPipeRead } from "./bench_floor";
 
@@ -244,8 +244,11 @@ export function runProgram(prog: usize): i32 {
       ftOpEnter(pc);
       pc += 24;
     } else if (op == OP_FT_EXIT) {
-      ftOpExit();
+      ftOpExit(0);
       pc += 4;
+    } else if (op == OP_FT_EXIT_RET) {
+      ftOpExit((<u64>load<u32>(pc, 8) << 32) | <u64>load<u32>(pc, 4));
+      pc += 12;
     } else if (op == OP_FT_TASK) {
       ftOpTask(load<i32>(pc, 4), load<u32>(pc, 8));
       pc += 12;

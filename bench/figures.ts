@@ -46,6 +46,7 @@ export const FIGURES: Record<string, FigureSpec> = {
   'ftrace.call.disabled': { unit: 'ns/call', direction: 'smaller', target: 3, calibration: 'calib.wasm', title: 'a call whose record is not enabled' },
   'ftrace.filter_all_and_enable': { unit: 'ms', direction: 'smaller', target: 100, calibration: 'calib.js', title: "echo '*' > set_ftrace_filter; echo function > current_tracer" },
   'ftrace.call.traced': { unit: 'ns/call', direction: 'smaller', target: 20, calibration: 'calib.wasm', title: 'a call traced by the function tracer (incl. the ring-buffer write)' },
+  'ftrace.call.graph': { unit: 'ns/call', direction: 'smaller', calibration: 'calib.wasm', title: 'a call traced by the function_graph tracer (entry and return events)' },
   'ftrace.call.traced.8ops': { unit: 'ns/call', direction: 'smaller', target: 60, calibration: 'calib.wasm', title: "a call traced by one of 8 instances' filtering tracers" },
 
   'smp.on_each_cpu': { unit: 'us', direction: 'smaller', target: 25, calibration: 'calib.js', title: 'on_each_cpu() round trip to 2 online CPUs' },

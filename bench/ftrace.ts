@@ -1,6 +1,6 @@
 // Function-tracing benchmarks (issue: ftrace, "Performance"): the cost of a call whose record is not
 // enabled, of a call traced by the function tracer (dispatch plus the 24-byte TRACE_FN write), of a
-// call traced by one of 8 instances' tracers that each filter 10,000 functions, and of
+// call traced by the function_graph tracer (entry and return events), of a call traced by one of 8 instances' tracers that each filter 10,000 functions, and of
 // `echo '*' > set_ftrace_filter` then `echo function > current_tracer` over the whole kernel text.
 // Calls are timed on the host from posting the workload to its acknowledgement (millions of calls per
 // sample, so the mailbox's ~0.1 ms is negligible); each phase warms the CPU's code up with two samples
@@ -20,7 +20,7 @@ async function nsPerCall(m: RingMachine, w: Workload, calls: number): Promise<nu
 
 export const ftraceSuite: Suite = {
   name: 'ftrace',
-  figures: ['ftrace.call.disabled', 'ftrace.filter_all_and_enable', 'ftrace.call.traced', 'ftrace.call.traced.8ops'],
+  figures: ['ftrace.call.disabled', 'ftrace.filter_all_and_enable', 'ftrace.call.traced', 'ftrace.call.graph', 'ftrace.call.traced.8ops'],
   open: openFtrace,
 };
 
@@ -83,6 +83,20 @@ async function openFtrace(ctx: BenchContext, needed: (figure: string) => boolean
         }
       },
       'one ops, every function; includes the ring-buffer write of the TRACE_FN event');
+  }
+
+  if (needed('ftrace.call.graph')) {
+    calls('ftrace.call.graph', 'a call traced by the function_graph tracer', CALLS_TRACED,
+      new Workload().call('schedule', { count: CALLS_TRACED, parent: 'do_syscall_64' }),
+      async (run) => {
+        await ft.setTracer(undefined, 'function_graph');
+        try {
+          return await run();
+        } finally {
+          await ft.setTracer(undefined, 'nop');
+        }
+      },
+      'one fgraph_ops, every function; entry and return hooks, the TRACE_GRAPH_ENT and TRACE_GRAPH_RET writes and two trace-clock readings');
   }
 
   if (needed('ftrace.call.traced.8ops')) {

@@ -8,12 +8,16 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, symlinkSync, readFileSync, writeFileSync, cpSync, rmSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const deno = join(root, 'node_modules', '.bin', 'deno');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+// The npm installed beside node: under `npm test`, PATH starts with node_modules/.bin, where
+// @as-pect/cli's npm 6 is (no --pack-destination, other lockfile rules).
+const besideNode = join(dirname(process.execPath), 'npm');
+const npm = existsSync(besideNode) ? [besideNode] : ['npm'];
 const EXIT_BOUND_MS = 120_000; // far beyond any run here: reaching it means the process did not end
 let dir = '';
 
@@ -47,10 +51,10 @@ function readmeApiExample(): string {
 before(() => {
   assert.ok(existsSync(join(root, 'dist', 'src', 'index.js')), 'dist/ is built (npm run build)');
   dir = mkdtempSync(join(tmpdir(), 'ringtrace-consumer-'));
-  const packed = JSON.parse(ok('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], root));
+  const packed = JSON.parse(ok(npm[0], [...npm.slice(1), 'pack', '--json', '--ignore-scripts', '--pack-destination', dir], root));
   const tarball = join(dir, packed[0].filename);
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
-  ok('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball]);
+  ok(npm[0], [...npm.slice(1), 'install', '--offline', '--no-audit', '--no-fund', tarball]);
   // the consumer's own tools, linked from this checkout: npm --offline cannot resolve a package by
   // name without its registry metadata, which `npm ci` does not cache
   mkdirSync(join(dir, 'node_modules', '@types'), { recursive: true });
@@ -65,12 +69,30 @@ after(() => {
 });
 
 test('the tarball holds the compiled package, the Wasm module, README, CHANGELOG and LICENSE, and no sources or tests', () => {
-  const files = JSON.parse(ok('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], root))[0].files.map((f: { path: string }) => f.path);
+  const files = JSON.parse(ok(npm[0], [...npm.slice(1), 'pack', '--dry-run', '--json', '--ignore-scripts'], root))[0].files.map((f: { path: string }) => f.path);
   for (const f of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/machine/cpu-worker.js', 'dist/build/ringtrace.wasm', 'bin/ringtrace.mjs', 'README.md', 'CHANGELOG.md', 'LICENSE', 'package.json']) {
     assert.ok(files.includes(f), `${f} is in the tarball`);
   }
   for (const f of files) assert.ok(/^(dist|bin)\/|^[A-Z]+(\.md)?$|^package\.json$/.test(f), `${f} does not belong in the tarball`);
-  assert.ok(!('dependencies' in pkg), 'nothing is needed at run time but the package itself');
+});
+
+test("import 'ringtrace' loads no dependency and no CLI module (runtime dependencies are the CLI's alone)", () => {
+  // the static import graph of the compiled entry: relative modules and node: builtins only
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    assert.ok(!file.includes('/dist/src/cli/'), `${file} is a CLI module`);
+    const code = readFileSync(file, 'utf8');
+    for (const m of code.matchAll(/^(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^import\s+['"]([^'"]+)['"]/gm)) {
+      const spec = m[1] ?? m[2];
+      if (spec.startsWith('node:')) continue;
+      assert.ok(spec.startsWith('.'), `${file} imports the package '${spec}'`);
+      visit(fileURLToPath(new URL(spec, pathToFileURL(file))));
+    }
+  };
+  visit(join(root, 'dist', 'src', 'index.js'));
+  assert.ok(seen.size > 10, `the graph was walked (${seen.size} modules)`);
 });
 
 test("the README's API example runs with plain node and with node --import tsx, and exits by itself", () => {
@@ -103,7 +125,7 @@ test('deno run without --allow-read reports the missing permission', () => {
 });
 
 test('the installed bin runs the compiled CLI with no loader', () => {
-  assert.match(ok('npx', ['--offline', 'ringtrace', 'repro', '--list']), /20ad8b0888be/);
+  assert.match(ok(npm[0], [...npm.slice(1), 'exec', '--offline', '--', 'ringtrace', 'repro', '--list']), /20ad8b0888be/);
 });
 
 test('every example runs against the installed package, in Node and in Deno', () => {
