@@ -11,6 +11,7 @@ import Ajv from 'ajv';
 import { toChromeTrace, type ChromeEvent, type ChromeTrace } from '../src/perfetto/chrome-json.ts';
 import { withMachine, runCliCaptured } from './helpers.ts';
 import { graphTrace } from './raw-records.ts';
+import { Workload } from '../src/index.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +85,19 @@ test('perfetto: graph entry/exit become nested slices per CPU and task, markers 
     assert.equal(marker?.args?.text, 'vfs_read: hello marker');
     const call = v.instants.find((e) => e.cat === 'function');
     assert.deepEqual([call?.name, call?.args?.parent, call?.pid], ['vfs_write', 'ksys_write', 2]);
+  });
+});
+
+test('perfetto: the function_graph tracer\'s own records become nested slices with their durations', async () => {
+  await withMachine({ cpus: 1, clock: 'virtual' }, async (m) => {
+    await m.fs.write('current_tracer', 'function_graph\n');
+    const rec = m.record();
+    await m.run(0, new Workload().task(1234, 'bash').callGraph({ fn: 'vfs_read', durationNs: 5000, children: [{ fn: 'rw_verify_area', durationNs: 300 }] }));
+    const trace = toChromeTrace(rec.stop());
+    assertValid(trace);
+    const s = load(trace).slices.sort((a, b) => a.depth - b.depth);
+    assert.deepEqual(s.map((x) => [x.track, x.name, x.depth]), [['1/1234', 'vfs_read', 0], ['1/1234', 'rw_verify_area', 1]]);
+    assert.ok(s[0].dur > s[1].dur && s[1].dur >= 0.3, JSON.stringify(s));
   });
 });
 
