@@ -1,9 +1,8 @@
 // The Chrome JSON trace (what the Perfetto UI opens): valid against the Trace Event Format's schema
 // (test/fixtures/chrome-trace.schema.json, checked with ajv), and loaded the way a viewer builds its
 // tracks: one process per CPU, a thread per task, B/E slices nesting per thread, X slices, instants,
-// markers. The function_graph tracer is not part of this machine yet, so its funcgraph_entry/exit
-// records are written raw in the kernel's layout (trace_entries.h) and described by format files like
-// the kernel's.
+// markers. Besides the function_graph tracer's own records, cases it does not produce (a return whose
+// entry was lost, trace_marker writes) come from raw records in the kernel's layout (raw-records.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
