@@ -1,9 +1,8 @@
 // The Chrome JSON trace (what the Perfetto UI opens): valid against the Trace Event Format's schema
 // (test/fixtures/chrome-trace.schema.json, checked with ajv), and loaded the way a viewer builds its
 // tracks: one process per CPU, a thread per task, B/E slices nesting per thread, X slices, instants,
-// markers. The function_graph tracer is not part of this machine yet, so its funcgraph_entry/exit
-// records are written raw in the kernel's layout (trace_entries.h) and described by format files like
-// the kernel's.
+// markers. Besides the function_graph tracer's own records, cases it does not produce (a return whose
+// entry was lost, trace_marker writes) come from raw records in the kernel's layout (raw-records.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -11,6 +10,7 @@ import Ajv from 'ajv';
 import { toChromeTrace, type ChromeEvent, type ChromeTrace } from '../src/perfetto/chrome-json.ts';
 import { withMachine, runCliCaptured } from './helpers.ts';
 import { graphTrace } from './raw-records.ts';
+import { Workload } from '../src/index.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,19 @@ test('perfetto: graph entry/exit become nested slices per CPU and task, markers 
     assert.equal(marker?.args?.text, 'vfs_read: hello marker');
     const call = v.instants.find((e) => e.cat === 'function');
     assert.deepEqual([call?.name, call?.args?.parent, call?.pid], ['vfs_write', 'ksys_write', 2]);
+  });
+});
+
+test('perfetto: the function_graph tracer\'s own records become nested slices with their durations', async () => {
+  await withMachine({ cpus: 1, clock: 'virtual' }, async (m) => {
+    await m.fs.write('current_tracer', 'function_graph\n');
+    const rec = m.record();
+    await m.run(0, new Workload().task(1234, 'bash').callGraph({ fn: 'vfs_read', durationNs: 5000, children: [{ fn: 'rw_verify_area', durationNs: 300 }] }));
+    const trace = toChromeTrace(rec.stop());
+    assertValid(trace);
+    const s = load(trace).slices.sort((a, b) => a.depth - b.depth);
+    assert.deepEqual(s.map((x) => [x.track, x.name, x.depth]), [['1/1234', 'vfs_read', 0], ['1/1234', 'rw_verify_area', 1]]);
+    assert.ok(s[0].dur > s[1].dur && s[1].dur >= 0.3, JSON.stringify(s));
   });
 });
 

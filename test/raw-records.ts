@@ -1,7 +1,7 @@
-// Records of tracers and events this machine does not have yet (function_graph's funcgraph_entry/exit,
-// the trace_marker's print, sched_switch and sched_wakeup), written raw in the kernel's layout
-// (trace_entries.h, include/trace/events/sched.h) on real pages and described by format files like the
-// kernel's, for the trace.dat and Perfetto tests.
+// Records the machine's tracers do not produce (a graph return whose entry was lost, trace_marker's
+// print, sched_switch and sched_wakeup, which no event layer writes yet), written raw in the kernel's
+// layout (trace_entries.h, include/trace/events/sched.h) on real pages and described by format files
+// like the kernel's, for the trace.dat and Perfetto tests.
 import assert from 'node:assert/strict';
 import { Workload, type RingMachine } from '../src/index.ts';
 

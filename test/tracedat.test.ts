@@ -217,6 +217,23 @@ test('tracedat: function_graph records and trace_marker prints: ringtrace report
   assert.match(text, /! 249\.000 us \|  }/, 'the return of vfs_read');
 });
 
+test('tracedat: the function_graph tracer recorded live: trace-cmd and ringtrace report print the same graph', { skip: TRACE_CMD || false }, async () => {
+  const file = tmp('fgraph.dat');
+  await withMachine({ cpus: 2, clock: 'virtual' }, async (m) => {
+    await m.fs.write('current_tracer', 'function_graph\n');
+    const rec = m.record({ pollMs: 1 });
+    await m.run(0, new Workload().task(1234, 'bash').callGraph({ fn: 'vfs_read', durationNs: 150_000, children: [{ fn: 'rw_verify_area', durationNs: 300 }, { fn: 'schedule', children: [{ fn: '__schedule', durationNs: 20_000 }] }] }));
+    await m.run(1, new Workload().callGraph({ fn: 'vfs_write', count: 2, durationNs: 2_000_000 }));
+    writeFileSync(file, writeTraceDat(rec.stop()));
+  });
+  const want = tc('report', file);
+  assert.match(want, /\|    rw_verify_area\(\);/);
+  assert.match(want, /# 2000\.000 us \|  }/);
+  for (const opts of [[], ['-l'], ['-N'], ['-F', 'funcgraph_exit']]) {
+    assert.equal((await runCliCaptured(['report', ...opts, file])).stdout, tc('report', ...opts, file), opts.join(' '));
+  }
+});
+
 test('tracedat: sched_switch, sched_wakeup and stack traces print as libtraceevent\'s plugins print them', { skip: TRACE_CMD || false }, async () => {
   const file = tmp('sched.dat');
   await withMachine({ cpus: 1, clock: 'local' }, async (m) => {

@@ -2,15 +2,14 @@
 // fgraph_ret_handler): a funcgraph_entry whose next record (in the merged order) is its own return on
 // the same CPU and task is a leaf, printed with its duration as "func();" and the return is consumed;
 // any other entry opens "func() {", and each return prints its duration and "}". Durations come from
-// the return's calltime/rettime, with the overhead mark (+ ! # $) of print_graph_overhead.
+// the return's calltime/rettime, with the overhead mark (+ ! # $) of print_graph_overhead. Return
+// values are not printed: trace-cmd 3.1 (Debian 12's) does not, though the exit event carries them.
 import { fieldValue, findField, type EventFormat } from './events.ts';
 import type { TraceRecord } from './kbuffer.ts';
 import type { TraceSession } from './report.ts';
 
 // TRACE_GRAPH_INDENT
 const INDENT = 2;
-// IS_LINUX_ERR_VALUE: the top 4095 values of an unsigned long are error codes
-const MAX_ERRNO = 4095n;
 
 function num(ev: EventFormat, r: TraceRecord, name: string): bigint | null {
   const f = findField(ev, name);
@@ -35,13 +34,6 @@ function duration(ns: bigint): string {
   let s = usecs;
   if (usecs.length < 7) s += `.${String(ns % 1000n).padStart(3, '0')}`;
   return s + ' us ' + ' '.repeat(Math.max(0, 7 - s.length)) + '|  ';
-}
-
-// " (ret=...)": errors in decimal, anything else in hex
-function retval(ev: EventFormat, r: TraceRecord): string {
-  const v = num(ev, r, 'retval');
-  if (v === null) return '';
-  return v >= (1n << 64n) - MAX_ERRNO ? ` (ret=${BigInt.asIntN(64, v)})` : ` (ret=0x${v.toString(16)})`;
 }
 
 export class GraphPrinter {
@@ -77,7 +69,7 @@ export class GraphPrinter {
       const ns = (num(rev, ret, 'rettime') ?? 0n) - (num(rev, ret, 'calltime') ?? 0n);
       let out = overhead(ns) + duration(ns) + indent + (name ? `${name}();` : `${(addr ?? 0n).toString(16)}();`);
       if (retaddr) out += ` /* <-${retaddr} */`;
-      return out + retval(rev, ret);
+      return out;
     }
     let out = '  ' + '           |  ' + indent;
     if (name) out += retaddr ? `${name}() /* <-${retaddr} */ {` : `${name}() {`;
@@ -88,6 +80,6 @@ export class GraphPrinter {
   exit(ev: EventFormat, r: TraceRecord): string {
     const ns = (num(ev, r, 'rettime') ?? 0n) - (num(ev, r, 'calltime') ?? 0n);
     const depth = Number(num(ev, r, 'depth') ?? 0n);
-    return overhead(ns) + duration(ns) + ' '.repeat(Math.max(0, depth * INDENT)) + '}' + retval(ev, r);
+    return overhead(ns) + duration(ns) + ' '.repeat(Math.max(0, depth * INDENT)) + '}';
   }
 }

@@ -145,16 +145,6 @@ function parseStats(dat: TraceDat): string {
   return out;
 }
 
-// A record as the report prints it: the buffer it came from and, for a function_graph leaf, the
-// return record it consumed.
-interface Item {
-  ts: number;
-  buffer: string;
-  usecs: boolean;
-  r: TraceRecord;
-  ret?: TraceRecord;
-}
-
 export function report(dat: TraceDat, opts: ReportOptions = {}): string {
   const s = new TraceSession(dat);
   const out = `cpus=${dat.cpuCount}\n`;
@@ -165,31 +155,27 @@ export function report(dat: TraceDat, opts: ReportOptions = {}): string {
   const graph = new GraphPrinter(s);
   // every buffer (read_data_info: one handle per instance) unless one is asked for
   const names = opts.buffer !== undefined ? [opts.buffer] : dat.buffers.map((b) => b.name);
-  const perBuffer = names.map((name) => {
-    const usecs = USEC_CLOCKS.test(s.clockOf(name));
-    const records = s.records(name, opts.cpus);
-    const items: Item[] = [];
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i];
-      const ev = s.eventOf(r);
-      // a graph leaf takes its return record with it (the next record of the same buffer)
-      const ret = ev && !opts.noPlugins && graph.isEntry(ev) && graph.isLeaf(ev, r, records[i + 1]) ? records[++i] : undefined;
-      items.push({ ts: r.ts, buffer: name, usecs, r, ret });
-    }
-    return items;
-  });
+  const lists = names.map((name) => ({ name, usecs: USEC_CLOCKS.test(s.clockOf(name)), records: s.records(name, opts.cpus), at: 0 }));
   // print_handle_file(): with instances, each line starts with its buffer's name (or blanks for the top)
   const width = names.length > 1 ? Math.max(...names.map((n) => n.length)) : -1;
-  const topUsecs = USEC_CLOCKS.test(s.clockOf(names[0]));
+  const topUsecs = lists[0]?.usecs ?? true;
   // trace-read.c's tep_func_repeat_format: "%6.1000d" or "%12d", without the line's leading space
   const repeatTime = (ts: number) => (topUsecs ? printTime(ts, true, false).slice(1) : printTime(ts, false, false));
   const printer = new EventPrinter(s, { parent: opts.parent, time: repeatTime, noPlugins: opts.noPlugins });
   const lines: string[] = [];
-  for (const { buffer, usecs, r, ret } of mergeByTime(perBuffer)) {
+  for (;;) {
+    // tracecmd_iterate_events_multi(): the buffer with the oldest next record, the earlier one on a tie
+    let src: (typeof lists)[number] | undefined;
+    for (const l of lists) if (l.at < l.records.length && (!src || l.records[l.at].ts < src.records[src.at].ts)) src = l;
+    if (!src) break;
+    const { name: buffer, usecs, records } = src;
+    const r = records[src.at++];
     const ev = s.eventOf(r);
     const pid = s.pidOf(r);
     const comm = s.commOf(pid);
     if (!filters.empty && (!ev || !filters.pass({ ev, data: r.data, cpu: r.cpu, comm }))) continue;
+    // a graph entry shown as a leaf takes its return (the next record of its buffer) with it
+    const ret = ev && !opts.noPlugins && graph.isEntry(ev) && graph.isLeaf(ev, r, records[src.at]) ? records[src.at++] : undefined;
     let line = width < 0 ? '' : buffer ? `${buffer.padStart(width)}: ` : `${''.padStart(width)}  `;
     if (r.missed > 0) line += `CPU:${r.cpu} [${r.missed} EVENTS DROPPED]\n`;
     else if (r.missed < 0) line += `CPU:${r.cpu} [EVENTS DROPPED]\n`;
