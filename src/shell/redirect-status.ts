@@ -1,0 +1,120 @@
+// A failed write(2) through a redirection fails the command, as in bash: `echo abc > tracing_on`
+// prints "sh: echo: write error: Invalid argument" and its status is 1, so `! echo ... > file` and
+// `echo ... > file || exit_unsupported` work. just-bash writes a redirection's output after the command
+// and has no place for that failure, so this transform follows every command that has an output
+// redirection with REDIRECT_STATUS, which reports what the kernel's files refused (WriteErrors) and
+// turns the status into 1, or passes the command's own status through:
+//
+//   echo abc > tracing_on     →     { echo abc > tracing_on; __redirect_status $? LINE echo tracing_on; }
+//
+// A group runs in the current shell, so assignments, `exit`, `return` and set -e behave as before.
+// Scripts that `.`/`source` or `eval` are not transformed (just-bash parses those itself): a failed
+// write there is reported by the next transformed command, or at the end of the script.
+import type { CommandNode, PipelineNode, RedirectionNode, ScriptNode, StatementNode, TransformPlugin, WordNode } from 'just-bash';
+import { defineCommand } from 'just-bash';
+import { RingtraceError } from '../errors.ts';
+import { errnoText, type WriteErrors, type WriteFailure } from './kernel-fs.ts';
+
+export const REDIRECT_STATUS = '__redirect_status';
+
+const OUTPUT_OPS = new Set(['>', '>>', '>|', '&>', '&>>']);
+
+function literal(word: WordNode): string | null {
+  let s = '';
+  for (const p of word.parts) {
+    if (p.type === 'Literal' || p.type === 'SingleQuoted' || p.type === 'Escaped') s += p.value;
+    else return null;
+  }
+  return s;
+}
+
+function writesFile(r: RedirectionNode): boolean {
+  if (r.target.type !== 'Word') return false;
+  if (OUTPUT_OPS.has(r.operator)) return true;
+  // `>& FILE` is `&> FILE`; `>&2` and `>&-` duplicate or close a descriptor
+  if (r.operator === '>&') return !/^(\d+|-)$/.test(literal(r.target) ?? '0');
+  return false;
+}
+
+function word(...parts: WordNode['parts']): WordNode {
+  return { type: 'Word', parts };
+}
+
+function statusCommand(line: number, name: string, target: WordNode): StatementNode {
+  const args = [word({ type: 'ParameterExpansion', parameter: '?', operation: null }), word({ type: 'Literal', value: String(line) }), word({ type: 'Literal', value: name }), word({ type: 'DoubleQuoted', parts: target.parts })];
+  const cmd: CommandNode = { type: 'SimpleCommand', assignments: [], name: word({ type: 'Literal', value: REDIRECT_STATUS }), args, redirections: [], line };
+  return { type: 'Statement', pipelines: [{ type: 'Pipeline', commands: [cmd], negated: false }], operators: [], background: false, line };
+}
+
+// The name bash would put in "NAME: write error": the command's, or sh for a compound command.
+function commandName(cmd: CommandNode): string {
+  if (cmd.type === 'SimpleCommand' && cmd.name) return literal(cmd.name) ?? 'sh';
+  return 'sh';
+}
+
+function statements(list: StatementNode[]): StatementNode[] {
+  return list.map(statement);
+}
+
+function statement(s: StatementNode): StatementNode {
+  return { ...s, pipelines: s.pipelines.map(pipeline) };
+}
+
+function pipeline(p: PipelineNode): PipelineNode {
+  return { ...p, commands: p.commands.map(command) };
+}
+
+function inner(cmd: CommandNode): CommandNode {
+  switch (cmd.type) {
+    case 'If':
+      return { ...cmd, clauses: cmd.clauses.map((c) => ({ condition: statements(c.condition), body: statements(c.body) })), elseBody: cmd.elseBody && statements(cmd.elseBody) };
+    case 'For':
+    case 'CStyleFor':
+    case 'Subshell':
+    case 'Group':
+      return { ...cmd, body: statements(cmd.body) };
+    case 'While':
+    case 'Until':
+      return { ...cmd, condition: statements(cmd.condition), body: statements(cmd.body) };
+    case 'Case':
+      return { ...cmd, items: cmd.items.map((i) => ({ ...i, body: statements(i.body) })) };
+    case 'FunctionDef':
+      return { ...cmd, body: inner(cmd.body) as typeof cmd.body };
+    default:
+      return cmd;
+  }
+}
+
+function command(cmd: CommandNode): CommandNode {
+  const c = inner(cmd);
+  const target = c.type === 'FunctionDef' ? undefined : c.redirections.find(writesFile)?.target;
+  if (!target || target.type !== 'Word') return c;
+  const line = c.line ?? 0;
+  const self: StatementNode = { type: 'Statement', pipelines: [{ type: 'Pipeline', commands: [c], negated: false }], operators: [], background: false, line };
+  return { type: 'Group', body: [self, statusCommand(line, commandName(c), target)], redirections: [], line };
+}
+
+export function redirectStatusPlugin(): TransformPlugin {
+  return {
+    name: 'redirect-status',
+    transform: ({ ast }) => ({ ast: { ...ast, statements: statements(ast.statements) } as ScriptNode }),
+  };
+}
+
+// open(2) failures name the file, as bash does ("sh: line 4: ro: Permission denied"); a refused
+// write(2) names the command ("sh: echo: write error: Invalid argument").
+export function writeFailureText(f: WriteFailure, line: string, name: string, target: string): string {
+  const code = f.error instanceof RingtraceError ? f.error.code : '';
+  if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'ENOTDIR') return `sh: line ${line}: ${target}: ${errnoText(f.error)}\n`;
+  return `sh: ${name}: write error: ${errnoText(f.error)}\n`;
+}
+
+export function redirectStatusCommand(writeErrors: WriteErrors) {
+  return defineCommand(REDIRECT_STATUS, async (args) => {
+    const [status, line, name, target] = args;
+    const failures = writeErrors.take();
+    // one message per command, as bash gives up on the first failed write
+    if (failures.length === 0) return { stdout: '', stderr: '', exitCode: Number(status) };
+    return { stdout: '', stderr: writeFailureText(failures[0], line, name, target), exitCode: 1 };
+  });
+}
