@@ -2,6 +2,7 @@
 import { commandHelp, mainHelp, UsageError, type Command } from './cli.ts';
 import { benchCommand } from './bench.ts';
 import { shCommand } from './sh.ts';
+import { ftracetestCommand } from './ftracetest.ts';
 import { reproCommand } from './repro.ts';
 
 export const commands: Command[] = [];
@@ -24,4 +25,4 @@ const helpCommand: Command = {
   },
 };
 
-commands.push(benchCommand, shCommand, reproCommand, helpCommand);
+commands.push(benchCommand, shCommand, ftracetestCommand, reproCommand, helpCommand);

@@ -115,7 +115,8 @@ export class KernelMount implements IFileSystem {
     const p = this.abs(path);
     if (!this.k.exists(p)) throw new RingtraceError('ENOENT', `${p}: no such file or directory`);
     const dir = this.k.isDir(p);
-    return { isFile: !dir, isDirectory: dir, isSymbolicLink: false, mode: this.k.mode?.(p) ?? (dir ? 0o755 : 0o644), size: 0, mtime: new Date(0) };
+    // identity: what cp compares to refuse copying a file onto itself
+    return { isFile: !dir, isDirectory: dir, isSymbolicLink: false, mode: this.k.mode?.(p) ?? (dir ? 0o755 : 0o644), size: 0, mtime: new Date(0), identity: `kernel:${p}` };
   }
 
   lstat(path: string): Promise<FsStat> {

@@ -4,6 +4,7 @@
 //   /sys/devices/system/cpu                          the CPU masks and cpuN/online (CpuSysfs)
 //   /proc/modules                                    the loaded modules, as m_show() prints them
 //   /proc/cpuinfo                                    a processor entry per online CPU (nproc, lscpu)
+//   /proc/kallsyms                                   the kernel's text symbols (its ftrace records)
 //   /dev/null
 // and the directories above them, mounted at /sys, /proc and /dev in the shell's in-memory root.
 //
@@ -34,7 +35,7 @@ const SKELETON: Record<string, readonly string[]> = {
   '/sys/kernel/debug': ['tracing'],
   '/sys/devices': ['system'],
   '/sys/devices/system': ['cpu'],
-  '/proc': ['cpuinfo', 'modules'],
+  '/proc': ['cpuinfo', 'kallsyms', 'modules'],
   '/dev': ['null'],
 };
 
@@ -76,9 +77,18 @@ function procCpuinfo(m: RingMachine): string {
   return m.onlineCpus().map((c) => `processor\t: ${c}\nvendor_id\t: ringtrace\nmodel name\t: ringtrace emulated CPU\n\n`).join('');
 }
 
+// /proc/kallsyms as s_show() prints text symbols to root: "%px %c %s" and "\t[%s]" for a module's. The
+// emulated kernel's text is its ftrace records.
+function procKallsyms(m: RingMachine): string {
+  let out = '';
+  for (const r of m.ftrace.records()) out += `${r.ip.toString(16).padStart(16, '0')} ${r.module ? 't' : 'T'} ${r.name}${r.module ? `\t[${r.module}]` : ''}\n`;
+  return out;
+}
+
 const PROC_FILES: Record<string, (m: RingMachine) => string> = {
   '/proc/modules': procModules,
   '/proc/cpuinfo': procCpuinfo,
+  '/proc/kallsyms': procKallsyms,
 };
 
 // The optional instance operations of machine.fs (instances/NAME).
@@ -413,9 +423,20 @@ export interface MachineShellOptions {
   stderr: (text: string) => void;
   args?: string[];
   cwd?: string;
+  env?: Record<string, string>;
+  commands?: Record<string, Command>; // beside the machine's own
 }
 
 // A shell over a machine: its file systems and commands, cwd `/` unless told.
 export function machineShell(m: RingMachine, opts: MachineShellOptions): Shell {
-  return new Shell({ fs: machineFs(m), mounts: MACHINE_MOUNTS, commands: machineCommands(m), cwd: opts.cwd ?? '/', stdout: opts.stdout, stderr: opts.stderr, args: opts.args });
+  return new Shell({
+    fs: machineFs(m),
+    mounts: MACHINE_MOUNTS,
+    commands: { ...machineCommands(m), ...opts.commands },
+    cwd: opts.cwd ?? '/',
+    stdout: opts.stdout,
+    stderr: opts.stderr,
+    args: opts.args,
+    env: opts.env,
+  });
 }

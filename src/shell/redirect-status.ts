@@ -14,6 +14,7 @@ import type { CommandNode, PipelineNode, RedirectionNode, ScriptNode, StatementN
 import { defineCommand } from 'just-bash';
 import { RingtraceError } from '../errors.ts';
 import { errnoText, type WriteErrors, type WriteFailure } from './kernel-fs.ts';
+import { commandStatement, literalWord, parameterWord } from './ast.ts';
 
 export const REDIRECT_STATUS = '__redirect_status';
 
@@ -36,14 +37,8 @@ function writesFile(r: RedirectionNode): boolean {
   return false;
 }
 
-function word(...parts: WordNode['parts']): WordNode {
-  return { type: 'Word', parts };
-}
-
 function statusCommand(line: number, name: string, target: WordNode): StatementNode {
-  const args = [word({ type: 'ParameterExpansion', parameter: '?', operation: null }), word({ type: 'Literal', value: String(line) }), word({ type: 'Literal', value: name }), word({ type: 'DoubleQuoted', parts: target.parts })];
-  const cmd: CommandNode = { type: 'SimpleCommand', assignments: [], name: word({ type: 'Literal', value: REDIRECT_STATUS }), args, redirections: [], line };
-  return { type: 'Statement', pipelines: [{ type: 'Pipeline', commands: [cmd], negated: false }], operators: [], background: false, line };
+  return commandStatement(REDIRECT_STATUS, [parameterWord('?'), literalWord(String(line)), literalWord(name), { type: 'Word', parts: [{ type: 'DoubleQuoted', parts: target.parts }] }], line);
 }
 
 // The name bash would put in "NAME: write error": the command's, or sh for a compound command.

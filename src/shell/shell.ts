@@ -4,13 +4,15 @@
 // mounted in it. Commands that must know the kernel (cat, mkdir, rmdir: their errno messages), trap,
 // kill and the machine commands (modprobe, kcall, ...) are ours.
 //
-// Limits: a time limit and cancellation (Ctrl-C) stop the script at the next command; just-bash runs
-// `&` jobs to completion before going on (no concurrency inside one shell), and a `trap … EXIT` runs
-// after the script in a fresh shell state (its command string only, without the script's functions).
+// Limits: a time limit and cancellation (Ctrl-C) stop the script at the next command; `&` jobs run
+// concurrently (jobs.ts); a `trap … EXIT` runs after the script in a fresh shell state (its command
+// string only, without the script's functions); output comes when the script (or a job) ends.
 import { Bash, InMemoryFs, MountableFs, bytesOutput, decodeBytesToUtf8, defineCommand, latin1FromBytes, unsafeBytesFromLatin1, type BufferEncoding, type CustomCommand, type FileContent, type WriteFileOptions } from 'just-bash';
 import { RingtraceError } from '../errors.ts';
 import { KernelMount, WriteErrors, errnoText, normalizePath, type KernelFs } from './kernel-fs.ts';
-import { redirectStatusCommand, redirectStatusPlugin, writeFailureText } from './redirect-status.ts';
+import { COND_RESCHED, condReschedCommand, condReschedPlugin } from './cond-resched.ts';
+import { Jobs, jobCommands, jobsPlugin } from './jobs.ts';
+import { REDIRECT_STATUS, redirectStatusCommand, redirectStatusPlugin, writeFailureText } from './redirect-status.ts';
 
 // What a machine command gets: its arguments (without its name), standard input, and output sinks.
 export interface CommandContext {
@@ -36,6 +38,9 @@ export interface ShellOptions {
   // how `sleep N` passes: the machine's idle time (default: real time)
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
+
+// $$ of the shell; background jobs get the pids after it
+const SHELL_PID = 1000;
 
 export interface RunOptions {
   signal?: AbortSignal; // cancel: the script stops at the next command
@@ -67,6 +72,7 @@ export class Shell {
   private readonly bash: Bash;
   private readonly writeErrors = new WriteErrors();
   private readonly exitTraps: string[] = [];
+  private readonly jobs = new Jobs(SHELL_PID);
   private signal = new AbortController().signal;
   private cwd: string;
 
@@ -75,7 +81,15 @@ export class Shell {
     const root = new RootFs(this.writeErrors);
     const fs = new MountableFs({ base: root });
     for (const m of opts.mounts) fs.mount(m, new KernelMount(opts.fs, m, this.writeErrors));
-    const ours: CustomCommand[] = [redirectStatusCommand(this.writeErrors), ...this.fileCommands(), this.trapCommand(), this.killCommand()];
+    const ours: CustomCommand[] = [
+      redirectStatusCommand(this.writeErrors),
+      ...jobCommands(this.jobs, (script, cwd, signal) => this.runJob(script, cwd, signal)),
+      ...this.fileCommands(),
+      condReschedCommand(),
+      this.grepCommand(),
+      ddCommand(),
+      this.trapCommand(),
+    ];
     for (const [name, fn] of Object.entries(opts.commands ?? {})) ours.push(this.machineCommand(name, fn));
     const sleep = opts.sleep ?? abortableDelay;
     this.bash = new Bash({
@@ -86,12 +100,16 @@ export class Shell {
       sleep: (ms) => sleep(ms, this.signal),
       // kernel selftests loop on tracefs for a while; the time limit (--timeout) bounds them instead
       executionLimits: { maxLoopIterations: 1e9, maxCommandCount: 1e9, maxOutputSize: 1 << 30 },
-      processInfo: { pid: 1000, ppid: 1, uid: 0, gid: 0 },
+      processInfo: { pid: SHELL_PID, ppid: 1, uid: 0, gid: 0 },
       // the machine commands are host code that waits on the CPUs with Atomics
       defenseInDepth: false,
     });
+    this.bash.registerTransformPlugin(jobsPlugin());
+    this.bash.registerTransformPlugin(condReschedPlugin());
     this.bash.registerTransformPlugin(redirectStatusPlugin());
     root.mkdirSync('/tmp', { recursive: true });
+    root.mkdirSync('/dev', { recursive: true });
+    root.writeFileSync('/dev/null', '');
   }
 
   // Run a script; the exit status of the last command, or the one `exit` gave.
@@ -116,6 +134,7 @@ export class Shell {
       this.opts.stderr(`sh: ${errnoText(err)}\n`);
       status = 2;
     }
+    await this.jobs.stopAll();
     for (const f of this.writeErrors.take()) this.opts.stderr(writeFailureText(f, '?', 'sh', f.path));
     for (const trap of this.exitTraps.splice(0)) {
       const r = await this.bash.exec(trap, { rawScript: true });
@@ -123,6 +142,15 @@ export class Shell {
       this.opts.stderr(r.stderr);
     }
     return status;
+  }
+
+  // A background job (jobs.ts): its output joins the shell's when it ends.
+  private async runJob(script: string, cwd: string, signal: AbortSignal): Promise<number> {
+    const r = await this.bash.exec(script, { rawScript: true, cwd, signal });
+    this.opts.stdout(r.stdout);
+    // a killed job goes quietly, as in a non-interactive bash
+    this.opts.stderr(asSh(signal.aborted ? r.stderr.replace(/^.*execution aborted.*\n?/m, '') : r.stderr));
+    return r.exitCode;
   }
 
   private machineCommand(name: string, fn: Command): CustomCommand {
@@ -197,6 +225,30 @@ export class Shell {
     ];
   }
 
+  // GNU grep's -H (print the file name with each match), which just-bash's grep lacks: the classic
+  // second file /dev/null makes it name the file.
+  private grepCommand(): CustomCommand {
+    return defineCommand('grep', async (args, ctx) => {
+      const run = ctx.origCommand!;
+      const h = args.findIndex((a) => /^-[A-Za-z]*H[A-Za-z]*$/.test(a));
+      if (h < 0) return run(args);
+      const rest = [...args];
+      const flags = rest[h].replace('H', '');
+      if (flags === '-') rest.splice(h, 1);
+      else rest[h] = flags;
+      // operands: the pattern (unless -e/-f gave it) and the files; stdin needs no name
+      let operands = 0;
+      let patternGiven = false;
+      for (let i = 0; i < rest.length; i++) {
+        if (/^-[efmABC]$/.test(rest[i])) {
+          patternGiven ||= /^-[ef]$/.test(rest[i]);
+          i++;
+        } else if (!rest[i].startsWith('-') || rest[i] === '-') operands++;
+      }
+      return run(operands > (patternGiven ? 0 : 1) ? [...rest, '/dev/null'] : rest);
+    });
+  }
+
   // trap [ACTION] SIGNAL...: only EXIT has an effect (no signals reach a script here)
   private trapCommand(): CustomCommand {
     return defineCommand('trap', async (args) => {
@@ -209,26 +261,53 @@ export class Shell {
       return { stdout: '', stderr: '', exitCode: 0 };
     });
   }
-
-  // kill [-SIG] PID...: an `&` job has already finished here (see the header), so like kill(2) on a
-  // reaped pid
-  private killCommand(): CustomCommand {
-    return defineCommand('kill', async (args) => {
-      const pids = args.filter((a) => !a.startsWith('-') && a !== '-s' && a !== '-n');
-      if (pids.length === 0) return { stdout: '', stderr: 'kill: usage: kill [-s sigspec | -n signum | -sigspec] pid | jobspec ... or kill -l [sigspec]\n', exitCode: 2 };
-      return { stdout: '', stderr: pids.map((p) => `sh: kill: (${p}) - No such process\n`).join(''), exitCode: 1 };
-    });
-  }
 }
 
-// The in-memory root (/, /tmp, ...): a redirection into a directory that does not exist fails with
-// ENOENT as open(2) would (just-bash's InMemoryFs creates the parents).
+// dd if=FILE of=FILE bs=N count=N: copies in blocks of bs bytes (a read(2) each, reading a seq_file
+// piecewise), and reports the records like coreutils
+function ddCommand(): CustomCommand {
+  return defineCommand('dd', async (args, ctx) => {
+    const o: Record<string, string> = {};
+    for (const a of args) {
+      const m = /^(if|of|bs|count|skip|seek|status|conv|iflag|oflag)=(.*)$/.exec(a);
+      if (!m) return { stdout: '', stderr: `dd: unrecognized operand '${a}'\n`, exitCode: 1 };
+      o[m[1]] = m[2];
+    }
+    const num = (v: string | undefined, dflt: number) => {
+      if (v === undefined) return dflt;
+      const m = /^(\d+)([kKMG]?)$/.exec(v);
+      return m ? Number(m[1]) * ({ '': 1, k: 1024, K: 1024, M: 1 << 20, G: 1 << 30 } as Record<string, number>)[m[2]] : NaN;
+    };
+    const bs = num(o.bs, 512);
+    const count = num(o.count, Infinity);
+    if (!(bs > 0) || Number.isNaN(count)) return { stdout: '', stderr: `dd: invalid number: '${o.bs ?? o.count}'\n`, exitCode: 1 };
+    let input: string;
+    try {
+      input = o.if === undefined ? latin1FromBytes(ctx.stdin) : latin1(await ctx.fs.readFileBuffer(ctx.fs.resolvePath(ctx.cwd, o.if)));
+    } catch (e) {
+      return { stdout: '', stderr: `dd: failed to open '${o.if}': ${fileErrorText(e)}\n`, exitCode: 1 };
+    }
+    const data = input.slice(0, count === Infinity ? undefined : bs * count);
+    const full = Math.floor(data.length / bs);
+    const partial = data.length % bs ? 1 : 0;
+    const records = `${full}+${partial} records in\n${full}+${partial} records out\n${data.length} bytes copied, 0 s, 0 B/s\n`;
+    const stderr = o.status === 'none' ? '' : records;
+    if (o.of === undefined) return { ...bytesOutput(unsafeBytesFromLatin1(data)), stderr, exitCode: 0 };
+    await ctx.fs.writeFile(ctx.fs.resolvePath(ctx.cwd, o.of), Uint8Array.from(data, (c) => c.charCodeAt(0)));
+    return { stdout: '', stderr, exitCode: 0 };
+  });
+}
+
+// The in-memory root (/, /tmp, /dev/null, ...): a redirection into a directory that does not exist
+// fails with ENOENT as open(2) would (just-bash's InMemoryFs creates the parents); /dev/null discards.
 class RootFs extends InMemoryFs {
   constructor(private readonly writeErrors: WriteErrors) {
     super();
   }
 
-  private async parentMissing(path: string): Promise<boolean> {
+  // false when the write may go ahead; a missing directory is recorded as the failed open(2)
+  private async refused(path: string): Promise<boolean> {
+    if (path === '/dev/null') return true;
     const parent = path.slice(0, path.lastIndexOf('/')) || '/';
     if (await this.exists(parent)) return false;
     this.writeErrors.record({ path, error: new RingtraceError('ENOENT', `${parent}: no such directory`) });
@@ -236,11 +315,11 @@ class RootFs extends InMemoryFs {
   }
 
   override async writeFile(path: string, content: FileContent, options?: WriteFileOptions | BufferEncoding): Promise<void> {
-    if (!(await this.parentMissing(path))) await super.writeFile(path, content, options);
+    if (!(await this.refused(path))) await super.writeFile(path, content, options);
   }
 
   override async appendFile(path: string, content: FileContent, options?: WriteFileOptions | BufferEncoding): Promise<void> {
-    if (!(await this.parentMissing(path))) await super.appendFile(path, content, options);
+    if (!(await this.refused(path))) await super.appendFile(path, content, options);
   }
 }
 
@@ -252,9 +331,12 @@ function fileErrorText(e: unknown): string {
   return (code && known[code]) || errnoText(e);
 }
 
-// just-bash names itself bash in its messages; this shell is sh, as bash names itself when run as sh
+// just-bash names itself bash in its messages; this shell is sh, as bash names itself when run as sh.
+// set -x shows the commands the transforms add: they are not the script's.
+const INTERNAL_TRACE = new RegExp(`^\\++ (${REDIRECT_STATUS}|${COND_RESCHED}) .*\n`, 'gm');
+
 function asSh(stderr: string): string {
-  return stderr.replace(/^bash: /gm, 'sh: ');
+  return stderr.replace(/^bash: /gm, 'sh: ').replace(INTERNAL_TRACE, '');
 }
 
 function latin1(bytes: Uint8Array): string {
