@@ -32,3 +32,8 @@ export function commandStatement(name: string, args: WordNode[], line?: number):
     line,
   };
 }
+
+// A word the shell reads back as exactly s
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -10,9 +10,10 @@
 import { Bash, InMemoryFs, MountableFs, bytesOutput, decodeBytesToUtf8, defineCommand, latin1FromBytes, unsafeBytesFromLatin1, type BufferEncoding, type CustomCommand, type FileContent, type WriteFileOptions } from 'just-bash';
 import { RingtraceError } from '../errors.ts';
 import { KernelMount, WriteErrors, errnoText, normalizePath, type KernelFs } from './kernel-fs.ts';
+import { shellQuote } from './ast.ts';
 import { COND_RESCHED, condReschedCommand, condReschedPlugin } from './cond-resched.ts';
 import { Jobs, jobCommands, jobsPlugin } from './jobs.ts';
-import { REDIRECT_STATUS, redirectStatusCommand, redirectStatusPlugin, writeFailureText } from './redirect-status.ts';
+import { REDIRECT, REDIRECT_STATUS, redirectCommand, redirectStatusCommand, redirectStatusPlugin, writeFailureText } from './redirect-status.ts';
 
 // What a machine command gets: its arguments (without its name), standard input, and output sinks.
 export interface CommandContext {
@@ -83,6 +84,7 @@ export class Shell {
     for (const m of opts.mounts) fs.mount(m, new KernelMount(opts.fs, m, this.writeErrors));
     const ours: CustomCommand[] = [
       redirectStatusCommand(this.writeErrors),
+      redirectCommand(this.writeErrors),
       ...jobCommands(this.jobs, (script, cwd, signal) => this.runJob(script, cwd, signal)),
       ...this.fileCommands(),
       condReschedCommand(),
@@ -334,17 +336,14 @@ function fileErrorText(e: unknown): string {
 // just-bash names itself bash in its messages; this shell is sh, as bash names itself when run as sh.
 // set -x shows the commands the transforms add: they are not the script's.
 const INTERNAL_TRACE = new RegExp(`^\\++ (${REDIRECT_STATUS}|${COND_RESCHED}) .*\n`, 'gm');
+const REDIRECT_TRACE = new RegExp(`^(\\++) ${REDIRECT} \\S+ \\S+ [01] \\d+ `, 'gm');
 
 function asSh(stderr: string): string {
-  return stderr.replace(/^bash: /gm, 'sh: ').replace(INTERNAL_TRACE, '');
+  return stderr.replace(/^bash: /gm, 'sh: ').replace(INTERNAL_TRACE, '').replace(REDIRECT_TRACE, '$1 ');
 }
 
 function latin1(bytes: Uint8Array): string {
   let s = '';
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return s;
-}
-
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
