@@ -255,3 +255,16 @@ test('cli: the ringtrace process: sh -c and a script from a pipe, exit statuses'
   assert.equal(b.status, 0, b.stderr);
   assert.equal(b.stdout, '1\n');
 });
+
+test('cli: the living kernel: sleep, a subshell and a tracefs read run through their kernel paths; --no-activity keeps only the script', async () => {
+  const script = 'cd /sys/kernel/tracing; echo function > current_tracer; (sleep 0.05); cat tracing_on > /dev/null; echo 0 > tracing_on; cat trace';
+  const r = await runCliCaptured(['sh', '--cpus', '2', '-c', script]);
+  assert.equal(r.code, 0, r.stderr);
+  const has = (re: RegExp) => r.stdout.split('\n').some((l) => re.test(l));
+  assert.ok(has(/^ +sh-1000 +\[000\] .{5} +[\d.]+: kernel_clone <-do_syscall_64$/), 'fork of the subshell');
+  assert.ok(has(/^ +sh-1000 +\[000\] .{5} +[\d.]+: do_nanosleep <-hrtimer_nanosleep$/), 'sleep');
+  assert.ok(has(/^ +sh-1000 +\[000\] .{5} +[\d.]+: seq_read <-vfs_read$/), 'a tracefs read');
+  for (const cpu of ['000', '001']) assert.ok(has(new RegExp(`^ +<idle>-0 +\\[${cpu}\\] d\\.h\\.\\. +[\\d.]+: scheduler_tick <-update_process_times$`)), `ticks on CPU ${cpu}`);
+  const quiet = await runCliCaptured(['sh', '--no-activity', '-c', script]);
+  assert.equal(quiet.stdout.split('\n').filter((l) => l && !l.startsWith('#')).length, 0, quiet.stdout);
+});

@@ -6,7 +6,7 @@ import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { findTests, runCase, topDirOf, type CaseRun, type Result, type TestCase } from '../shell/ftracetest.ts';
 import { UsageError, type Command, type Io } from './cli.ts';
-import { MACHINE_OPTIONS, TIMEOUT_OPTION, machineOptions, withLimits } from './sh.ts';
+import { ACTIVITY_OPTION, MACHINE_OPTIONS, TIMEOUT_OPTION, machineOptions, withLimits } from './sh.ts';
 
 // date +%Y%m%d-%H%M%S
 function logDate(d: Date): string {
@@ -36,6 +36,7 @@ export const ftracetestCommand: Command = {
     { name: 'stop-fail', help: 'stop at the first failure' },
     { name: 'logdir', short: 'l', value: 'string', metavar: 'DIR', help: 'save the logs in DIR (- : console only)' },
     TIMEOUT_OPTION,
+    ACTIVITY_OPTION,
     ...MACHINE_OPTIONS,
   ],
   async run(opts, args, io) {
@@ -77,7 +78,7 @@ export const ftracetestCommand: Command = {
     const runOne = async (tc: TestCase, instance: boolean, signal: AbortSignal): Promise<void> => {
       caseNo++;
       await prlog(`[${caseNo}]${instance ? ' (instance) ' : ''}${tc.description}`, false);
-      const run: CaseRun = await runCase(tc, { machine, instance, caseNo, timeoutS, signal });
+      const run: CaseRun = await runCase(tc, { machine, instance, caseNo, timeoutS, signal, activity: opts.activity as boolean });
       await prlog(`\t[${run.result}]`);
       byResult.set(run.result, [...(byResult.get(run.result) ?? []), caseNo]);
       const failed = run.result === 'FAIL' || (run.result === 'UNSUPPORTED' && !!opts['fail-unsupported']) || (run.result === 'UNRESOLVED' && !!opts['fail-unresolved']);

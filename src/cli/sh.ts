@@ -61,6 +61,12 @@ export function machineOptions(opts: Record<string, unknown>): MachineOptions {
 
 export const TIMEOUT_OPTION = { name: 'timeout', value: 'number', metavar: 'SECONDS', help: 'stop the script after SECONDS (default: no limit)', min: 0 } as const satisfies OptionSpec;
 
+export const ACTIVITY_OPTION = {
+  name: 'activity',
+  help: "the living kernel: the shell's system calls, sleeps and timer ticks run through their kernel call chains (--no-activity: only what the script does)",
+  default: true,
+} as const satisfies OptionSpec;
+
 // Exit statuses of a script that did not finish by itself.
 export const TIMED_OUT = 124;
 export const INTERRUPTED = 130;
@@ -120,7 +126,7 @@ export const shCommand: Command = {
     'SCRIPT - reads the script from standard input. With -c, the first argument after COMMANDS is $0',
     'and the rest are $1... The exit status is that of the last command; 124 after --timeout, 130 after Ctrl-C.',
   ].join('\n'),
-  options: [{ name: 'command', short: 'c', value: 'string', metavar: 'COMMANDS', help: 'run COMMANDS instead of a script file (put the machine options before it)', last: true }, TIMEOUT_OPTION, ...MACHINE_OPTIONS],
+  options: [{ name: 'command', short: 'c', value: 'string', metavar: 'COMMANDS', help: 'run COMMANDS instead of a script file (put the machine options before it)', last: true }, TIMEOUT_OPTION, ACTIVITY_OPTION, ...MACHINE_OPTIONS],
   optionsFirst: true,
   async run(opts, args, io) {
     let script: string;
@@ -156,7 +162,7 @@ export const shCommand: Command = {
       throw err;
     }
     try {
-      const shell = machineShell(m, { stdout: rawOut(io), stderr: rawErr(io), args: scriptArgs });
+      const shell = machineShell(m, { stdout: rawOut(io), stderr: rawErr(io), args: scriptArgs, activity: opts.activity as boolean });
       const r = await withLimits(opts.timeout as number | undefined, (signal) => shell.run(script, { signal, name }));
       if (r.stopped === 'timeout') {
         io.err(`ringtrace sh: the script ran out of time (--timeout ${opts.timeout})`);

@@ -135,8 +135,8 @@ export interface RunCaseOptions {
   instance: boolean; // the second round: inside a fresh instance
   caseNo: number;
   timeoutS?: number;
-  debug?: boolean;
   signal?: AbortSignal; // Ctrl-C: the whole run stops
+  activity?: boolean; // the living kernel (activity.ts)
 }
 
 export interface CaseRun {
@@ -185,6 +185,7 @@ export async function runCase(tc: TestCase, opts: RunCaseOptions): Promise<CaseR
       stdout: (t) => ((stdout += t), (log += t)),
       stderr: (t) => (log += t),
       commands: { [RESULT_COMMAND]: result },
+      activity: opts.activity,
       env: { TMPDIR: `/tmp/ftracetest-dir.${opts.caseNo}`, FTRACETEST_ROOT: dirname(dirname(tc.file)) },
     });
     const ac = new AbortController();

@@ -10,12 +10,13 @@
 // The job's output joins the shell's when the job ends (bash interleaves it as it comes). `kill -SIG
 // PID` stops a job at its next command; `wait` then gives 128 + SIG, as bash does for a killed job.
 import type { FunctionDefNode, ScriptNode, StatementNode, TransformPlugin, WordNode } from 'just-bash';
-import { commandStatement, literalWord, rewrite } from './ast.ts';
+import { commandStatement, literalWord, parameterWord, rewrite } from './ast.ts';
 import { defineCommand, serialize, type CustomCommand } from 'just-bash';
 
 export const BG_COMMAND = '__bg';
 export const WAIT_COMMAND = '__wait';
 export const BG_PID = '__bgpid';
+export const FORK_COMMAND = '__fork';
 
 // bash's signal numbers for kill -NAME
 const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, USR1: 10, USR2: 12, TERM: 15, CONT: 18, STOP: 19 };
@@ -122,16 +123,39 @@ function inheritedVariables(declared: string): string {
     .join('\n');
 }
 
+// A subshell forks: `( … )` and `$( … )` start with FORK_COMMAND (the shell's fork hook), keeping $?.
+export function forkPlugin(): TransformPlugin {
+  const fork = () => commandStatement(FORK_COMMAND, [parameterWord('?')]);
+  return {
+    name: 'fork',
+    transform: ({ ast }) => ({
+      ast: rewrite(ast, (n) => {
+        if (n.type === 'Subshell') return { ...n, body: [fork(), ...(n.body as StatementNode[])] };
+        if (n.type === 'CommandSubstitution') {
+          const body = n.body as ScriptNode;
+          return { ...n, body: { ...body, statements: [fork(), ...body.statements] } };
+        }
+        return n;
+      }) as ScriptNode,
+    }),
+  };
+}
+
 function parseSignal(arg: string): number | undefined {
   const s = arg.replace(/^SIG/, '');
   if (/^\d+$/.test(s)) return Number(s);
   return SIGNALS[s];
 }
 
-export function jobCommands(jobs: Jobs, run: JobRunner): CustomCommand[] {
+export function jobCommands(jobs: Jobs, run: JobRunner, fork: () => Promise<void>): CustomCommand[] {
   const ok = (stdout = '') => ({ stdout, stderr: '', exitCode: 0 });
   return [
+    defineCommand(FORK_COMMAND, async (args) => {
+      await fork();
+      return { stdout: '', stderr: '', exitCode: Number(args[0]) };
+    }),
     defineCommand(BG_COMMAND, async (args, ctx) => {
+      await fork();
       const [declared, job] = args;
       const cwd = ctx.cwd;
       const pid = jobs.start((signal) => run(`${inheritedVariables(declared)}\n${job}`, cwd, signal));

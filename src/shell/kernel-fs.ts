@@ -24,6 +24,8 @@ export interface KernelFs {
   mode?(path: string): number;
   mkdir(path: string): Promise<void>;
   rmdir(path: string): Promise<void>;
+  // the system calls of one access (open, read or write, close), before it happens
+  access?(kind: 'read' | 'write', path: string): Promise<void>;
 }
 
 export function errnoText(err: unknown): string {
@@ -82,17 +84,21 @@ export class KernelMount implements IFileSystem {
   }
 
   async readFile(path: string, _options?: ReadFileOptions | BufferEncoding): Promise<string> {
-    return this.k.read(this.abs(path));
+    const p = this.abs(path);
+    await this.k.access?.('read', p);
+    return this.k.read(p);
   }
 
   async readFileBuffer(path: string): Promise<Uint8Array> {
     const p = this.abs(path);
+    await this.k.access?.('read', p);
     return this.k.readBinary ? this.k.readBinary(p) : encoder.encode(this.k.read(p));
   }
 
   private async put(path: string, content: FileContent, append: boolean): Promise<void> {
     const p = this.abs(path);
     try {
+      await this.k.access?.('write', p);
       await this.k.write(p, text(content), append);
     } catch (error) {
       this.writeErrors.record({ path: p, error });

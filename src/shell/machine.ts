@@ -17,7 +17,8 @@ import { RingtraceError } from '../errors.ts';
 import { CpuSysfs } from '../sysfs.ts';
 import { TRACEFS_MOUNTS } from '../tracefs/tracefs.ts';
 import { catalogModules, moduleName } from '../ftrace/kernel-text.ts';
-import { Shell, type Command } from './shell.ts';
+import { SHELL_PID, Shell, abortableDelay, type Command } from './shell.ts';
+import { KernelActivity } from './activity.ts';
 import { errnoText, type KernelFs } from './kernel-fs.ts';
 
 // The emulated kernel's release (uname -r); the same string the ftrace WARNING prints.
@@ -97,7 +98,7 @@ interface InstanceFs {
   rmdir?(path: string): Promise<void>;
 }
 
-export function machineFs(m: RingMachine): KernelFs {
+export function machineFs(m: RingMachine, activity?: KernelActivity): KernelFs {
   const cpu = new CpuSysfs(m);
   const tfs = m.fs;
   const inst = m.fs as unknown as InstanceFs;
@@ -142,6 +143,8 @@ export function machineFs(m: RingMachine): KernelFs {
       if (rel !== null && cpu.isFile(rel)) return cpu.read(rel);
       throw noEntry(path);
     },
+    // tracefs files are seq_files (read through seq_read)
+    access: activity && ((kind, path) => activity.fileAccess(kind, inTracefs(path))),
     readBinary(path) {
       return inTracefs(path) ? tfs.readBinary(path) : new TextEncoder().encode(this.read(path));
     },
@@ -425,12 +428,19 @@ export interface MachineShellOptions {
   cwd?: string;
   env?: Record<string, string>;
   commands?: Record<string, Command>; // beside the machine's own
+  activity?: boolean; // the living kernel (activity.ts): the shell's system calls, sleeps and ticks
 }
 
 // A shell over a machine: its file systems and commands, cwd `/` unless told.
 export function machineShell(m: RingMachine, opts: MachineShellOptions): Shell {
+  const activity = opts.activity ? new KernelActivity(m, { pid: SHELL_PID, comm: 'sh' }) : undefined;
   return new Shell({
-    fs: machineFs(m),
+    fs: machineFs(m, activity),
+    sleep: activity && (async (ms, signal) => {
+      await activity.sleep(ms);
+      await abortableDelay(ms, signal);
+    }),
+    fork: activity && (() => activity.fork()),
     mounts: MACHINE_MOUNTS,
     commands: { ...machineCommands(m), ...opts.commands },
     cwd: opts.cwd ?? '/',

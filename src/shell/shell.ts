@@ -12,7 +12,7 @@ import { RingtraceError } from '../errors.ts';
 import { KernelMount, WriteErrors, errnoText, normalizePath, type KernelFs } from './kernel-fs.ts';
 import { shellQuote } from './ast.ts';
 import { COND_RESCHED, condReschedCommand, condReschedPlugin } from './cond-resched.ts';
-import { Jobs, jobCommands, jobsPlugin } from './jobs.ts';
+import { FORK_COMMAND, Jobs, forkPlugin, jobCommands, jobsPlugin } from './jobs.ts';
 import { REDIRECT, REDIRECT_STATUS, redirectCommand, redirectStatusCommand, redirectStatusPlugin, writeFailureText } from './redirect-status.ts';
 
 // What a machine command gets: its arguments (without its name), standard input, and output sinks.
@@ -38,10 +38,12 @@ export interface ShellOptions {
   env?: Record<string, string>;
   // how `sleep N` passes: the machine's idle time (default: real time)
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  // what the kernel does when the shell forks a subshell or a job
+  fork?: () => Promise<void>;
 }
 
 // $$ of the shell; background jobs get the pids after it
-const SHELL_PID = 1000;
+export const SHELL_PID = 1000;
 
 export interface RunOptions {
   signal?: AbortSignal; // cancel: the script stops at the next command
@@ -85,7 +87,7 @@ export class Shell {
     const ours: CustomCommand[] = [
       redirectStatusCommand(this.writeErrors),
       redirectCommand(this.writeErrors),
-      ...jobCommands(this.jobs, (script, cwd, signal) => this.runJob(script, cwd, signal)),
+      ...jobCommands(this.jobs, (script, cwd, signal) => this.runJob(script, cwd, signal), opts.fork ?? (async () => undefined)),
       ...this.fileCommands(),
       condReschedCommand(),
       this.grepCommand(),
@@ -107,6 +109,7 @@ export class Shell {
       defenseInDepth: false,
     });
     this.bash.registerTransformPlugin(jobsPlugin());
+    this.bash.registerTransformPlugin(forkPlugin());
     this.bash.registerTransformPlugin(condReschedPlugin());
     this.bash.registerTransformPlugin(redirectStatusPlugin());
     root.mkdirSync('/tmp', { recursive: true });
@@ -335,7 +338,7 @@ function fileErrorText(e: unknown): string {
 
 // just-bash names itself bash in its messages; this shell is sh, as bash names itself when run as sh.
 // set -x shows the commands the transforms add: they are not the script's.
-const INTERNAL_TRACE = new RegExp(`^\\++ (${REDIRECT_STATUS}|${COND_RESCHED}) .*\n`, 'gm');
+const INTERNAL_TRACE = new RegExp(`^\\++ (${REDIRECT_STATUS}|${COND_RESCHED}|${FORK_COMMAND}) .*\n`, 'gm');
 const REDIRECT_TRACE = new RegExp(`^(\\++) ${REDIRECT} \\S+ \\S+ [01] \\d+ `, 'gm');
 
 function asSh(stderr: string): string {
