@@ -9,7 +9,9 @@
 //
 // The job's output joins the shell's when the job ends (bash interleaves it as it comes). `kill -SIG
 // PID` stops a job at its next command; `wait` then gives 128 + SIG, as bash does for a killed job.
-import type { FunctionDefNode, ScriptNode, StatementNode, TransformPlugin, WordNode } from 'just-bash';
+import type { CommandNode, ScriptNode, StatementNode, TransformPlugin, WordNode } from 'just-bash';
+
+type FunctionDefNode = Extract<CommandNode, { type: 'FunctionDef' }>;
 import { commandStatement, literalWord, parameterWord, rewrite } from './ast.ts';
 import { defineCommand, serialize, type CustomCommand } from 'just-bash';
 

@@ -10,7 +10,10 @@
 // just-bash has no way for a failed write to become a command's exit status, so a failure here is
 // not thrown: it is recorded in the WriteErrors that the redirect-status transform reads right after
 // the command (see redirect-status.ts), as bash reports it after its write(2) fails.
-import type { BufferEncoding, CpOptions, FileContent, FsStat, IFileSystem, MkdirOptions, ReadFileOptions, RmOptions, WriteFileOptions } from 'just-bash';
+import type { BufferEncoding, CpOptions, FileContent, FsStat, IFileSystem, MkdirOptions, RmOptions } from 'just-bash';
+
+export type ReadFileOptions = Parameters<IFileSystem['readFile']>[1];
+export type WriteFileOptions = Parameters<IFileSystem['writeFile']>[2];
 import { RingtraceError } from '../errors.ts';
 
 export interface KernelFs {
@@ -83,7 +86,7 @@ export class KernelMount implements IFileSystem {
     return normalizePath(this.mountPoint + '/' + path, '/');
   }
 
-  async readFile(path: string, _options?: ReadFileOptions | BufferEncoding): Promise<string> {
+  async readFile(path: string, _options?: ReadFileOptions): Promise<string> {
     const p = this.abs(path);
     await this.k.access?.('read', p);
     return this.k.read(p);
@@ -105,11 +108,11 @@ export class KernelMount implements IFileSystem {
     }
   }
 
-  writeFile(path: string, content: FileContent, _options?: WriteFileOptions | BufferEncoding): Promise<void> {
+  writeFile(path: string, content: FileContent, _options?: WriteFileOptions): Promise<void> {
     return this.put(path, content, false);
   }
 
-  appendFile(path: string, content: FileContent, _options?: WriteFileOptions | BufferEncoding): Promise<void> {
+  appendFile(path: string, content: FileContent, _options?: WriteFileOptions): Promise<void> {
     return this.put(path, content, true);
   }
 

@@ -18,11 +18,13 @@
 // A group runs in the current shell, so assignments, `exit`, `return` and set -e behave as before.
 // Scripts that `.`/`source` or `eval` are not transformed (just-bash parses those itself): a failed
 // write there is reported by the next transformed command, or at the end of the script.
-import type { CommandNode, PipelineNode, RedirectionNode, ScriptNode, StatementNode, TransformPlugin, WordNode } from 'just-bash';
+import type { CommandNode, PipelineNode, ScriptNode, StatementNode, TransformPlugin, WordNode } from 'just-bash';
 import { defineCommand, latin1FromBytes } from 'just-bash';
 import { RingtraceError } from '../errors.ts';
 import { errnoText, type WriteErrors, type WriteFailure } from './kernel-fs.ts';
 import { commandStatement, literalWord, parameterWord, shellQuote } from './ast.ts';
+
+type RedirectionNode = Extract<CommandNode, { type: 'SimpleCommand' }>['redirections'][number];
 
 export const REDIRECT_STATUS = '__redirect_status';
 export const REDIRECT = '__redirect';

@@ -7,9 +7,9 @@
 // Limits: a time limit and cancellation (Ctrl-C) stop the script at the next command; `&` jobs run
 // concurrently (jobs.ts); a `trap … EXIT` runs after the script in a fresh shell state (its command
 // string only, without the script's functions); output comes when the script (or a job) ends.
-import { Bash, InMemoryFs, MountableFs, bytesOutput, decodeBytesToUtf8, defineCommand, latin1FromBytes, unsafeBytesFromLatin1, type BufferEncoding, type CustomCommand, type FileContent, type WriteFileOptions } from 'just-bash';
+import { Bash, InMemoryFs, MountableFs, bytesOutput, decodeBytesToUtf8, defineCommand, latin1FromBytes, unsafeBytesFromLatin1, type CustomCommand, type FileContent } from 'just-bash';
 import { RingtraceError } from '../errors.ts';
-import { KernelMount, WriteErrors, errnoText, normalizePath, type KernelFs } from './kernel-fs.ts';
+import { KernelMount, WriteErrors, errnoText, normalizePath, type KernelFs, type WriteFileOptions } from './kernel-fs.ts';
 import { shellQuote } from './ast.ts';
 import { COND_RESCHED, condReschedCommand, condReschedPlugin } from './cond-resched.ts';
 import { FORK_COMMAND, Jobs, forkPlugin, jobCommands, jobsPlugin } from './jobs.ts';
@@ -319,11 +319,11 @@ class RootFs extends InMemoryFs {
     return true;
   }
 
-  override async writeFile(path: string, content: FileContent, options?: WriteFileOptions | BufferEncoding): Promise<void> {
+  override async writeFile(path: string, content: FileContent, options?: WriteFileOptions): Promise<void> {
     if (!(await this.refused(path))) await super.writeFile(path, content, options);
   }
 
-  override async appendFile(path: string, content: FileContent, options?: WriteFileOptions | BufferEncoding): Promise<void> {
+  override async appendFile(path: string, content: FileContent, options?: WriteFileOptions): Promise<void> {
     if (!(await this.refused(path))) await super.appendFile(path, content, options);
   }
 }

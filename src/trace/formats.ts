@@ -2,7 +2,7 @@
 // events/header_event and events/ftrace/function/format, as an x86-64 kernel prints them.
 import { abi } from '../layout.ts';
 
-const { TRACE_FN } = abi;
+const { TRACE_FN, TRACE_GRAPH_ENT, TRACE_GRAPH_RET } = abi;
 
 // ring_buffer_print_page_header(): struct buffer_data_page (u64 time_stamp, local_t commit, data[]); the
 // "overwrite" pseudo-field is the commit word's missed-events flag byte. `dataSize` is the buffer's
@@ -52,5 +52,42 @@ export function functionFormat(): string {
     '\tfield:unsigned long parent_ip;\toffset:16;\tsize:8;\tsigned:0;\n' +
     '\n' +
     'print fmt: " %ps <-- %ps", (void *)REC->ip, (void *)REC->parent_ip\n'
+  );
+}
+
+// f_show() of FTRACE_ENTRY_PACKED(funcgraph_entry, ftrace_graph_ent_entry, TRACE_GRAPH_ENT, ...): the
+// packed struct ftrace_graph_ent, then the dynamic args[] array (empty: no funcgraph-args)
+export function funcgraphEntryFormat(): string {
+  return (
+    'name: funcgraph_entry\n' +
+    `ID: ${TRACE_GRAPH_ENT}\n` +
+    'format:\n' +
+    COMMON_FIELDS +
+    '\n' +
+    '\tfield:unsigned long func;\toffset:8;\tsize:8;\tsigned:0;\n' +
+    '\tfield:unsigned int depth;\toffset:16;\tsize:4;\tsigned:0;\n' +
+    '\tfield:unsigned long args[];\toffset:20;\tsize:0;\tsigned:0;\n' +
+    '\n' +
+    'print fmt: "--> %ps (%u)", (void *)REC->func, REC->depth\n'
+  );
+}
+
+// f_show() of FTRACE_ENTRY_PACKED(funcgraph_exit, ftrace_graph_ret_entry, TRACE_GRAPH_RET, ...) with
+// CONFIG_FUNCTION_GRAPH_RETVAL: the packed struct ftrace_graph_ret, then calltime and rettime
+export function funcgraphExitFormat(): string {
+  return (
+    'name: funcgraph_exit\n' +
+    `ID: ${TRACE_GRAPH_RET}\n` +
+    'format:\n' +
+    COMMON_FIELDS +
+    '\n' +
+    '\tfield:unsigned long func;\toffset:8;\tsize:8;\tsigned:0;\n' +
+    '\tfield:unsigned long retval;\toffset:16;\tsize:8;\tsigned:0;\n' +
+    '\tfield:unsigned int depth;\toffset:24;\tsize:4;\tsigned:0;\n' +
+    '\tfield:unsigned int overrun;\toffset:28;\tsize:4;\tsigned:0;\n' +
+    '\tfield:unsigned long long calltime;\toffset:32;\tsize:8;\tsigned:0;\n' +
+    '\tfield:unsigned long long rettime;\toffset:40;\tsize:8;\tsigned:0;\n' +
+    '\n' +
+    'print fmt: "<-- %ps (%u) (start: %llx  end: %llx) over: %u retval: %lx", (void *)REC->func, REC->depth, REC->calltime, REC->rettime, REC->depth, REC->retval\n'
   );
 }
