@@ -3,6 +3,7 @@
 import { commandHelp, mainHelp, UsageError, type Command } from './cli.ts';
 import { benchCommand } from './bench.ts';
 import { shCommand } from './sh.ts';
+import { ftracetestCommand } from './ftracetest.ts';
 import { reproCommand } from './repro.ts';
 import { convertCommand, recordCommand, reportCommand } from './record.ts';
 
@@ -26,4 +27,4 @@ const helpCommand: Command = {
   },
 };
 
-commands.push(benchCommand, shCommand, reproCommand, recordCommand, reportCommand, convertCommand, helpCommand);
+commands.push(benchCommand, shCommand, ftracetestCommand, reproCommand, recordCommand, reportCommand, convertCommand, helpCommand);

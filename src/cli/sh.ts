@@ -1,13 +1,14 @@
 // `ringtrace sh`: run a kernel-style shell script against a fresh emulated machine (tracefs at
-// /sys/kernel/tracing and /sys/kernel/debug/tracing, /sys/devices/system/cpu, /proc/modules, and the
-// commands modprobe, rmmod, lsmod, dmesg, kcall). The exit status is that of the last command, as in sh.
+// /sys/kernel/tracing and /sys/kernel/debug/tracing, /sys/devices/system/cpu, /proc, and the commands
+// modprobe, rmmod, lsmod, dmesg, kcall). The exit status is that of the last command, as in sh; a
+// script stopped by --timeout exits 124 (like timeout(1)), one stopped by Ctrl-C 130 (128 + SIGINT).
 import { readFile } from 'node:fs/promises';
 import { createMachine, type MachineOptions, type RingMachine } from '../api.ts';
 import { RingtraceError } from '../errors.ts';
 import { findFix } from '../fixes.ts';
 import { clockByName, type ClockName } from '../ring/trace-buffer.ts';
 import { machineShell } from '../shell/machine.ts';
-import { UsageError, type Command, type Io } from './cli.ts';
+import { UsageError, type Command, type Io, type OptionSpec } from './cli.ts';
 
 // A CPU list as the kernel prints them (cpulist_parse): "0-2,5"
 export function parseCpuList(text: string): number[] {
@@ -56,6 +57,37 @@ export function machineOptions(opts: Record<string, unknown>): MachineOptions {
     }
   });
   return o;
+}
+
+export const TIMEOUT_OPTION = { name: 'timeout', value: 'number', metavar: 'SECONDS', help: 'stop the script after SECONDS (default: no limit)', min: 0 } as const satisfies OptionSpec;
+
+export const ACTIVITY_OPTION = {
+  name: 'activity',
+  help: "the living kernel: the shell's system calls, sleeps and timer ticks run through their kernel call chains (--no-activity: only what the script does)",
+  default: true,
+} as const satisfies OptionSpec;
+
+// Exit statuses of a script that did not finish by itself.
+export const TIMED_OUT = 124;
+export const INTERRUPTED = 130;
+
+// Runs fn with a signal that aborts after the time limit or on SIGINT; reports which one stopped it.
+export async function withLimits<T>(timeoutS: number | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<{ value: T; stopped?: 'timeout' | 'interrupt' }> {
+  const ac = new AbortController();
+  let stopped: 'timeout' | 'interrupt' | undefined;
+  const onInt = () => {
+    stopped ??= 'interrupt';
+    ac.abort();
+  };
+  process.on('SIGINT', onInt);
+  const timer = timeoutS === undefined ? undefined : setTimeout(() => ((stopped ??= 'timeout'), ac.abort()), Math.min(timeoutS * 1000, 2 ** 31 - 1));
+  try {
+    const value = await fn(ac.signal);
+    return { value, stopped };
+  } finally {
+    clearTimeout(timer);
+    process.off('SIGINT', onInt);
+  }
 }
 
 export const MACHINE_OPTIONS = [
@@ -113,23 +145,32 @@ export const shCommand: Command = {
   summary: 'run a kernel-style shell script (a reproducer from a mailing list) against an emulated machine',
   usage: "[OPTIONS] SCRIPT [ARGS...] | [OPTIONS] -c 'COMMANDS' [NAME [ARGS...]] | [OPTIONS] - [ARGS...]",
   description: [
-    'The script runs with cwd / on a fresh machine: tracefs at /sys/kernel/tracing and',
-    '/sys/kernel/debug/tracing, /sys/devices/system/cpu (cpuN/online for hotplug), /proc/modules,',
-    '/dev/null. Builtins: cd, echo (> and >>), cat, ls, mkdir, rmdir, test/[, grep, wc, head, tail, sleep,',
-    'set -e, exit; machine commands: modprobe, rmmod, lsmod, dmesg, and',
+    'The script runs in bash (just-bash) with cwd / on a fresh machine: tracefs at /sys/kernel/tracing and',
+    '/sys/kernel/debug/tracing, /sys/devices/system/cpu (cpuN/online for hotplug), /proc/{modules,cpuinfo},',
+    '/dev/null, and an in-memory / with a writable /tmp (the host files are out of reach). Utilities: cat, ls,',
+    'grep, sed, awk, cut, tr, sort, wc, head, tail, printf, seq, expr, diff, md5sum, ...; machine commands:',
+    'modprobe, rmmod, lsmod, dmesg, nproc, and',
     '  kcall [-c CPU] [-n COUNT] FUNC [PARENT]   CPU (default 0) calls FUNC COUNT times from PARENT',
     'SCRIPT - reads the script from standard input. With -c, the first argument after COMMANDS is $0',
-    '(ignored: $0 is always sh) and the rest are $1... The exit status is that of the last command.',
+    'and the rest are $1... The exit status is that of the last command; 124 after --timeout, 130 after Ctrl-C.',
   ].join('\n'),
-  options: [{ name: 'command', short: 'c', value: 'string', metavar: 'COMMANDS', help: 'run COMMANDS instead of a script file (put the machine options before it)', last: true }, ...MACHINE_OPTIONS],
+  options: [{ name: 'command', short: 'c', value: 'string', metavar: 'COMMANDS', help: 'run COMMANDS instead of a script file (put the machine options before it)', last: true }, TIMEOUT_OPTION, ACTIVITY_OPTION, ...MACHINE_OPTIONS],
   optionsFirst: true,
   async run(opts, args, io) {
     const src = await scriptOf('sh', opts, args, io);
     if (typeof src === 'number') return src;
+    // $0: the NAME after -c COMMANDS, or the script file
+    const name = (opts.command !== undefined ? args[0] : args[0] !== '-' ? args[0] : undefined) ?? 'sh';
     const m = await bootMachine(opts);
     try {
-      const shell = machineShell(m, { stdout: rawOut(io), stderr: rawErr(io), args: src.args });
-      return await shell.run(src.script);
+      const shell = machineShell(m, { stdout: rawOut(io), stderr: rawErr(io), args: src.args, activity: opts.activity as boolean });
+      const r = await withLimits(opts.timeout as number | undefined, (signal) => shell.run(src.script, { signal, name }));
+      if (r.stopped === 'timeout') {
+        io.err(`ringtrace sh: the script ran out of time (--timeout ${opts.timeout})`);
+        return TIMED_OUT;
+      }
+      if (r.stopped === 'interrupt') return INTERRUPTED;
+      return r.value;
     } finally {
       await m.close();
     }
