@@ -2,7 +2,8 @@
 // tracefs does (EINVAL on bad values, EACCES on read-only files).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Shell, type KernelFs } from '../src/shell/shell.ts';
+import { Shell } from '../src/shell/shell.ts';
+import type { KernelFs } from '../src/shell/kernel-fs.ts';
 import { RingtraceError } from '../src/errors.ts';
 
 function memFs() {
@@ -24,6 +25,8 @@ function memFs() {
     async write(path, data, append) {
       writes.push(`${path}${append ? ' >>' : ' >'} ${JSON.stringify(data)}`);
       if (path === '/t/ro') throw new RingtraceError('EACCES', 'read-only');
+      // tracefs has no ->create
+      if (!files.has(path)) throw new RingtraceError(dirs.has(path.slice(0, path.lastIndexOf('/')) || '/') ? 'EACCES' : 'ENOENT', path);
       if (path === '/t/tracing_on') {
         if (!/^\s*\d+\s*$/.test(data)) throw new RingtraceError('EINVAL', 'not a number');
         files.set(path, `${Number(data)}\n`);
@@ -54,7 +57,7 @@ async function sh(script: string, args?: string[]) {
   const m = memFs();
   let out = '';
   let err = '';
-  const shell = new Shell({ fs: m.fs, stdout: (t) => (out += t), stderr: (t) => (err += t), args, commands: { modprobe: (c) => (c.args[0] === 'uinput' ? 0 : (c.err(`modprobe: FATAL: Module ${c.args[0]} not found.\n`), 1)) } });
+  const shell = new Shell({ fs: m.fs, mounts: ['/t'], stdout: (t) => (out += t), stderr: (t) => (err += t), args, commands: { modprobe: (c) => (c.args[0] === 'uinput' ? 0 : (c.err(`modprobe: FATAL: Module ${c.args[0]} not found.\n`), 1)) } });
   const status = await shell.run(script);
   return { status, out, err, ...m, shell };
 }
@@ -63,6 +66,7 @@ test('cd, echo > and >>, cat, and a relative path', async () => {
   const r = await sh('cd /t\necho 0 > tracing_on\ncat tracing_on\necho hello >> trace\ncat /t/trace');
   assert.equal(r.status, 0);
   assert.equal(r.out, '0\nline one\nline two\nhello\n');
+  // one open (O_TRUNC, or O_APPEND for >>), one write of the command's output, close
   assert.deepEqual(r.writes, ['/t/tracing_on > "0\\n"', '/t/trace >> "hello\\n"']);
 });
 
@@ -71,7 +75,7 @@ test('a failed write is reported like bash and gives a non-zero status; the scri
   assert.equal(r.status, 0);
   assert.equal(r.out, '1\n');
   assert.match(r.err, /^sh: echo: write error: Invalid argument$/m);
-  assert.match(r.err, /^sh: line 4: \/t\/ro: Permission denied$/m);
+  assert.match(r.err, /^sh: line 4: ro: Permission denied$/m);
   // tracefs has no ->create: a new name in an existing directory is EACCES, in a missing one ENOENT
   assert.match(r.err, /^sh: line 5: nothere: Permission denied$/m);
   assert.match(r.err, /^sh: line 6: \/nodir\/x: No such file or directory$/m);
@@ -113,7 +117,103 @@ test('mkdir/rmdir, ls, test, set -e', async () => {
 test('syntax errors and comments; positional arguments', async () => {
   const r = await sh("echo 'unterminated");
   assert.equal(r.status, 2);
-  assert.match(r.err, /syntax error: unterminated quoted string/);
+  assert.match(r.err, /unexpected EOF while looking for matching `'/);
   const c = await sh('# a comment\necho $1 $# # trailing\n', ['arg']);
   assert.equal(c.out, 'arg 1\n');
+});
+
+test('kernel-script constructs: functions, if/for/while/case, $(…), backticks, $((…)), subshells, !, local, eval, read', async () => {
+  const r = await sh(`fail() { echo "fail: $1"; return 3; }
+count() { local n=0; for f in "$@"; do n=$((n + 1)); done; echo $n; }
+if ! fail x > /dev/null; then echo negated; fi
+echo "$(count a b c) \`count d e\`"
+i=0; while [ $i -lt 3 ]; do i=$((i + 1)); done; echo i=$i
+case tracing_on in tracing*) echo glob-case;; *) echo other;; esac
+( cd /t; echo sub: $(pwd) ); echo top: $(pwd)
+eval 'echo evaluated'
+printf 'a b\\n' > /tmp/in; read x y < /tmp/in; echo "read $y $x"
+test -d /t -a -f /t/trace && echo and; test -f /nope -o -f /t/trace && echo or
+for c in /t/*_on; do echo $c; done`);
+  assert.equal(r.err, '');
+  assert.equal(r.out, 'negated\n3 2\ni=3\nglob-case\nsub: /t\ntop: /\nevaluated\nread b a\nand\nor\n/t/tracing_on\n');
+});
+
+test('silently wrong before: result=$? assigns, wc -l FILE and head -n N FILE read the file, a bad test is status 2', async () => {
+  const r = await sh(`false; result=$?; echo result=$result
+wc -l /t/trace; head -n 1 /t/trace; tail -n 1 /t/trace
+test a = b c; echo test=$?`);
+  assert.equal(r.out, 'result=1\n2 /t/trace\nline one\nline two\ntest=2\n');
+});
+
+test('a function body runs when called, not where it is defined (exit_pass () { exit 0; } does not end the script)', async () => {
+  const r = await sh('exit_pass () { exit 0; }\necho defined\nfalse\n');
+  assert.equal(r.out, 'defined\n');
+  assert.equal(r.status, 1);
+});
+
+test('set -x traces commands on stderr; set -e stops at a failure; exit abc is status 2 like bash', async () => {
+  const x = await sh('set -x; echo hi');
+  assert.equal(x.out, 'hi\n');
+  assert.match(x.err, /^\+ echo hi$/m);
+  const e = await sh('set -e; f() { false; }; f; echo not reached');
+  assert.equal(e.out, '');
+  assert.equal(e.status, 1);
+  const bad = await sh('exit abc');
+  assert.equal(bad.status, 2);
+  assert.match(bad.err, /exit: abc: numeric argument required/);
+});
+
+test('& runs a job beside the script: $!, kill -SIG PID and wait give 128+SIG; the job sees the variables and functions', async () => {
+  const r = await sh(`loop() { while :; do : > /t/trace; done; }
+loop &
+p=$!
+v=7; ( sleep 0.1; echo "job v=$v" ) &
+q=$!
+sleep 0.3
+kill -1 $p; wait $p; echo "killed=$?"
+wait $q; echo "done=$?"
+kill $p; echo "again=$?"`);
+  assert.equal(r.out, 'job v=7\nkilled=129\ndone=0\nagain=1\n');
+  assert.match(r.err, /kill: \(\d+\) - No such process/);
+});
+
+test('the host files are out of reach: / is in memory, /tmp is writable, nothing leaves it', async () => {
+  const r = await sh(`cat /etc/passwd; ls /home /root /work 2>&1 | wc -l; echo secret > /tmp/x; cat /tmp/x; cd /..; pwd; ls /`);
+  assert.match(r.err, /cat: \/etc\/passwd: No such file or directory/);
+  assert.equal(r.out.split('\n').slice(1).join('\n'), 'secret\n/\ndev\nt\ntmp\n');
+});
+
+test('a time limit or Ctrl-C stops the script; sleep of a huge value waits without overflowing', async () => {
+  const m = memFs();
+  let out = '';
+  let err = '';
+  const shell = new Shell({ fs: m.fs, mounts: ['/t'], stdout: (t) => (out += t), stderr: (t) => (err += t) });
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 200);
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on('warning', onWarning);
+  const status = await shell.run('sleep 3000000; echo never', { signal: ac.signal });
+  process.off('warning', onWarning);
+  assert.notEqual(status, 0);
+  assert.equal(out, '');
+  assert.deepEqual(warnings, []);
+  const ac2 = new AbortController();
+  setTimeout(() => ac2.abort(), 200);
+  await shell.run('while :; do :; done', { signal: ac2.signal });
+  assert.match(err, /aborted/);
+});
+
+test('grep, sed and awk match in linear time: a catastrophic pattern returns at once', async () => {
+  const r = await sh(`printf 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\\n' > /tmp/a
+grep -cE '(a+)+$' /tmp/a; sed -E 's/(a+)+$/X/' /tmp/a; awk '/(a+)+$/ { print "m" }' /tmp/a; echo end`);
+  assert.equal(r.out, '0\naaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\nend\n');
+});
+
+test('utilities kernel scripts use: printf seq tr cut sort expr basename md5sum diff dd cp mv rm nproc-free', async () => {
+  const r = await sh(`printf '%d-%s\\n' 3 x; seq 2 3; echo abc | tr a-c A-C; echo a:b | cut -d: -f2; printf 'b\\na\\n' | sort
+expr 2 \\* 3; basename /x/y.tc .tc; echo hi | md5sum
+cp /t/trace /tmp/copy; diff /t/trace /tmp/copy && echo same; mv /tmp/copy /tmp/moved; rm /tmp/moved; ls /tmp
+dd if=/t/trace bs=4 count=1 2>/dev/null; echo`);
+  assert.equal(r.out, '3-x\n2\n3\nABC\nb\na\nb\n6\ny\n764efa883dda1e11db47671c4a3bbd9e  -\nsame\nline\n');
 });

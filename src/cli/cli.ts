@@ -13,9 +13,12 @@ export interface Io {
   writeErr?(text: string): void;
   // All of standard input (`ringtrace sh -`).
   readStdin?(): Promise<string>;
+  // stderr is a terminal: progress may rewrite a status line in place
+  errIsTTY?: boolean;
 }
 
 export const processIo: Io = {
+  errIsTTY: process.stderr.isTTY === true,
   out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
   err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
   write: (t) => {
@@ -46,7 +49,7 @@ export interface OptionSpec {
   help: string;
   default?: OptionValue;
   min?: number; // for numbers: the smallest accepted value
-  repeat?: boolean; // may be given more than once: the values are collected in an array
+  repeat?: boolean; // may be given more than once: the values are collected in an array (a flag counts: -vv is 2)
   last?: boolean; // the arguments after this option and its value are operands (sh -c CMDS NAME ARGS...)
 }
 
@@ -92,6 +95,11 @@ export function parseOptions(cmd: Command, argv: string[]): { opts: Record<strin
       // -cVALUE or -c VALUE
       name = short.name;
       inline = a.length > 2 ? a.slice(2) : undefined;
+      // a counted flag, clustered like -vv
+      if (!short.value && short.repeat && inline !== undefined && [...inline].every((c) => c === short.short)) {
+        opts[name] = ((opts[name] as number | undefined) ?? 0) + a.length - 1;
+        continue;
+      }
       if (!short.value && inline !== undefined) throw new UsageError(`unknown option '${a}' for '${cmd.name}'`);
     } else {
       if (!a.startsWith('--')) throw new UsageError(`unknown option '${a}' for '${cmd.name}'`);
@@ -113,7 +121,8 @@ export function parseOptions(cmd: Command, argv: string[]): { opts: Record<strin
     name = spec.name;
     if (!spec.value) {
       if (inline !== undefined) throw new UsageError(`option '${a.slice(0, a.indexOf('='))}' takes no value`);
-      opts[name] = !negated;
+      if (spec.repeat) opts[name] = negated ? 0 : ((opts[name] as number | undefined) ?? 0) + 1;
+      else opts[name] = !negated;
       continue;
     }
     if (inline === undefined) {

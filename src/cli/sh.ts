@@ -1,13 +1,14 @@
 // `ringtrace sh`: run a kernel-style shell script against a fresh emulated machine (tracefs at
-// /sys/kernel/tracing and /sys/kernel/debug/tracing, /sys/devices/system/cpu, /proc/modules, and the
-// commands modprobe, rmmod, lsmod, dmesg, kcall). The exit status is that of the last command, as in sh.
+// /sys/kernel/tracing and /sys/kernel/debug/tracing, /sys/devices/system/cpu, /proc, and the commands
+// modprobe, rmmod, lsmod, dmesg, kcall). The exit status is that of the last command, as in sh; a
+// script stopped by --timeout exits 124 (like timeout(1)), one stopped by Ctrl-C 130 (128 + SIGINT).
 import { readFile } from 'node:fs/promises';
-import { createMachine, type MachineOptions } from '../api.ts';
+import { createMachine, type MachineOptions, type RingMachine } from '../api.ts';
 import { RingtraceError } from '../errors.ts';
 import { findFix } from '../fixes.ts';
 import { clockByName, type ClockName } from '../ring/trace-buffer.ts';
 import { machineShell } from '../shell/machine.ts';
-import { UsageError, type Command, type Io } from './cli.ts';
+import { UsageError, type Command, type Io, type OptionSpec } from './cli.ts';
 
 // A CPU list as the kernel prints them (cpulist_parse): "0-2,5". Every CPU must be below nrCpus,
 // checked before a range is expanded (a range to 99999999999 is an error, not a long loop).
@@ -55,6 +56,37 @@ export function machineOptions(opts: Record<string, unknown>): MachineOptions {
   return o;
 }
 
+export const TIMEOUT_OPTION = { name: 'timeout', value: 'number', metavar: 'SECONDS', help: 'stop the script after SECONDS (default: no limit)', min: 0 } as const satisfies OptionSpec;
+
+export const ACTIVITY_OPTION = {
+  name: 'activity',
+  help: "the living kernel: the shell's system calls, sleeps and timer ticks run through their kernel call chains (--no-activity: only what the script does)",
+  default: true,
+} as const satisfies OptionSpec;
+
+// Exit statuses of a script that did not finish by itself.
+export const TIMED_OUT = 124;
+export const INTERRUPTED = 130;
+
+// Runs fn with a signal that aborts after the time limit or on SIGINT; reports which one stopped it.
+export async function withLimits<T>(timeoutS: number | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<{ value: T; stopped?: 'timeout' | 'interrupt' }> {
+  const ac = new AbortController();
+  let stopped: 'timeout' | 'interrupt' | undefined;
+  const onInt = () => {
+    stopped ??= 'interrupt';
+    ac.abort();
+  };
+  process.on('SIGINT', onInt);
+  const timer = timeoutS === undefined ? undefined : setTimeout(() => ((stopped ??= 'timeout'), ac.abort()), Math.min(timeoutS * 1000, 2 ** 31 - 1));
+  try {
+    const value = await fn(ac.signal);
+    return { value, stopped };
+  } finally {
+    clearTimeout(timer);
+    process.off('SIGINT', onInt);
+  }
+}
+
 export const MACHINE_OPTIONS = [
   { name: 'cpus', value: 'int', metavar: 'N', help: 'possible CPUs (nr_cpu_ids)', default: 2, min: 1 },
   { name: 'online', value: 'string', metavar: 'LIST', help: 'CPUs online at boot, e.g. 0-1,3 (default: all)' },
@@ -64,11 +96,12 @@ export const MACHINE_OPTIONS = [
   { name: 'without-fix', value: 'string', metavar: 'COMMIT', help: 'emulate the kernel before a modelled fix (see ringtrace repro --list)', repeat: true },
 ] as const satisfies Command['options'];
 
-function rawOut(io: Io): (t: string) => void {
+// The script's output, byte for byte
+export function rawOut(io: Io): (t: string) => void {
   return io.write ? (t) => io.write!(t) : (t) => t && io.out(t);
 }
 
-function rawErr(io: Io): (t: string) => void {
+export function rawErr(io: Io): (t: string) => void {
   return io.writeErr ? (t) => io.writeErr!(t) : (t) => t && io.err(t);
 }
 
@@ -77,54 +110,64 @@ async function readStdin(io: Io): Promise<string> {
   return io.readStdin();
 }
 
+// The script and its arguments: -c COMMANDS (the first argument after it is $0), or a SCRIPT file (- for
+// standard input). A number is the exit status for a script that cannot be read.
+export async function scriptOf(cmd: string, opts: Record<string, unknown>, args: string[], io: Io): Promise<{ script: string; args: string[] } | number> {
+  if (opts.command !== undefined) return { script: opts.command as string, args: args.slice(1) };
+  if (args.length === 0) throw new UsageError("a SCRIPT (or - for standard input) or -c 'COMMANDS' is needed");
+  const [file, ...rest] = args;
+  if (file === '-') return { script: await readStdin(io), args: rest };
+  try {
+    return { script: await readFile(file, 'utf8'), args: rest };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'No such file or directory' : code === 'EISDIR' ? 'Is a directory' : code === 'EACCES' ? 'Permission denied' : (err as Error).message;
+    io.err(`ringtrace ${cmd}: ${file}: ${why}`);
+    return 127; // like bash for a script it cannot open
+  }
+}
+
+// A fresh machine with the machine options; values no machine can have are usage errors.
+export async function bootMachine(opts: Record<string, unknown>): Promise<RingMachine> {
+  try {
+    return await createMachine(machineOptions(opts));
+  } catch (err) {
+    if (err instanceof RingtraceError && err.code === 'EINVAL') throw new UsageError(err.message.replace(/^EINVAL: /, ''));
+    throw err;
+  }
+}
+
 export const shCommand: Command = {
   name: 'sh',
   summary: 'run a kernel-style shell script (a reproducer from a mailing list) against an emulated machine',
   usage: "[OPTIONS] SCRIPT [ARGS...] | [OPTIONS] -c 'COMMANDS' [NAME [ARGS...]] | [OPTIONS] - [ARGS...]",
   description: [
-    'The script runs with cwd / on a fresh machine: tracefs at /sys/kernel/tracing and',
-    '/sys/kernel/debug/tracing, /sys/devices/system/cpu (cpuN/online for hotplug), /proc/modules,',
-    '/dev/null. Builtins: cd, echo (> and >>), cat, ls, mkdir, rmdir, test/[, grep, wc, head, tail, sleep,',
-    'set -e, exit; machine commands: modprobe, rmmod, lsmod, dmesg, and',
+    'The script runs in bash (just-bash) with cwd / on a fresh machine: tracefs at /sys/kernel/tracing and',
+    '/sys/kernel/debug/tracing, /sys/devices/system/cpu (cpuN/online for hotplug), /proc/{modules,cpuinfo},',
+    '/dev/null, and an in-memory / with a writable /tmp (the host files are out of reach). Utilities: cat, ls,',
+    'grep, sed, awk, cut, tr, sort, wc, head, tail, printf, seq, expr, diff, md5sum, ...; machine commands:',
+    'modprobe, rmmod, lsmod, dmesg, nproc, and',
     '  kcall [-c CPU] [-n COUNT] FUNC [PARENT]   CPU (default 0) calls FUNC COUNT times from PARENT',
     'SCRIPT - reads the script from standard input. With -c, the first argument after COMMANDS is $0',
-    '(ignored: $0 is always sh) and the rest are $1... The exit status is that of the last command.',
+    'and the rest are $1... The exit status is that of the last command; 124 after --timeout, 130 after Ctrl-C.',
   ].join('\n'),
-  options: [{ name: 'command', short: 'c', value: 'string', metavar: 'COMMANDS', help: 'run COMMANDS instead of a script file (put the machine options before it)', last: true }, ...MACHINE_OPTIONS],
+  options: [{ name: 'command', short: 'c', value: 'string', metavar: 'COMMANDS', help: 'run COMMANDS instead of a script file (put the machine options before it)', last: true }, TIMEOUT_OPTION, ACTIVITY_OPTION, ...MACHINE_OPTIONS],
   optionsFirst: true,
   async run(opts, args, io) {
-    let script: string;
-    let scriptArgs: string[];
-    if (opts.command !== undefined) {
-      script = opts.command as string;
-      scriptArgs = args.slice(1);
-    } else {
-      if (args.length === 0) throw new UsageError("a SCRIPT (or - for standard input) or -c 'COMMANDS' is needed");
-      const [file, ...rest] = args;
-      scriptArgs = rest;
-      if (file === '-') script = await readStdin(io);
-      else {
-        try {
-          script = await readFile(file, 'utf8');
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          const why = code === 'ENOENT' ? 'No such file or directory' : code === 'EISDIR' ? 'Is a directory' : code === 'EACCES' ? 'Permission denied' : (err as Error).message;
-          io.err(`ringtrace sh: ${file}: ${why}`);
-          return 127; // like bash for a script it cannot open
-        }
+    const src = await scriptOf('sh', opts, args, io);
+    if (typeof src === 'number') return src;
+    // $0: the NAME after -c COMMANDS, or the script file
+    const name = (opts.command !== undefined ? args[0] : args[0] !== '-' ? args[0] : undefined) ?? 'sh';
+    const m = await bootMachine(opts);
+    try {
+      const shell = machineShell(m, { stdout: rawOut(io), stderr: rawErr(io), args: src.args, activity: opts.activity as boolean });
+      const r = await withLimits(opts.timeout as number | undefined, (signal) => shell.run(src.script, { signal, name }));
+      if (r.stopped === 'timeout') {
+        io.err(`ringtrace sh: the script ran out of time (--timeout ${opts.timeout})`);
+        return TIMED_OUT;
       }
-    }
-    const mopts = machineOptions(opts);
-    let m;
-    try {
-      m = await createMachine(mopts);
-    } catch (err) {
-      if (err instanceof RingtraceError && err.code === 'EINVAL') throw new UsageError(err.message.replace(/^EINVAL: /, ''));
-      throw err;
-    }
-    try {
-      const shell = machineShell(m, { stdout: rawOut(io), stderr: rawErr(io), args: scriptArgs });
-      return await shell.run(script);
+      if (r.stopped === 'interrupt') return INTERRUPTED;
+      return r.value;
     } finally {
       await m.close();
     }

@@ -3,8 +3,10 @@
 //   /sys/kernel/tracing, /sys/kernel/debug/tracing   tracefs (machine.fs)
 //   /sys/devices/system/cpu                          the CPU masks and cpuN/online (CpuSysfs)
 //   /proc/modules                                    the loaded modules, as m_show() prints them
+//   /proc/cpuinfo                                    a processor entry per online CPU (nproc, lscpu)
+//   /proc/kallsyms                                   the kernel's text symbols (its ftrace records)
 //   /dev/null
-// and the directories above them, so `cd` and `ls` work from `/`.
+// and the directories above them, mounted at /sys, /proc and /dev in the shell's in-memory root.
 //
 // Commands: modprobe, rmmod, lsmod, dmesg (as kmod and util-linux print them), and the emulator's own
 // `kcall [-c CPU] [-n COUNT] FUNC [PARENT]`, which makes a CPU call a kernel function through the
@@ -15,22 +17,26 @@ import { RingtraceError } from '../errors.ts';
 import { CpuSysfs } from '../sysfs.ts';
 import { TRACEFS_MOUNTS } from '../tracefs/tracefs.ts';
 import { catalogModules, moduleName } from '../ftrace/kernel-text.ts';
-import { Shell, errnoText, type Command, type KernelFs } from './shell.ts';
+import { SHELL_PID, Shell, abortableDelay, type Command } from './shell.ts';
+import { KernelActivity } from './activity.ts';
+import { errnoText, type KernelFs } from './kernel-fs.ts';
 
 // The emulated kernel's release (uname -r); the same string the ftrace WARNING prints.
 export const KERNEL_RELEASE = '6.6.0-ringtrace';
 
 const CPU_SYSFS = '/sys/devices/system/cpu';
 
+// Where the shell mounts machineFs: the top directories it owns.
+export const MACHINE_MOUNTS = ['/sys', '/proc', '/dev'] as const;
+
 // Directories of the emulated root that no file system above provides, with their entries.
 const SKELETON: Record<string, readonly string[]> = {
-  '/': ['dev', 'proc', 'sys'],
   '/sys': ['devices', 'kernel'],
   '/sys/kernel': ['debug', 'tracing'],
   '/sys/kernel/debug': ['tracing'],
   '/sys/devices': ['system'],
   '/sys/devices/system': ['cpu'],
-  '/proc': ['modules'],
+  '/proc': ['cpuinfo', 'kallsyms', 'modules'],
   '/dev': ['null'],
 };
 
@@ -67,13 +73,32 @@ export function procModules(m: RingMachine): string {
     .join('');
 }
 
+// /proc/cpuinfo as show_cpuinfo() starts each online CPU's entry (what nproc and lscpu count).
+function procCpuinfo(m: RingMachine): string {
+  return m.onlineCpus().map((c) => `processor\t: ${c}\nvendor_id\t: ringtrace\nmodel name\t: ringtrace emulated CPU\n\n`).join('');
+}
+
+// /proc/kallsyms as s_show() prints text symbols to root: "%px %c %s" and "\t[%s]" for a module's. The
+// emulated kernel's text is its ftrace records.
+function procKallsyms(m: RingMachine): string {
+  let out = '';
+  for (const r of m.ftrace.records()) out += `${r.ip.toString(16).padStart(16, '0')} ${r.module ? 't' : 'T'} ${r.name}${r.module ? `\t[${r.module}]` : ''}\n`;
+  return out;
+}
+
+const PROC_FILES: Record<string, (m: RingMachine) => string> = {
+  '/proc/modules': procModules,
+  '/proc/cpuinfo': procCpuinfo,
+  '/proc/kallsyms': procKallsyms,
+};
+
 // The optional instance operations of machine.fs (instances/NAME).
 interface InstanceFs {
   mkdir?(path: string): Promise<void>;
   rmdir?(path: string): Promise<void>;
 }
 
-export function machineFs(m: RingMachine): KernelFs {
+export function machineFs(m: RingMachine, activity?: KernelActivity): KernelFs {
   const cpu = new CpuSysfs(m);
   const tfs = m.fs;
   const inst = m.fs as unknown as InstanceFs;
@@ -94,7 +119,7 @@ export function machineFs(m: RingMachine): KernelFs {
   const exists = (path: string): boolean => {
     if (isDir(path)) return true;
     if (inTracefs(path)) return tfs.exists(path);
-    if (path === '/proc/modules' || path === '/dev/null') return true;
+    if (path in PROC_FILES || path === '/dev/null') return true;
     const rel = cpuRel(path);
     return rel !== null && cpu.isFile(rel);
   };
@@ -112,20 +137,31 @@ export function machineFs(m: RingMachine): KernelFs {
     read(path) {
       if (inTracefs(path)) return tfs.read(path);
       if (isDir(path)) throw new RingtraceError('EISDIR', `${path}: is a directory`);
-      if (path === '/proc/modules') return procModules(m);
+      if (path in PROC_FILES) return PROC_FILES[path](m);
       if (path === '/dev/null') return '';
       const rel = cpuRel(path);
       if (rel !== null && cpu.isFile(rel)) return cpu.read(rel);
       throw noEntry(path);
     },
+    // tracefs files are seq_files (read through seq_read)
+    access: activity && ((kind, path) => activity.fileAccess(kind, inTracefs(path))),
+    readBinary(path) {
+      return inTracefs(path) ? tfs.readBinary(path) : new TextEncoder().encode(this.read(path));
+    },
     async write(path, data, append) {
-      if (inTracefs(path)) return tfs.write(path, data, { append });
+      // open(O_CREAT) of a new name: tracefs, sysfs and procfs have no ->create
+      if (!exists(path)) throw new RingtraceError(isDir(dirname(path)) ? 'EACCES' : 'ENOENT', `${path}: the file system has no create`);
+      if (inTracefs(path)) {
+        if (data !== '') return tfs.write(path, data, { append });
+        // a redirection's open(2) with nothing written yet: O_TRUNC acts (trace, set_ftrace_filter), no write(2)
+        return tfs.open(path, { write: true, append }).close();
+      }
       if (isDir(path)) throw new RingtraceError('EISDIR', `${path}: is a directory`);
       if (path === '/dev/null') return;
-      // mode 0444 (proc_create("modules", 0, ...)); reported like tracefs reports its read-only files
-      if (path === '/proc/modules') throw new RingtraceError('EACCES', '/proc/modules is read-only');
+      // mode 0444 (proc_create(..., 0, ...)); reported like tracefs reports its read-only files
+      if (path in PROC_FILES) throw new RingtraceError('EACCES', `${path} is read-only`);
       const rel = cpuRel(path);
-      if (rel !== null && cpu.isFile(rel)) return cpu.write(rel, data);
+      if (rel !== null && cpu.isFile(rel)) return data === '' ? undefined : cpu.write(rel, data);
       throw noEntry(path);
     },
     list(path) {
@@ -296,6 +332,12 @@ export function machineCommands(m: RingMachine): Record<string, Command> {
       return 0;
     },
 
+    // coreutils nproc: the CPUs the process may run on (all online ones); --all: the configured ones
+    nproc: (c) => {
+      c.out(`${c.args.includes('--all') ? m.nrCpuIds : m.onlineCpus().length}\n`);
+      return 0;
+    },
+
     dmesg: (c) => {
       c.out(m.dmesg().map((l) => l + '\n').join(''));
       return 0;
@@ -384,9 +426,27 @@ export interface MachineShellOptions {
   stderr: (text: string) => void;
   args?: string[];
   cwd?: string;
+  env?: Record<string, string>;
+  commands?: Record<string, Command>; // beside the machine's own
+  activity?: boolean; // the living kernel (activity.ts): the shell's system calls, sleeps and ticks
 }
 
 // A shell over a machine: its file systems and commands, cwd `/` unless told.
 export function machineShell(m: RingMachine, opts: MachineShellOptions): Shell {
-  return new Shell({ fs: machineFs(m), commands: machineCommands(m), cwd: opts.cwd ?? '/', stdout: opts.stdout, stderr: opts.stderr, args: opts.args });
+  const activity = opts.activity ? new KernelActivity(m, { pid: SHELL_PID, comm: 'sh' }) : undefined;
+  return new Shell({
+    fs: machineFs(m, activity),
+    sleep: activity && (async (ms, signal) => {
+      await activity.sleep(ms);
+      await abortableDelay(ms, signal);
+    }),
+    fork: activity && (() => activity.fork()),
+    mounts: MACHINE_MOUNTS,
+    commands: { ...machineCommands(m), ...opts.commands },
+    cwd: opts.cwd ?? '/',
+    stdout: opts.stdout,
+    stderr: opts.stderr,
+    args: opts.args,
+    env: opts.env,
+  });
 }

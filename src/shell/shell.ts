@@ -1,22 +1,23 @@
-// `ringtrace sh`: runs kernel-style shell scripts against an emulated machine, so a reproducer from a
-// mailing list runs as written. The file system and the machine commands (modprobe, rmmod, kcall, ...)
-// come from the host; the builtins here behave like their coreutils/bash namesakes for what they do.
-import { parseScript, type AndOr, type SimpleCommand, type Word, type Redirect } from './parse.ts';
+// `ringtrace sh`'s shell: just-bash (a bash interpreter in TypeScript: functions, loops, $(…), $((…)),
+// case, subshells, here-documents, and the usual text utilities) over a file system of our own: an
+// in-memory root (a writable /tmp; the host's files are out of reach) with the kernel's file systems
+// mounted in it. Commands that must know the kernel (cat, mkdir, rmdir: their errno messages), trap,
+// kill and the machine commands (modprobe, kcall, ...) are ours.
+//
+// Limits: a time limit and cancellation (Ctrl-C) stop the script at the next command; `&` jobs run
+// concurrently (jobs.ts); a `trap … EXIT` runs after the script in a fresh shell state (its command
+// string only, without the script's functions); output comes when the script (or a job) ends.
+import { Bash, InMemoryFs, MountableFs, bytesOutput, decodeBytesToUtf8, defineCommand, latin1FromBytes, unsafeBytesFromLatin1, type CustomCommand, type FileContent } from 'just-bash';
 import { RingtraceError } from '../errors.ts';
+import { KernelMount, WriteErrors, errnoText, normalizePath, type KernelFs, type WriteFileOptions } from './kernel-fs.ts';
+import { shellQuote } from './ast.ts';
+import { COND_RESCHED, condReschedCommand, condReschedPlugin } from './cond-resched.ts';
+import { FORK_COMMAND, Jobs, forkPlugin, jobCommands, jobsPlugin } from './jobs.ts';
+import { REDIRECT, REDIRECT_STATUS, redirectCommand, redirectStatusCommand, redirectStatusPlugin, writeFailureText } from './redirect-status.ts';
 
-// The kernel's file systems as the shell sees them: absolute paths, errors as RingtraceError(errno).
-export interface KernelFs {
-  read(path: string): string;
-  write(path: string, data: string, append: boolean): Promise<void>;
-  list(path: string): string[];
-  isDir(path: string): boolean;
-  exists(path: string): boolean;
-  mkdir(path: string): Promise<void>;
-  rmdir(path: string): Promise<void>;
-}
-
+// What a machine command gets: its arguments (without its name), standard input, and output sinks.
 export interface CommandContext {
-  args: string[]; // without the command name
+  args: string[];
   stdin: string;
   out(text: string): void;
   err(text: string): void;
@@ -27,457 +28,325 @@ export type Command = (ctx: CommandContext) => Promise<number> | number;
 
 export interface ShellOptions {
   fs: KernelFs;
+  // where fs is mounted: the top directories it owns (e.g. /sys, /proc, /dev)
+  mounts: readonly string[];
   commands?: Record<string, Command>; // machine commands: modprobe, rmmod, lsmod, dmesg, kcall, ...
   cwd?: string;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   args?: string[]; // $1, $2, ...
+  env?: Record<string, string>;
+  // how `sleep N` passes: the machine's idle time (default: real time)
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  // what the kernel does when the shell forks a subshell or a job
+  fork?: () => Promise<void>;
 }
 
-class ExitSignal {
-  constructor(readonly status: number) {}
+// $$ of the shell; background jobs get the pids after it
+export const SHELL_PID = 1000;
+
+export interface RunOptions {
+  signal?: AbortSignal; // cancel: the script stops at the next command
+  name?: string; // $0
 }
 
-export function errnoText(err: unknown): string {
-  if (err instanceof RingtraceError) return err.strerror;
-  return String((err as Error)?.message ?? err);
-}
-
-export function normalizePath(path: string, cwd: string): string {
-  const parts = (path.startsWith('/') ? path : `${cwd}/${path}`).split('/');
-  const out: string[] = [];
-  for (const p of parts) {
-    if (p === '' || p === '.') continue;
-    if (p === '..') out.pop();
-    else out.push(p);
-  }
-  return '/' + out.join('/');
-}
-
-// head/tail [-n N]: the first or last N lines of standard input (10 by default)
-function firstOrLast(c: CommandContext, which: 'head' | 'tail'): number {
-  const i = c.args.indexOf('-n');
-  const n = i >= 0 ? Number(c.args[i + 1]) : 10;
-  if (!Number.isInteger(n) || n < 0) {
-    c.err(`${which}: invalid number of lines: '${c.args[i + 1]}'\n`);
-    return 1;
-  }
-  const lines = c.stdin.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  const keep = which === 'head' ? lines.slice(0, n) : lines.slice(Math.max(0, lines.length - n));
-  c.out(keep.map((l) => l + '\n').join(''));
-  return 0;
+// Resolves after ms of real time, or when the signal aborts; long sleeps do not overflow setTimeout.
+export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const end = Date.now() + ms;
+    let timer: ReturnType<typeof setTimeout>;
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const arm = () => {
+      const left = end - Date.now();
+      if (left <= 0) return done();
+      timer = setTimeout(arm, Math.min(left, 2 ** 30));
+    };
+    signal.addEventListener('abort', done);
+    arm();
+  });
 }
 
 export class Shell {
-  cwd: string;
-  status = 0;
-  private readonly vars = new Map<string, string>();
-  private errexit = false;
-  private line = 0;
-  private readonly commands: Record<string, Command>;
+  private readonly bash: Bash;
+  private readonly writeErrors = new WriteErrors();
+  private readonly exitTraps: string[] = [];
+  private readonly jobs = new Jobs(SHELL_PID);
+  private signal = new AbortController().signal;
+  private cwd: string;
 
   constructor(private readonly opts: ShellOptions) {
     this.cwd = opts.cwd ?? '/';
-    this.commands = { ...this.builtins(), ...(opts.commands ?? {}) };
+    const root = new RootFs(this.writeErrors);
+    const fs = new MountableFs({ base: root });
+    for (const m of opts.mounts) fs.mount(m, new KernelMount(opts.fs, m, this.writeErrors));
+    const ours: CustomCommand[] = [
+      redirectStatusCommand(this.writeErrors),
+      redirectCommand(this.writeErrors),
+      ...jobCommands(this.jobs, (script, cwd, signal) => this.runJob(script, cwd, signal), opts.fork ?? (async () => undefined)),
+      ...this.fileCommands(),
+      condReschedCommand(),
+      this.grepCommand(),
+      ddCommand(),
+      this.trapCommand(),
+    ];
+    for (const [name, fn] of Object.entries(opts.commands ?? {})) ours.push(this.machineCommand(name, fn));
+    const sleep = opts.sleep ?? abortableDelay;
+    this.bash = new Bash({
+      fs,
+      cwd: this.cwd,
+      env: { HOME: '/root', PATH: '/usr/sbin:/usr/bin:/sbin:/bin', SHELL: '/bin/sh', USER: 'root', TMPDIR: '/tmp', ...opts.env },
+      customCommands: ours,
+      sleep: (ms) => sleep(ms, this.signal),
+      // kernel selftests loop on tracefs for a while; the time limit (--timeout) bounds them instead
+      executionLimits: { maxLoopIterations: 1e9, maxCommandCount: 1e9, maxOutputSize: 1 << 30 },
+      processInfo: { pid: SHELL_PID, ppid: 1, uid: 0, gid: 0 },
+      // the machine commands are host code that waits on the CPUs with Atomics
+      defenseInDepth: false,
+    });
+    this.bash.registerTransformPlugin(jobsPlugin());
+    this.bash.registerTransformPlugin(forkPlugin());
+    this.bash.registerTransformPlugin(condReschedPlugin());
+    this.bash.registerTransformPlugin(redirectStatusPlugin());
+    root.mkdirSync('/tmp', { recursive: true });
+    root.mkdirSync('/dev', { recursive: true });
+    root.writeFileSync('/dev/null', '');
   }
 
-  // Run a script; returns the exit status of the last command, or the one `exit` gave.
-  async run(script: string): Promise<number> {
-    let lists: AndOr[];
-    try {
-      lists = parseScript(script);
-    } catch (err) {
-      this.opts.stderr(`sh: ${(err as Error).message.replace(/^EINVAL: /, '')}\n`);
-      return (this.status = 2);
-    }
-    try {
-      for (const list of lists) {
-        let status = await this.runPipeline(list.first);
-        let failedUnchecked = list.rest.length === 0;
-        for (const { op, pipeline } of list.rest) {
-          if ((op === '&&' && status === 0) || (op === '||' && status !== 0)) {
-            status = await this.runPipeline(pipeline);
-            failedUnchecked = true;
-          } else {
-            failedUnchecked = false;
-          }
-        }
-        this.status = status;
-        if (this.errexit && status !== 0 && failedUnchecked) return status;
-      }
-    } catch (err) {
-      if (err instanceof ExitSignal) return (this.status = err.status);
-      throw err;
-    }
-    return this.status;
-  }
-
-  private expand(word: Word): string {
-    let s = '';
-    for (const p of word) {
-      if ('text' in p) s += p.text;
-      else if (p.variable === '?') s += String(this.status);
-      else if (p.variable === '#') s += String(this.opts.args?.length ?? 0);
-      else if (p.variable === '0') s += 'sh';
-      else if (/^[1-9]$/.test(p.variable)) s += this.opts.args?.[Number(p.variable) - 1] ?? '';
-      else s += this.vars.get(p.variable) ?? '';
-    }
-    return s;
-  }
-
-  private async runPipeline(cmds: SimpleCommand[]): Promise<number> {
-    let stdin = '';
-    let status = 0;
-    for (let i = 0; i < cmds.length; i++) {
-      const last = i === cmds.length - 1;
-      let captured = '';
-      status = await this.runCommand(cmds[i], stdin, last ? undefined : (t) => (captured += t));
-      stdin = captured;
-    }
-    return status;
-  }
-
-  private async runCommand(cmd: SimpleCommand, stdin: string, pipeOut?: (t: string) => void): Promise<number> {
-    this.line = cmd.line;
-    for (const a of cmd.assignments) this.vars.set(a.name, this.expand(a.value));
-    if (cmd.words.length === 0) {
-      return this.applyRedirects(cmd.redirects, 'sh', '', '', 0);
-    }
-    const words = cmd.words.map((w) => this.expand(w));
-    const [name, ...args] = words;
-    let input = stdin;
-    for (const r of cmd.redirects.filter((r) => r.op === '<')) {
-      const path = normalizePath(this.expand(r.target), this.cwd);
-      try {
-        input = this.opts.fs.read(path);
-      } catch (err) {
-        this.opts.stderr(`sh: line ${cmd.line}: ${this.expand(r.target)}: ${errnoText(err)}\n`);
-        return 1;
-      }
-    }
-    let out = '';
-    let err = '';
-    const ctx: CommandContext = {
-      args,
-      stdin: input,
-      out: (t) => (out += t),
-      err: (t) => (err += t),
-      resolve: (p) => normalizePath(p, this.cwd),
-    };
-    const fn = this.commands[name];
+  // Run a script; the exit status of the last command, or the one `exit` gave.
+  async run(script: string, runOpts: RunOptions = {}): Promise<number> {
+    this.signal = runOpts.signal ?? new AbortController().signal;
+    const args = this.opts.args ?? [];
+    // positional parameters: just-bash takes them from a `set --` in the script's environment
+    const prologue = args.length ? `set -- ${args.map(shellQuote).join(' ')}\n` : '';
     let status: number;
-    if (!fn) {
-      err += `sh: line ${cmd.line}: ${name}: command not found\n`;
-      status = 127;
-    } else {
-      try {
-        status = await fn(ctx);
-      } catch (e) {
-        if (e instanceof ExitSignal) {
-          this.emit(out, err, pipeOut);
-          throw e;
-        }
-        err += `${name}: ${errnoText(e)}\n`;
-        status = 1;
-      }
+    try {
+      const r = await this.bash.exec(prologue + script, { rawScript: true, signal: this.signal, cwd: this.cwd, env: { '0': runOpts.name ?? 'sh' } });
+      // the next run goes on where this one left (just-bash starts each exec afresh)
+      this.cwd = r.env.PWD ?? this.cwd;
+      this.opts.stdout(r.stdout);
+      this.opts.stderr(asSh(r.stderr));
+      status = r.exitCode;
+    } catch (err) {
+      // a cancelled script: what it printed so far, then why it stopped
+      const partial = err as { stdout?: unknown; stderr?: unknown };
+      if (typeof partial.stdout === 'string') this.opts.stdout(partial.stdout);
+      if (typeof partial.stderr === 'string') this.opts.stderr(asSh(partial.stderr));
+      this.opts.stderr(`sh: ${errnoText(err)}\n`);
+      status = 2;
     }
-    if (cmd.redirects.some((r) => r.op !== '<')) return this.applyRedirects(cmd.redirects, name, out, err, status, pipeOut);
-    this.emit(out, err, pipeOut);
+    await this.jobs.stopAll();
+    for (const f of this.writeErrors.take()) this.opts.stderr(writeFailureText(f, '?', 'sh', f.path));
+    for (const trap of this.exitTraps.splice(0)) {
+      const r = await this.bash.exec(trap, { rawScript: true });
+      this.opts.stdout(r.stdout);
+      this.opts.stderr(r.stderr);
+    }
     return status;
   }
 
-  private emit(out: string, err: string, pipeOut?: (t: string) => void) {
-    if (pipeOut) pipeOut(out);
-    else this.opts.stdout(out);
-    this.opts.stderr(err);
+  // A background job (jobs.ts): its output joins the shell's when it ends.
+  private async runJob(script: string, cwd: string, signal: AbortSignal): Promise<number> {
+    const r = await this.bash.exec(script, { rawScript: true, cwd, signal });
+    this.opts.stdout(r.stdout);
+    // a killed job goes quietly, as in a non-interactive bash
+    this.opts.stderr(asSh(signal.aborted ? r.stderr.replace(/^.*execution aborted.*\n?/m, '') : r.stderr));
+    return r.exitCode;
   }
 
-  // Output redirections, applied in order like the shell's open(2)s: `> f` opens with O_TRUNC even
-  // when nothing is written (truncating set_ftrace_filter clears it), `2>&1` joins the streams.
-  private async applyRedirects(redirects: Redirect[], name: string, out: string, err: string, status: number, pipeOut?: (t: string) => void): Promise<number> {
-    const sinks: Record<number, { path?: string; append: boolean; toStdout?: boolean }> = { 1: { append: false }, 2: { append: false } };
-    for (const r of redirects) {
-      if (r.op === '<') continue;
-      const target = this.expand(r.target);
-      if (r.op === '>&') {
-        if (target !== '1' && target !== '2') {
-          this.opts.stderr(`sh: line ${this.line}: ${target}: ambiguous redirect\n`);
-          return 1;
-        }
-        sinks[r.fd] = { ...sinks[Number(target)] };
-        continue;
-      }
-      const path = normalizePath(target, this.cwd);
-      const fs = this.opts.fs;
-      if (path !== '/dev/null' && (!fs.exists(path) || fs.isDir(path))) {
-        // open(O_CREAT) of a new name in tracefs or sysfs fails with EACCES: they have no ->create
-        const parent = path.slice(0, path.lastIndexOf('/')) || '/';
-        const why = fs.isDir(path) ? 'Is a directory' : fs.isDir(parent) ? 'Permission denied' : 'No such file or directory';
-        this.opts.stderr(`sh: line ${this.line}: ${target}: ${why}\n`);
-        return 1;
-      }
-      sinks[r.fd] = { path, append: r.op === '>>' };
-    }
-    let result = status;
-    const streams: [number, string][] = [[1, out], [2, err]];
-    const byPath = new Map<string, { append: boolean; text: string }>();
-    for (const [fd, text] of streams) {
-      const sink = sinks[fd];
-      if (!sink.path) {
-        if (fd === 1) {
-          if (pipeOut) pipeOut(text);
-          else this.opts.stdout(text);
-        } else this.opts.stderr(text);
-        continue;
-      }
-      const prev = byPath.get(sink.path);
-      if (prev) prev.text += text;
-      else byPath.set(sink.path, { append: sink.append, text });
-    }
-    for (const s of Object.values(sinks)) {
-      if (s.path && !byPath.has(s.path)) byPath.set(s.path, { append: s.append, text: '' });
-    }
-    for (const [path, { append, text }] of byPath) {
-      if (path === '/dev/null') continue;
-      try {
-        await this.opts.fs.write(path, text, append);
-      } catch (e) {
-        const code = e instanceof RingtraceError ? e.code : '';
-        if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
-          this.opts.stderr(`sh: line ${this.line}: ${path}: ${errnoText(e)}\n`);
-        } else {
-          this.opts.stderr(`sh: ${name}: write error: ${errnoText(e)}\n`);
-        }
-        result = 1;
-      }
-    }
-    return result;
+  private machineCommand(name: string, fn: Command): CustomCommand {
+    return defineCommand(name, async (args, ctx) => {
+      let stdout = '';
+      let stderr = '';
+      const status = await fn({
+        args,
+        stdin: decodeBytesToUtf8(ctx.stdin),
+        out: (t) => (stdout += t),
+        err: (t) => (stderr += t),
+        resolve: (p) => normalizePath(p, ctx.cwd),
+      });
+      return { stdout, stderr, exitCode: status };
+    });
   }
 
-  private builtins(): Record<string, Command> {
-    const fs = this.opts.fs;
-    const test = (args: string[]): number => {
-      const t = (a: string[]): boolean => {
-        if (a[0] === '!') return !t(a.slice(1));
-        if (a.length === 0) return false;
-        if (a.length === 1) return a[0] !== '';
-        if (a.length === 2) {
-          const p = this.resolvePath(a[1]);
-          if (a[0] === '-e') return fs.exists(p);
-          if (a[0] === '-d') return fs.isDir(p);
-          if (a[0] === '-f') return fs.exists(p) && !fs.isDir(p);
-          if (a[0] === '-n') return a[1] !== '';
-          if (a[0] === '-z') return a[1] === '';
-          throw new RingtraceError('EINVAL', `test: ${a[0]}: unary operator expected`);
-        }
-        const [x, op, y] = a;
-        const num = (v: string) => {
-          if (!/^-?\d+$/.test(v.trim())) throw new RingtraceError('EINVAL', `test: ${v}: integer expression expected`);
-          return Number(v);
-        };
-        switch (op) {
-          case '=':
-          case '==':
-            return x === y;
-          case '!=':
-            return x !== y;
-          case '-eq':
-            return num(x) === num(y);
-          case '-ne':
-            return num(x) !== num(y);
-          case '-lt':
-            return num(x) < num(y);
-          case '-le':
-            return num(x) <= num(y);
-          case '-gt':
-            return num(x) > num(y);
-          case '-ge':
-            return num(x) >= num(y);
-        }
-        throw new RingtraceError('EINVAL', `test: ${op}: binary operator expected`);
-      };
-      return t(args) ? 0 : 1;
-    };
-    return {
-      true: () => 0,
-      false: () => 1,
-      ':': () => 0,
-      exit: (c) => {
-        throw new ExitSignal(c.args[0] !== undefined ? Number(c.args[0]) & 255 : this.status);
-      },
-      set: (c) => {
-        for (const a of c.args) {
-          if (a === '-e') this.errexit = true;
-          else if (a === '+e') this.errexit = false;
-          else {
-            c.err(`sh: line ${this.line}: set: ${a}: invalid option (only -e and +e)\n`);
-            return 2;
-          }
-        }
-        return 0;
-      },
-      cd: (c) => {
-        const target = c.args[0] ?? '/';
-        const path = c.resolve(target);
-        if (!fs.exists(path)) {
-          c.err(`sh: line ${this.line}: cd: ${target}: No such file or directory\n`);
-          return 1;
-        }
-        if (!fs.isDir(path)) {
-          c.err(`sh: line ${this.line}: cd: ${target}: Not a directory\n`);
-          return 1;
-        }
-        this.cwd = path;
-        return 0;
-      },
-      pwd: (c) => {
-        c.out(this.cwd + '\n');
-        return 0;
-      },
-      // bash's builtin echo: -n, -e, -E
-      echo: (c) => {
-        let args = c.args;
-        let newline = true;
-        let escapes = false;
-        while (args.length && /^-[neE]+$/.test(args[0])) {
-          for (const f of args[0].slice(1)) {
-            if (f === 'n') newline = false;
-            else if (f === 'e') escapes = true;
-            else escapes = false;
-          }
-          args = args.slice(1);
-        }
-        let text = args.join(' ');
-        if (escapes) text = text.replace(/\\(n|t|\\|0[0-7]{0,3})/g, (_, e: string) => (e === 'n' ? '\n' : e === 't' ? '\t' : e === '\\' ? '\\' : String.fromCharCode(parseInt(e, 8))));
-        c.out(text + (newline ? '\n' : ''));
-        return 0;
-      },
-      cat: (c) => {
-        if (c.args.length === 0) {
-          c.out(c.stdin);
-          return 0;
-        }
+  // cat, mkdir and rmdir with the errno the kernel's file systems give ("cat: x: No such device"), and
+  // rmdir of a non-empty instance directory (instance_rmdir removes its files itself)
+  private fileCommands(): CustomCommand[] {
+    return [
+      defineCommand('cat', async (args, ctx) => {
+        let stdout = '';
+        let stderr = '';
         let status = 0;
-        for (const a of c.args) {
-          try {
-            c.out(fs.read(c.resolve(a)));
-          } catch (e) {
-            c.err(`cat: ${a}: ${errnoText(e)}\n`);
-            status = 1;
-          }
-        }
-        return status;
-      },
-      ls: (c) => {
-        const args = c.args.filter((a) => !a.startsWith('-'));
-        const targets = args.length ? args : ['.'];
-        let status = 0;
-        for (const a of targets) {
-          const p = c.resolve(a);
-          if (!fs.exists(p)) {
-            c.err(`ls: cannot access '${a}': No such file or directory\n`);
-            status = 2;
+        const files = args.filter((a) => a !== '--');
+        if (files.length === 0) files.push('-');
+        for (const f of files) {
+          if (f === '-') {
+            stdout += latin1FromBytes(ctx.stdin);
             continue;
           }
-          if (targets.length > 1 && fs.isDir(p)) c.out(`${a}:\n`);
-          c.out(fs.isDir(p) ? fs.list(p).sort().map((e) => e + '\n').join('') : a + '\n');
-        }
-        return status;
-      },
-      mkdir: async (c) => {
-        let status = 0;
-        for (const a of c.args.filter((x) => !x.startsWith('-'))) {
           try {
-            await fs.mkdir(c.resolve(a));
+            stdout += latin1(await ctx.fs.readFileBuffer(ctx.fs.resolvePath(ctx.cwd, f)));
           } catch (e) {
-            c.err(`mkdir: cannot create directory '${a}': ${errnoText(e)}\n`);
+            stderr += `cat: ${f}: ${fileErrorText(e)}\n`;
             status = 1;
           }
         }
-        return status;
-      },
-      rmdir: async (c) => {
+        return { ...bytesOutput(unsafeBytesFromLatin1(stdout)), stderr, exitCode: status };
+      }),
+      defineCommand('mkdir', async (args, ctx) => {
+        const parents = args.some((a) => /^-\w*p/.test(a));
+        let stderr = '';
         let status = 0;
-        for (const a of c.args.filter((x) => !x.startsWith('-'))) {
+        for (const d of args.filter((a) => !a.startsWith('-'))) {
           try {
-            await fs.rmdir(c.resolve(a));
+            await ctx.fs.mkdir(ctx.fs.resolvePath(ctx.cwd, d), { recursive: parents });
           } catch (e) {
-            c.err(`rmdir: failed to remove '${a}': ${errnoText(e)}\n`);
+            stderr += `mkdir: cannot create directory '${d}': ${fileErrorText(e)}\n`;
             status = 1;
           }
         }
-        return status;
-      },
-      test: (c) => test(c.args),
-      '[': (c) => {
-        if (c.args[c.args.length - 1] !== ']') {
-          c.err(`sh: line ${this.line}: [: missing \`]'\n`);
-          return 2;
-        }
-        return test(c.args.slice(0, -1));
-      },
-      // grep [-q] [-v] [-c] [-E] [-F] [-i] PATTERN [FILE...]: extended regular expressions
-      grep: (c) => {
-        const flags = new Set<string>();
-        const rest: string[] = [];
-        for (const a of c.args) {
-          if (/^-[qvcEFiw]+$/.test(a) && rest.length === 0) for (const f of a.slice(1)) flags.add(f);
-          else rest.push(a);
-        }
-        const [pattern, ...files] = rest;
-        if (pattern === undefined) {
-          c.err('Usage: grep [-qvcEFiw] PATTERN [FILE...]\n');
-          return 2;
-        }
-        const source = flags.has('F') ? pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : pattern;
-        let re: RegExp;
-        try {
-          re = new RegExp(flags.has('w') ? `\\b(?:${source})\\b` : source, flags.has('i') ? 'i' : '');
-        } catch {
-          c.err(`grep: invalid regular expression '${pattern}'\n`);
-          return 2;
-        }
-        let text = c.stdin;
-        if (files.length) {
-          text = '';
-          for (const f of files) {
-            try {
-              text += fs.read(c.resolve(f));
-            } catch (e) {
-              c.err(`grep: ${f}: ${errnoText(e)}\n`);
-              return 2;
-            }
+        return { stdout: '', stderr, exitCode: status };
+      }),
+      defineCommand('rmdir', async (args, ctx) => {
+        let stderr = '';
+        let status = 0;
+        for (const d of args.filter((a) => !a.startsWith('-'))) {
+          const p = ctx.fs.resolvePath(ctx.cwd, d);
+          try {
+            if (!(await ctx.fs.exists(p))) throw new RingtraceError('ENOENT', p);
+            if (!(await ctx.fs.stat(p)).isDirectory) throw new RingtraceError('ENOTDIR', p);
+            await ctx.fs.rm(p, { recursive: false });
+          } catch (e) {
+            stderr += `rmdir: failed to remove '${d}': ${fileErrorText(e)}\n`;
+            status = 1;
           }
         }
-        const lines = text.split('\n');
-        if (lines[lines.length - 1] === '') lines.pop();
-        const hits = lines.filter((l) => re.test(l) !== flags.has('v'));
-        if (flags.has('c')) c.out(`${hits.length}\n`);
-        else if (!flags.has('q')) c.out(hits.map((l) => l + '\n').join(''));
-        return hits.length ? 0 : 1;
-      },
-      wc: (c) => {
-        const lines = (c.stdin.match(/\n/g) ?? []).length;
-        if (c.args.includes('-l')) c.out(`${lines}\n`);
-        else c.out(`${lines} ${c.stdin.split(/\s+/).filter(Boolean).length} ${new TextEncoder().encode(c.stdin).length}\n`);
-        return 0;
-      },
-      head: (c) => firstOrLast(c, 'head'),
-      tail: (c) => firstOrLast(c, 'tail'),
-      sleep: async (c) => {
-        const s = Number(c.args[0] ?? 0);
-        if (!Number.isFinite(s) || s < 0) {
-          c.err(`sleep: invalid time interval '${c.args[0]}'\n`);
-          return 1;
-        }
-        await new Promise((r) => setTimeout(r, s * 1000));
-        return 0;
-      },
-    };
+        return { stdout: '', stderr, exitCode: status };
+      }),
+    ];
   }
 
-  private resolvePath(p: string): string {
-    return normalizePath(p, this.cwd);
+  // GNU grep's -H (print the file name with each match), which just-bash's grep lacks: the classic
+  // second file /dev/null makes it name the file.
+  private grepCommand(): CustomCommand {
+    return defineCommand('grep', async (args, ctx) => {
+      const run = ctx.origCommand!;
+      const h = args.findIndex((a) => /^-[A-Za-z]*H[A-Za-z]*$/.test(a));
+      if (h < 0) return run(args);
+      const rest = [...args];
+      const flags = rest[h].replace('H', '');
+      if (flags === '-') rest.splice(h, 1);
+      else rest[h] = flags;
+      // operands: the pattern (unless -e/-f gave it) and the files; stdin needs no name
+      let operands = 0;
+      let patternGiven = false;
+      for (let i = 0; i < rest.length; i++) {
+        if (/^-[efmABC]$/.test(rest[i])) {
+          patternGiven ||= /^-[ef]$/.test(rest[i]);
+          i++;
+        } else if (!rest[i].startsWith('-') || rest[i] === '-') operands++;
+      }
+      return run(operands > (patternGiven ? 0 : 1) ? [...rest, '/dev/null'] : rest);
+    });
   }
+
+  // trap [ACTION] SIGNAL...: only EXIT has an effect (no signals reach a script here)
+  private trapCommand(): CustomCommand {
+    return defineCommand('trap', async (args) => {
+      if (args.length < 2) return { stdout: '', stderr: '', exitCode: 0 };
+      const [action, ...sigs] = args;
+      if (sigs.some((s) => s === 'EXIT' || s === '0')) {
+        this.exitTraps.length = 0;
+        if (action !== '' && action !== '-') this.exitTraps.push(action);
+      }
+      return { stdout: '', stderr: '', exitCode: 0 };
+    });
+  }
+}
+
+// dd if=FILE of=FILE bs=N count=N: copies in blocks of bs bytes (a read(2) each, reading a seq_file
+// piecewise), and reports the records like coreutils
+function ddCommand(): CustomCommand {
+  return defineCommand('dd', async (args, ctx) => {
+    const o: Record<string, string> = {};
+    for (const a of args) {
+      const m = /^(if|of|bs|count|skip|seek|status|conv|iflag|oflag)=(.*)$/.exec(a);
+      if (!m) return { stdout: '', stderr: `dd: unrecognized operand '${a}'\n`, exitCode: 1 };
+      o[m[1]] = m[2];
+    }
+    const num = (v: string | undefined, dflt: number) => {
+      if (v === undefined) return dflt;
+      const m = /^(\d+)([kKMG]?)$/.exec(v);
+      return m ? Number(m[1]) * ({ '': 1, k: 1024, K: 1024, M: 1 << 20, G: 1 << 30 } as Record<string, number>)[m[2]] : NaN;
+    };
+    const bs = num(o.bs, 512);
+    const count = num(o.count, Infinity);
+    if (!(bs > 0) || Number.isNaN(count)) return { stdout: '', stderr: `dd: invalid number: '${o.bs ?? o.count}'\n`, exitCode: 1 };
+    let input: string;
+    try {
+      input = o.if === undefined ? latin1FromBytes(ctx.stdin) : latin1(await ctx.fs.readFileBuffer(ctx.fs.resolvePath(ctx.cwd, o.if)));
+    } catch (e) {
+      return { stdout: '', stderr: `dd: failed to open '${o.if}': ${fileErrorText(e)}\n`, exitCode: 1 };
+    }
+    const data = input.slice(0, count === Infinity ? undefined : bs * count);
+    const full = Math.floor(data.length / bs);
+    const partial = data.length % bs ? 1 : 0;
+    const records = `${full}+${partial} records in\n${full}+${partial} records out\n${data.length} bytes copied, 0 s, 0 B/s\n`;
+    const stderr = o.status === 'none' ? '' : records;
+    if (o.of === undefined) return { ...bytesOutput(unsafeBytesFromLatin1(data)), stderr, exitCode: 0 };
+    await ctx.fs.writeFile(ctx.fs.resolvePath(ctx.cwd, o.of), Uint8Array.from(data, (c) => c.charCodeAt(0)));
+    return { stdout: '', stderr, exitCode: 0 };
+  });
+}
+
+// The in-memory root (/, /tmp, /dev/null, ...): a redirection into a directory that does not exist
+// fails with ENOENT as open(2) would (just-bash's InMemoryFs creates the parents); /dev/null discards.
+class RootFs extends InMemoryFs {
+  constructor(private readonly writeErrors: WriteErrors) {
+    super();
+  }
+
+  // false when the write may go ahead; a missing directory is recorded as the failed open(2)
+  private async refused(path: string): Promise<boolean> {
+    if (path === '/dev/null') return true;
+    const parent = path.slice(0, path.lastIndexOf('/')) || '/';
+    if (await this.exists(parent)) return false;
+    this.writeErrors.record({ path, error: new RingtraceError('ENOENT', `${parent}: no such directory`) });
+    return true;
+  }
+
+  override async writeFile(path: string, content: FileContent, options?: WriteFileOptions): Promise<void> {
+    if (!(await this.refused(path))) await super.writeFile(path, content, options);
+  }
+
+  override async appendFile(path: string, content: FileContent, options?: WriteFileOptions): Promise<void> {
+    if (!(await this.refused(path))) await super.appendFile(path, content, options);
+  }
+}
+
+// What coreutils prints for an errno, also for just-bash's own file system errors ("ENOENT: ...").
+function fileErrorText(e: unknown): string {
+  if (e instanceof RingtraceError) return e.strerror;
+  const code = /^(E[A-Z]+)\b/.exec(String((e as Error)?.message ?? ''))?.[1] ?? (e as { code?: string })?.code;
+  const known: Record<string, string> = { ENOENT: 'No such file or directory', EEXIST: 'File exists', ENOTDIR: 'Not a directory', EISDIR: 'Is a directory', ENOTEMPTY: 'Directory not empty', EACCES: 'Permission denied', EPERM: 'Operation not permitted' };
+  return (code && known[code]) || errnoText(e);
+}
+
+// just-bash names itself bash in its messages; this shell is sh, as bash names itself when run as sh.
+// set -x shows the commands the transforms add: they are not the script's.
+const INTERNAL_TRACE = new RegExp(`^\\++ (${REDIRECT_STATUS}|${COND_RESCHED}|${FORK_COMMAND}) .*\n`, 'gm');
+const REDIRECT_TRACE = new RegExp(`^(\\++) ${REDIRECT} \\S+ \\S+ [01] \\d+ `, 'gm');
+
+function asSh(stderr: string): string {
+  return stderr.replace(/^bash: /gm, 'sh: ').replace(INTERNAL_TRACE, '').replace(REDIRECT_TRACE, '$1 ');
+}
+
+function latin1(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return s;
 }

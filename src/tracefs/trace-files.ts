@@ -8,7 +8,7 @@ import type { TraceEvent } from '../ring/trace-buffer.ts';
 import { printTraceLine, totalEntries, traceHeader, symbolSource, type SymbolSource } from '../trace/output.ts';
 import { funcgraphEntryFormat, funcgraphExitFormat, functionFormat, headerEvent, headerPage } from '../trace/formats.ts';
 import { GraphPrinter, graphHeader, printGraphEvents } from '../trace/graph-output.ts';
-import { TRACE_MODE_READ, TRACE_MODE_WRITE, file } from './node.ts';
+import { TRACE_MODE_READ, TRACE_MODE_WRITE, file, type OpenFile, type OpenFlags } from './node.ts';
 import { resetOnlineCpus } from './ftrace-files.ts';
 import type { PerCpuFile, TraceArray, TraceArrayFile } from './trace-array.ts';
 
@@ -84,12 +84,11 @@ function traceRead(tr: TraceArray, cpu?: number): string {
   }
 }
 
-// tracing_open() with O_TRUNC: tracing_reset_online_cpus() (or tracing_reset_cpu() for per_cpu/cpuN/trace);
-// what is written is ignored (tracing_write_stub)
-async function traceWrite(tr: TraceArray, append: boolean, cpu?: number): Promise<void> {
-  if (append) return;
-  if (cpu === undefined) await resetOnlineCpus(tr);
-  else if (tr.buffer.hasCpu(cpu)) await tr.buffer.reset(cpu);
+// tracing_open() with O_TRUNC: tracing_reset_online_cpus() (or tracing_reset_cpu() for per_cpu/cpuN/trace)
+// at open, so `: > trace` clears it without writing; what is written is ignored (tracing_write_stub)
+function traceOpen(tr: TraceArray, flags: OpenFlags, cpu?: number): OpenFile {
+  const reset = flags.append ? undefined : cpu === undefined ? resetOnlineCpus(tr) : tr.buffer.hasCpu(cpu) ? tr.buffer.reset(cpu) : undefined;
+  return { write: async () => undefined, close: async () => void (await reset) };
 }
 
 // tracing_read_pipe(): consume in stamp order across the CPUs; each event's lost count (from the
@@ -126,7 +125,7 @@ function tracePipeRead(tr: TraceArray, cpu?: number): string {
 }
 
 export const TRACE_FILES: readonly TraceArrayFile[] = [
-  ['trace', (tr) => file({ mode: TRACE_MODE_WRITE, read: () => traceRead(tr), write: (_t, o) => traceWrite(tr, o.append ?? false) })],
+  ['trace', (tr) => file({ mode: TRACE_MODE_WRITE, read: () => traceRead(tr), open: (flags) => traceOpen(tr, flags) })],
   ['trace_pipe', (tr) => file({ mode: TRACE_MODE_READ, read: () => tracePipeRead(tr) })],
   ['events/header_page', (tr) => file({ mode: TRACE_MODE_READ, read: () => headerPage(tr.buffer.dataSize) })],
   ['events/header_event', () => file({ mode: TRACE_MODE_READ, read: () => headerEvent() })],
@@ -136,6 +135,6 @@ export const TRACE_FILES: readonly TraceArrayFile[] = [
 ];
 
 export const PER_CPU_TRACE_FILES: readonly PerCpuFile[] = [
-  ['trace', (tr, cpu) => file({ mode: TRACE_MODE_WRITE, read: () => traceRead(tr, cpu), write: (_t, o) => traceWrite(tr, o.append ?? false, cpu) })],
+  ['trace', (tr, cpu) => file({ mode: TRACE_MODE_WRITE, read: () => traceRead(tr, cpu), open: (flags) => traceOpen(tr, flags, cpu) })],
   ['trace_pipe', (tr, cpu) => file({ mode: TRACE_MODE_READ, read: () => tracePipeRead(tr, cpu) })],
 ];

@@ -1,0 +1,39 @@
+// Building and rewriting just-bash syntax trees for the shell's transforms (jobs, redirect-status,
+// cond-resched).
+import type { StatementNode, WordNode } from 'just-bash';
+
+type Node = Record<string, unknown>;
+
+// Every node of a tree, children first, each with a chance to be replaced; the tree is copied.
+export function rewrite(node: unknown, fn: (n: Node) => Node): unknown {
+  if (Array.isArray(node)) return node.map((n) => rewrite(n, fn));
+  if (!node || typeof node !== 'object') return node;
+  const copy: Node = {};
+  for (const [k, v] of Object.entries(node)) copy[k] = rewrite(v, fn);
+  return fn(copy);
+}
+
+export function literalWord(value: string): WordNode {
+  return { type: 'Word', parts: [{ type: 'Literal', value }] };
+}
+
+// `$NAME` (or `$?`)
+export function parameterWord(name: string): WordNode {
+  return { type: 'Word', parts: [{ type: 'ParameterExpansion', parameter: name, operation: null }] };
+}
+
+// A statement of one simple command: NAME ARGS...
+export function commandStatement(name: string, args: WordNode[], line?: number): StatementNode {
+  return {
+    type: 'Statement',
+    pipelines: [{ type: 'Pipeline', commands: [{ type: 'SimpleCommand', assignments: [], name: literalWord(name), args, redirections: [], line }], negated: false }],
+    operators: [],
+    background: false,
+    line,
+  };
+}
+
+// A word the shell reads back as exactly s
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
