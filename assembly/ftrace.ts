@@ -402,6 +402,28 @@ let ftProfiled: bool = false; // the profiler counted the call being dispatched
   return (flags << 16) | (ftPreempt << 24);
 }
 
+// The struct trace_entry every event starts with: its type, tracing_gen_ctx() and current->pid
+export function traceEntryInit(d: usize, type: u32): void {
+  ftEnsure();
+  store<u32>(d, type | traceCtx());
+  store<i32>(d, ftPid, ENT_PID);
+}
+
+// current->pid on this CPU
+export function currentPid(): i32 {
+  ftEnsure();
+  return ftPid;
+}
+
+// A stack trace of the code running on this CPU (an event trigger's stacktrace): the entered frames
+export function traceStackHere(tb: usize): void {
+  ftEnsure();
+  const depth = load<u32>(ftPcpu, FTC_DEPTH);
+  if (depth == 0) return;
+  const f = ftPcpu + FTC_STACK + <usize>(depth - 1) * FTF_SIZE;
+  traceStack(tb, load<u64>(f, FTF_IP), load<u64>(f, FTF_PARENT));
+}
+
 // tracer_tracing_is_on() of a trace_array, by its buffer's RB_BUFFER_OFF bit
 @inline function tracingIsOn(tb: usize): bool {
   return (atomic.load<i32>(tb, TB_RECORD_DISABLED) & RB_BUFFER_OFF) == 0;

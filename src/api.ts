@@ -7,6 +7,7 @@ import { abi } from './layout.ts';
 import { FixSet } from './fixes.ts';
 import { Ftrace } from './ftrace/ftrace.ts';
 import { Tracefs } from './tracefs/tracefs.ts';
+import { EventLayer } from './events/events.ts';
 
 const { RES_SIZE, RES_WRITTEN, RES_FAILED, RES_NESTED, RES_BYTES, RES_PAGES, CLOCK_LOCAL, CLOCK_GLOBAL, IPI_SYNC, EFAULT_RET, TB_CLOCK,
   TB_MAX_DATA_SIZE } = abi;
@@ -55,6 +56,7 @@ export class RingMachine {
   readonly buffer: TraceBuffer; // the top-level trace_array's buffer
   readonly instances = new Map<string, TraceBuffer>(); // instances/NAME
   readonly ftrace!: Ftrace; // dynamic function tracing (created once the CPUs run)
+  readonly events!: EventLayer; // trace events (kernel/trace/trace_events.c)
   private readonly everOnline = new Set<number>(); // CPUs whose worker has been started
   readonly fs: Tracefs = new Tracefs(this); // tracefs: /sys/kernel/tracing
 
@@ -97,6 +99,7 @@ export class RingMachine {
     await machine.start(online);
     for (const cpu of online) rm.everOnline.add(cpu);
     (rm as { ftrace: Ftrace }).ftrace = await Ftrace.create(rm);
+    (rm as { events: EventLayer }).events = new EventLayer(rm);
     return rm;
   }
 
@@ -163,6 +166,7 @@ export class RingMachine {
     if (!tb) throw new RingtraceError('ENOENT', `instance "${name}" does not exist`);
     if (tb.busy) throw new RingtraceError('EBUSY', `instance "${name}" is in use`);
     await this.ftrace.releaseTraceArray(tb);
+    await this.events.releaseTraceArray(tb);
     this.instances.delete(name);
     this.machine.unregisterTraceBuffer(tb.addr);
     await this.machine.synchronizeRcu();

@@ -20,9 +20,11 @@ test('paths: both mount points and relative paths; ls; ENOENT, ENOTDIR, EISDIR',
       assert.equal(fs.read(p), '1\n', p);
     }
     assert.deepEqual(fs.ls(), [
-      'available_filter_functions', 'available_tracers', 'buffer_size_kb', 'buffer_subbuf_size_kb', 'buffer_total_size_kb',
-      'current_tracer', 'enabled_functions', 'events', 'function_profile_enabled', 'instances', 'options', 'per_cpu',
-      'set_ftrace_filter', 'set_ftrace_notrace', 'touched_functions', 'trace', 'trace_clock', 'trace_pipe', 'trace_stat', 'tracing_on',
+      'README', 'available_events', 'available_filter_functions', 'available_tracers', 'buffer_size_kb', 'buffer_subbuf_size_kb',
+      'buffer_total_size_kb', 'current_tracer', 'enabled_functions', 'error_log', 'events', 'function_profile_enabled', 'instances',
+      'options', 'per_cpu', 'printk_formats', 'saved_cmdlines', 'saved_cmdlines_size', 'set_event', 'set_event_pid',
+      'set_ftrace_filter', 'set_ftrace_notrace', 'touched_functions', 'trace', 'trace_clock', 'trace_marker', 'trace_marker_raw',
+      'trace_pipe', 'trace_stat', 'tracing_on',
     ]);
     assert.deepEqual(fs.ls('/sys/kernel/debug/tracing/'), fs.ls());
     assert.deepEqual(fs.ls('options'), ['overwrite']);

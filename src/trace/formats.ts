@@ -1,8 +1,6 @@
 // The format files libtraceevent / trace-cmd read to decode raw pages: events/header_page,
-// events/header_event and events/ftrace/function/format, as an x86-64 kernel prints them.
-import { abi } from '../layout.ts';
-
-const { TRACE_FN } = abi;
+// events/header_event and every event's format file, as an x86-64 kernel prints them.
+import type { EventField } from '../events/types.ts';
 
 // ring_buffer_print_page_header(): struct buffer_data_page (u64 time_stamp, local_t commit, data[]); the
 // "overwrite" pseudo-field is the commit word's missed-events flag byte. `dataSize` is the buffer's
@@ -39,18 +37,18 @@ const COMMON_FIELDS =
   '\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n' +
   '\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n';
 
-// f_show() of FTRACE_ENTRY_REG(function, ftrace_entry, TRACE_FN, ...) in trace_entries.h, with the
-// print fmt trace_export.c makes of F_printk(" %ps <-- %ps", ...)
-export function functionFormat(): string {
-  return (
-    'name: function\n' +
-    `ID: ${TRACE_FN}\n` +
-    'format:\n' +
-    COMMON_FIELDS +
-    '\n' +
-    '\tfield:unsigned long ip;\toffset:8;\tsize:8;\tsigned:0;\n' +
-    '\tfield:unsigned long parent_ip;\toffset:16;\tsize:8;\tsigned:0;\n' +
-    '\n' +
-    'print fmt: " %ps <-- %ps", (void *)REC->ip, (void *)REC->parent_ip\n'
-  );
+// f_show(): "TYPE NAME" or, for an array type "T[N]", "T NAME[N]" ("T NAME[]" for a dynamic one);
+// __data_loc types print as they are
+function fieldLine(f: EventField): string {
+  const bracket = f.type.indexOf('[');
+  let decl: string;
+  if (bracket < 0 || f.type.startsWith('__data_loc')) decl = `${f.type} ${f.name}`;
+  else decl = `${f.type.slice(0, bracket)} ${f.name}${f.type.slice(bracket)}`;
+  return `\tfield:${decl};\toffset:${f.offset};\tsize:${f.size};\tsigned:${f.signed ? 1 : 0};\n`;
+}
+
+// The format file of an event (trace_format_open's f_start/f_show/f_stop): name, ID, the common
+// fields, a blank line, the event's fields, a blank line, the print fmt
+export function eventFormat(name: string, id: number, fields: readonly EventField[], printFmt: string): string {
+  return `name: ${name}\nID: ${id}\nformat:\n${COMMON_FIELDS}\n${fields.map(fieldLine).join('')}\nprint fmt: ${printFmt}\n`;
 }

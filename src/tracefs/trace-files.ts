@@ -6,15 +6,15 @@
 // most the events that were there when the read began, so CPUs that keep writing cannot keep it going.
 import type { TraceEvent } from '../ring/trace-buffer.ts';
 import { printTraceLine, totalEntries, traceHeader, symbolSource, type SymbolSource } from '../trace/output.ts';
-import { functionFormat, headerEvent, headerPage } from '../trace/formats.ts';
 import { TRACE_MODE_READ, TRACE_MODE_WRITE, file } from './node.ts';
 import { resetOnlineCpus } from './ftrace-files.ts';
 import type { PerCpuFile, TraceArray, TraceArrayFile } from './trace-array.ts';
 
 function symbols(tr: TraceArray): SymbolSource {
   const ft = tr.rm.ftrace;
-  if (ft) return symbolSource(ft);
-  return { commOf: (pid) => (pid === 0 ? '<idle>' : '<...>'), symbolize: () => null };
+  const base: SymbolSource = ft ? symbolSource(ft) : { commOf: (pid) => (pid === 0 ? '<idle>' : '<...>'), symbolize: () => null };
+  const events = tr.rm.events;
+  return { commOf: (pid) => base.commOf(pid), symbolize: (a) => base.symbolize(a), eventPrinter: (type) => events?.printer(type) };
 }
 
 function tracerName(tr: TraceArray): string {
@@ -99,9 +99,6 @@ function tracePipeRead(tr: TraceArray, cpu?: number): string {
 export const TRACE_FILES: readonly TraceArrayFile[] = [
   ['trace', (tr) => file({ mode: TRACE_MODE_WRITE, read: () => traceRead(tr), write: (_t, o) => traceWrite(tr, o.append ?? false) })],
   ['trace_pipe', (tr) => file({ mode: TRACE_MODE_READ, read: () => tracePipeRead(tr) })],
-  ['events/header_page', (tr) => file({ mode: TRACE_MODE_READ, read: () => headerPage(tr.buffer.dataSize) })],
-  ['events/header_event', () => file({ mode: TRACE_MODE_READ, read: () => headerEvent() })],
-  ['events/ftrace/function/format', () => file({ mode: TRACE_MODE_READ, read: () => functionFormat() })],
 ];
 
 export const PER_CPU_TRACE_FILES: readonly PerCpuFile[] = [
