@@ -495,11 +495,10 @@ export const EF_FILTER = 12; // the compiled filter program (FP_*), 0 = none
 export const EF_TRIGGERS = 16; // the trigger list (TRG_*), 0 = none
 export const EF_SIZE = 32;
 
+// enum EVENT_FILE_FL_*_BIT of include/linux/trace_events.h, as masks
 export const EVENT_FILE_FL_ENABLED = 1;
-export const EVENT_FILE_FL_SOFT_MODE = 4;
-export const EVENT_FILE_FL_SOFT_DISABLED = 8;
-export const EVENT_FILE_FL_TRIGGER_MODE = 16;
-export const EVENT_FILE_FL_FILTERED = 64;
+export const EVENT_FILE_FL_SOFT_MODE = 32;
+export const EVENT_FILE_FL_SOFT_DISABLED = 64;
 
 // a set_event_pid list: PID_COUNT pids, sorted
 export const PID_COUNT = 0;
@@ -533,6 +532,7 @@ export const FOP_TRUE = 9; // an always-true predicate (an empty program's resul
 
 // an event's triggers, run by the CPU that hits the event
 export const TRG_COUNT = 0;
+export const TRG_COND = 4; // EVENT_FILE_FL_TRIGGER_COND: some trigger has a filter, so the record is built first
 export const TRG_ENTRIES = 8;
 export const TRG_KIND = 0; // TRIG_*
 export const TRG_TB = 4; // the trace_array's buffer

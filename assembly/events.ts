@@ -7,7 +7,7 @@ import {
   EC_TYPE, EC_FILES, EFL_COUNT, EFL_FILES, EF_FLAGS, EF_TB, EF_PIDS, EF_FILTER, EF_TRIGGERS,
   EVENT_FILE_FL_SOFT_DISABLED, PID_COUNT, PID_LIST, FP_COUNT, FP_PREDS, FPR_OP, FPR_OFFSET, FPR_FIELD_SIZE,
   FPR_FLAGS, FPR_VAL, FPR_WHEN, FPR_TARGET, FPR_SIZE, FPF_SIGNED, FPF_NOT, FPF_DATA_LOC, FOP_EQ, FOP_LT,
-  FOP_LE, FOP_GT, FOP_GE, FOP_BAND, FOP_STR_EQ, FOP_GLOB, FOP_TRUE, TRG_COUNT, TRG_ENTRIES, TRG_KIND, TRG_TB,
+  FOP_LE, FOP_GT, FOP_GE, FOP_BAND, FOP_STR_EQ, FOP_GLOB, FOP_TRUE, TRG_COUNT, TRG_COND, TRG_ENTRIES, TRG_KIND, TRG_TB,
   TRG_COUNTER, TRG_FILTER, TRG_SIZE, TRIG_TRACEON, TRIG_TRACEOFF, TRIG_STACKTRACE,
   TB_RECORD_DISABLED, RB_BUFFER_OFF, ENT_SIZE, RES_WRITTEN, RES_FAILED, RES_BYTES,
 } from "./abi";
@@ -165,7 +165,8 @@ export function filterMatch(prog: usize, rec: usize): bool {
   return r;
 }
 
-// event_triggers_call(): each trigger whose own filter takes the record, with its count
+// event_triggers_call(): each trigger whose filter takes the record; without a record (the
+// unconditional call of trace_trigger_soft_disabled) every trigger runs
 function triggersCall(list: usize, rec: usize): void {
   const n = load<u32>(list, TRG_COUNT);
   for (let i: u32 = 0; i < n; i++) {
@@ -198,14 +199,16 @@ function triggersCall(list: usize, rec: usize): void {
   }
 }
 
-// trace_event_buffer_reserve() .. trace_event_buffer_commit() for one trace_event_file
+// trace_event_raw_event_<call>() for one trace_event_file: trace_trigger_soft_disabled(), the pid
+// filter, trace_event_buffer_reserve(), the fields, then trace_event_buffer_commit() with the
+// conditional triggers and the discard of a soft-disabled or filtered-out record
 function eventWrite(file: usize, type: u32, src: usize, len: u32): void {
   const flags = atomic.load<u32>(file, EF_FLAGS);
   const triggers = atomic.load<u32>(file, EF_TRIGGERS);
-  // trace_trigger_soft_disabled(): triggers without a record still run, the event is not written
-  if (flags & EVENT_FILE_FL_SOFT_DISABLED) {
+  const cond = triggers != 0 && load<u32>(triggers, TRG_COND) != 0;
+  if (!cond) {
     if (triggers != 0) triggersCall(triggers, 0);
-    return;
+    if (flags & EVENT_FILE_FL_SOFT_DISABLED) return;
   }
   const pids = atomic.load<u32>(file, EF_PIDS);
   if (pids != 0 && pidIgnored(pids, currentPid())) return;
@@ -215,12 +218,12 @@ function eventWrite(file: usize, type: u32, src: usize, len: u32): void {
   const d = eventData(ev);
   traceEntryInit(d, type);
   memory.copy(d + ENT_SIZE, src, len);
+  if (cond) triggersCall(triggers, d);
   const filter = atomic.load<u32>(file, EF_FILTER);
-  if (filter != 0 && !filterMatch(filter, d)) {
+  if ((flags & EVENT_FILE_FL_SOFT_DISABLED) != 0 || (filter != 0 && !filterMatch(filter, d))) {
     rbDiscardCommit(tb, ev);
     return;
   }
-  if (triggers != 0) triggersCall(triggers, d);
   unlockCommit(tb);
 }
 

@@ -9,7 +9,7 @@ import type { Block, EventCall, EventLayer } from './events.ts';
 import type { ErrorLog } from './error-log.ts';
 import { FilterParseError, compileFilter } from './filter.ts';
 
-const { TRG_COUNT, TRG_ENTRIES, TRG_KIND, TRG_TB, TRG_COUNTER, TRG_FILTER, TRG_SIZE, TRIG_TRACEON, TRIG_TRACEOFF, TRIG_STACKTRACE } = abi;
+const { TRG_COUNT, TRG_COND, TRG_ENTRIES, TRG_KIND, TRG_TB, TRG_COUNTER, TRG_FILTER, TRG_SIZE, TRIG_TRACEON, TRIG_TRACEOFF, TRIG_STACKTRACE } = abi;
 
 const KINDS: Record<string, number> = { traceon: TRIG_TRACEON, traceoff: TRIG_TRACEOFF, stacktrace: TRIG_STACKTRACE };
 
@@ -63,6 +63,7 @@ async function publish(layer: EventLayer, buffer: TraceBuffer, call: EventCall, 
     next = { addr: m.arena.alloc(size), size };
     m.mem.u8.fill(0, next.addr, next.addr + size);
     m.mem.store32(next.addr + TRG_COUNT, s.triggers.length);
+    m.mem.store32(next.addr + TRG_COND, s.triggers.some((t) => t.filter) ? 1 : 0);
     s.triggers.forEach((t, i) => {
       const a = next!.addr + TRG_ENTRIES + i * TRG_SIZE;
       m.mem.store32(a + TRG_KIND, KINDS[t.name]);
