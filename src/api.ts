@@ -106,7 +106,7 @@ export class RingMachine {
   // trace_rb_cpu_prepare(): the first time a trace_buffer sees a CPU, allocate its ring_buffer_per_cpu;
   // with fix 20ad8b0888be (and once the system runs) an IPI to every online CPU comes before the
   // cpumask bit, so no reader sees the bit with a NULL buffers[cpu]
-  private async prepareCpu(tb: TraceBuffer, cpu: number): Promise<void> {
+  async prepareCpu(tb: TraceBuffer, cpu: number): Promise<void> {
     if (tb.cpumaskTest(cpu)) return;
     tb.allocateCpuBuffer(cpu);
     tb.publishCpuBuffer(cpu);

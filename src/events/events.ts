@@ -10,6 +10,7 @@ import { abi } from '../layout.ts';
 import { EVENT_DEFS } from './defs/index.ts';
 import { type EventDef, type EventField, fixedSize } from './types.ts';
 import { eventRecord } from './record.ts';
+import { Snapshots } from './snapshot.ts';
 import type { SymbolSource } from '../trace/output.ts';
 
 const {
@@ -67,12 +68,14 @@ const encoder = new TextEncoder();
 
 export class EventLayer {
   readonly calls: EventCall[] = [];
+  readonly snapshots: Snapshots;
   private readonly byId = new Map<number, EventCall>();
   private readonly arrays = new Map<TraceBuffer, TraceArrayEvents>();
   private nextType = TRACE_LAST_TYPE;
   private readonly bootMs = performance.now();
 
   constructor(readonly rm: RingMachine) {
+    this.snapshots = new Snapshots(rm);
     for (const group of EVENT_DEFS) for (const def of group) this.register(def);
     hooks.set(rm.machine, { encodeEvent: (e, v) => this.encode(e, v) });
   }
@@ -273,8 +276,9 @@ export class EventLayer {
     this.machine.mem.store32(this.file(buffer, call).addr + EF_TRIGGERS, list?.addr ?? 0);
   }
 
-  // instance_rmdir(): the instance's events are disabled and its files freed
+  // instance_rmdir(): the instance's events are disabled, its files and its snapshot buffer freed
   async releaseTraceArray(buffer: TraceBuffer): Promise<void> {
+    await this.snapshots.free(buffer);
     const tr = this.arrays.get(buffer);
     if (!tr) return;
     await this.setEnabled(buffer, this.calls, false);

@@ -23,7 +23,7 @@ function tracerName(tr: TraceArray): string {
 
 // s_show() over __tracing_open(): pause-on-trace stops recording while the file is read
 // (tracing_stop_tr .. tracing_start_tr); the header, then every event of the CPUs in stamp order.
-function traceRead(tr: TraceArray, cpu?: number): string {
+export function traceRead(tr: TraceArray, cpu?: number, tracer = tracerName(tr)): string {
   const tb = tr.buffer;
   const syms = symbols(tr);
   const inNs = tb.clock.inNs;
@@ -32,7 +32,7 @@ function traceRead(tr: TraceArray, cpu?: number): string {
     const cpus = cpu === undefined ? tb.bufferCpus() : tb.bufferCpus().filter((c) => c === cpu);
     const { entries, total } = totalEntries(tb, tr.rm.nrCpuIds);
     let out = traceHeader({
-      tracer: tracerName(tr),
+      tracer,
       entries,
       total,
       online: tr.rm.onlineCpus().length,
