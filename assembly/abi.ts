@@ -356,6 +356,8 @@ export const OPS_ARG = 16; // ops->private: the trace_buffer (function), the pro
 export const OPS_NEXT = 20;
 export const OPS_ID = 24;
 export const OPS_OPTIONS = 28; // FUNC_OPT_*: the function tracer's options
+export const OPS_PIDS = 32; // set_ftrace_pid: a pid list (PID_*) the current task must be in, 0 = any
+export const OPS_NO_PIDS = 36; // set_ftrace_notrace_pid: a pid list the current task must not be in, 0 = none
 export const OPS_SIZE = 64;
 
 export const FTRACE_OPS_FL_ENABLED = 1;
@@ -378,12 +380,15 @@ export const FUNC_OPT_STACK = 1; // options/func_stack_trace: function_stack_tra
 export const PRB_KIND = 0; // PROBE_*
 export const PRB_TB = 4; // the trace_array's buffer (traceon / traceoff)
 export const PRB_MAPPER = 8; // ftrace_func_mapper: a hash whose data are the counts (long), 0 = no counts
+export const PRB_FILE = 12; // enable_event / disable_event: the trace_event_file
 export const PRB_SIZE = 16;
 export const PROBE_TRACEON = 1;
 export const PROBE_TRACEOFF = 2;
 export const PROBE_STACKTRACE = 3;
 export const PROBE_DUMP = 4;
 export const PROBE_CPUDUMP = 5;
+export const PROBE_ENABLE_EVENT = 6;
+export const PROBE_DISABLE_EVENT = 7;
 
 // per-CPU ftrace state: current task, irq flags, and the workload's call stack
 export const FTC_PID = 0; // current->pid

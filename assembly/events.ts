@@ -5,7 +5,7 @@
 // allocates.
 import {
   EC_TYPE, EC_FILES, EFL_COUNT, EFL_FILES, EF_FLAGS, EF_TB, EF_PIDS, EF_FILTER, EF_TRIGGERS,
-  EVENT_FILE_FL_SOFT_DISABLED, PID_COUNT, PID_LIST, FP_COUNT, FP_PREDS, FPR_OP, FPR_OFFSET, FPR_FIELD_SIZE,
+  EVENT_FILE_FL_SOFT_DISABLED, FP_COUNT, FP_PREDS, FPR_OP, FPR_OFFSET, FPR_FIELD_SIZE,
   FPR_FLAGS, FPR_VAL, FPR_WHEN, FPR_TARGET, FPR_SIZE, FPF_SIGNED, FPF_NOT, FPF_DATA_LOC, FOP_EQ, FOP_LT,
   FOP_LE, FOP_GT, FOP_GE, FOP_BAND, FOP_STR_EQ, FOP_GLOB, FOP_TRUE, TRG_COUNT, TRG_COND, TRG_ENTRIES, TRG_KIND, TRG_TB,
   TRG_COUNTER, TRG_FILTER, TRG_SIZE, TRIG_TRACEON, TRIG_TRACEOFF, TRIG_STACKTRACE,
@@ -13,20 +13,7 @@ import {
 } from "./abi";
 import { lockReserve, eventData, unlockCommit, rbDiscardCommit } from "./ring_buffer";
 import { traceEntryInit, currentPid, traceStackHere } from "./ftrace";
-
-// trace_ignore_this_task() for set_event_pid: the sorted list does not hold current's pid
-function pidIgnored(list: usize, pid: i32): bool {
-  let lo: i32 = 0;
-  let hi: i32 = <i32>load<u32>(list, PID_COUNT) - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = load<i32>(list + PID_LIST + (<usize>mid << 2));
-    if (v == pid) return false;
-    if (v < pid) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return true;
-}
+import { pidListed } from "./pid_list";
 
 // A field's value, sign- or zero-extended to 64 bits
 @inline function fieldValue(rec: usize, off: u32, size: u32, signed: bool): u64 {
@@ -211,7 +198,7 @@ function eventWrite(file: usize, type: u32, src: usize, len: u32): void {
     if (flags & EVENT_FILE_FL_SOFT_DISABLED) return;
   }
   const pids = atomic.load<u32>(file, EF_PIDS);
-  if (pids != 0 && pidIgnored(pids, currentPid())) return;
+  if (pids != 0 && !pidListed(pids, currentPid())) return;
   const tb = load<u32>(file, EF_TB);
   const ev = lockReserve(tb, ENT_SIZE + len);
   if (ev == 0) return;

@@ -18,8 +18,10 @@ import {
   TRACE_STACK, ENT_PID, FN_IP, FN_PARENT_IP, TRACE_FN_SIZE, STACK_SIZE, STACK_CALLER, FTRACE_STACK_MAX,
   CTX_TRACE_FLAGS, TB_RECORD_DISABLED, RB_BUFFER_OFF, FT_CALL_BATCH, FTW_UNDERFLOW, FTW_OVERFLOW,
   LOG_FTRACE_DUMP, CPU_ATTENTION, ATTN_IPI, CPU_NEST_DEPTH, CPU_VCLOCK,
-  FTRACE_HASH_FL_MOD, FH_FLAGS,
+  FTRACE_HASH_FL_MOD, FH_FLAGS, OPS_PIDS, OPS_NO_PIDS, PRB_FILE, PROBE_ENABLE_EVENT, PROBE_DISABLE_EVENT, EF_FLAGS,
+  EVENT_FILE_FL_SOFT_DISABLED,
 } from "./abi";
+import { pidListed } from "./pid_list";
 import { thisCpu, cpuDesc, contextLevel, logRecord } from "./cpu";
 import { lockReserve, eventData, unlockCommit } from "./ring_buffer";
 import { cpuServiceIpi } from "./smp";
@@ -489,8 +491,13 @@ function traceStack(tb: usize, ip: u64, parent: u64): void {
   unlockCommit(tb);
 }
 
-// function_trace_call() (and function_stack_trace_call() with options/func_stack_trace)
+// function_trace_call() (and function_stack_trace_call() with options/func_stack_trace), behind
+// ftrace_pid_func(): set_ftrace_pid and set_ftrace_notrace_pid decide by the current task
 @inline function functionTraceCall(op: usize, ip: u64, parent: u64): void {
+  const pids = load<u32>(op, OPS_PIDS);
+  if (pids != 0 && !pidListed(pids, ftPid)) return;
+  const noPids = load<u32>(op, OPS_NO_PIDS);
+  if (noPids != 0 && pidListed(noPids, ftPid)) return;
   const tb = load<u32>(op, OPS_ARG);
   traceFunction(tb, ip, parent);
   if (load<u32>(op, OPS_OPTIONS) & FUNC_OPT_STACK) traceStack(tb, ip, parent);
@@ -555,6 +562,22 @@ function probeCall(op: usize, ip: u64, parent: u64): void {
     if (on) tracingOn(tb);
     else tracingOff(tb);
     atomic.cmpxchg<i64>(count, old, old - 1);
+    return;
+  }
+  if (kind == PROBE_ENABLE_EVENT || kind == PROBE_DISABLE_EVENT) {
+    // event_enable_probe() / event_enable_count_probe(): the count goes down only when the event's
+    // soft-disabled state really changes
+    const file = load<u32>(prb, PRB_FILE);
+    const enable = kind == PROBE_ENABLE_EVENT;
+    const isOn = (atomic.load<u32>(file, EF_FLAGS) & EVENT_FILE_FL_SOFT_DISABLED) == 0;
+    if (count != 0) {
+      const old = atomic.load<i64>(count);
+      if (old == 0) return;
+      if (enable == isOn) return;
+      if (old > 0) atomic.cmpxchg<i64>(count, old, old - 1);
+    }
+    if (enable) atomic.and<u32>(file + EF_FLAGS, ~(<u32>EVENT_FILE_FL_SOFT_DISABLED));
+    else atomic.or<u32>(file + EF_FLAGS, EVENT_FILE_FL_SOFT_DISABLED);
     return;
   }
   const global = load<u32>(ftArea(), FT_GLOBAL_TB);

@@ -253,6 +253,7 @@ test('triggers: traceoff with a count, stacktrace, removal; the event is soft-en
     await assert.rejects(fs.write(trig, 'bogus\n'), errCode('EINVAL'));
     await m.run(0, new Workload().event('sched_wakeup', { pid: 1 }));
     assert.equal(fs.read('tracing_on'), '1\n');
+    assert.equal(fs.read('events/sched/sched_wakeup/enable'), '0*\n');
     assert.equal(lines(fs.read('trace')).length, 0, 'soft mode writes nothing');
     await m.run(0, new Workload().event('sched_wakeup', { pid: 2 }));
     assert.equal(fs.read('tracing_on'), '0\n');
@@ -352,5 +353,29 @@ test('pages with every record type decode with the format files alone', async ()
       }
     }
     for (const want of ['ftrace/function', 'ftrace/kernel_stack', 'irq/irq_handler_entry', 'sched/sched_switch', 'ftrace/print', 'ftrace/raw_data']) assert.ok(seen.includes(want), want);
+  });
+});
+
+test('enable_event / disable_event function commands: the event is soft-disabled until the function runs', async () => {
+  await withMachine(OPTS, async (m) => {
+    const fs = m.fs;
+    await fs.write('set_ftrace_filter', 'schedule:enable_event:sched:sched_switch:2\n');
+    await fs.write('set_ftrace_filter', 'vfs_read:disable_event:sched:sched_switch\n', { append: true });
+    assert.equal(fs.read('events/sched/sched_switch/enable'), '0*\n');
+    const lines0 = fs.read('set_ftrace_filter').split('\n').filter((l) => l && !l.startsWith('#'));
+    assert.deepEqual(lines0.sort(), ['schedule:enable_event:sched:sched_switch:count=2', 'vfs_read:disable_event:sched:sched_switch:unlimited']);
+    const sw = () => new Workload().event('sched_switch', SWITCH);
+    await m.run(0, sw());
+    assert.equal(lines(fs.read('trace')).length, 0, 'soft-disabled');
+    await m.run(0, new Workload().call('schedule').event('sched_switch', SWITCH).call('vfs_read').event('sched_switch', SWITCH).call('schedule').event('sched_switch', SWITCH));
+    assert.equal(lines(fs.read('trace')).filter((l) => l.includes('sched_switch:')).length, 2);
+    assert.match(fs.read('set_ftrace_filter'), /schedule:enable_event:sched:sched_switch:count=0/);
+    // initialize_ftrace's reset_ftrace_filter removes them as the file lists them
+    await fs.write('set_ftrace_filter', '!schedule:enable_event:sched:sched_switch:0\n', { append: true });
+    await fs.write('set_ftrace_filter', '!vfs_read:disable_event:sched:sched_switch\n', { append: true });
+    assert.doesNotMatch(fs.read('set_ftrace_filter'), /_event/);
+    await m.run(0, sw());
+    assert.equal(lines(fs.read('trace')).filter((l) => l.includes('sched_switch:')).length, 2, 'no longer in soft mode');
+    await assert.rejects(fs.write('set_ftrace_filter', 'schedule:enable_event:nosys:nothing\n', { append: true }), errCode('EINVAL'));
   });
 });

@@ -11,11 +11,12 @@ import { EVENT_DEFS } from './defs/index.ts';
 import { type EventDef, type EventField, fixedSize } from './types.ts';
 import { eventRecord } from './record.ts';
 import { Snapshots } from './snapshot.ts';
+import { pidListBlock } from './pid-list.ts';
 import type { SymbolSource } from '../trace/output.ts';
 
 const {
   TRACE_LAST_TYPE, TRACE_EVENT_TYPE_MAX, EC_TYPE, EC_FILES, EC_SIZE, EFL_COUNT, EFL_FILES, EF_FLAGS, EF_TB, EF_PIDS,
-  EF_FILTER, EF_TRIGGERS, EF_SIZE, EVENT_FILE_FL_ENABLED, EVENT_FILE_FL_SOFT_MODE, EVENT_FILE_FL_SOFT_DISABLED, PID_COUNT, PID_LIST, ENT_SIZE,
+  EF_FILTER, EF_TRIGGERS, EF_SIZE, EVENT_FILE_FL_ENABLED, EVENT_FILE_FL_SOFT_MODE, EVENT_FILE_FL_SOFT_DISABLED, ENT_SIZE,
 } = abi;
 
 export interface EventCall {
@@ -247,18 +248,11 @@ export class EventLayer {
   // set_event_pid: every file of the trace_array points at the new sorted list (0 for none)
   async setEventPids(buffer: TraceBuffer, pids: readonly number[]): Promise<void> {
     const tr = this.array(buffer);
-    const m = this.machine;
-    const sorted = [...new Set(pids)].sort((a, b) => a - b);
-    let next: Block | null = null;
-    if (sorted.length) {
-      next = { addr: m.arena.alloc(PID_LIST + sorted.length * 4), size: PID_LIST + sorted.length * 4 };
-      m.mem.store32(next.addr + PID_COUNT, sorted.length);
-      sorted.forEach((p, i) => m.mem.store32(next!.addr + PID_LIST + i * 4, p));
-    }
+    const next = pidListBlock(this.machine, pids);
     const old = tr.pidList;
     tr.pidList = next;
-    tr.pids = sorted;
-    for (const f of tr.files.values()) m.mem.store32(f.addr + EF_PIDS, next?.addr ?? 0);
+    tr.pids = [...pids];
+    for (const f of tr.files.values()) this.machine.mem.store32(f.addr + EF_PIDS, next?.addr ?? 0);
     await this.freeAfterGracePeriod([old]);
   }
 

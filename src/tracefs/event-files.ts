@@ -9,6 +9,7 @@ import { markerRawWrite, markerWrite } from '../events/marker.ts';
 import { applyEventFilter, filterRead } from '../events/filter.ts';
 import { triggerRead, triggerWrite } from '../events/triggers.ts';
 import { README } from '../events/readme.ts';
+import { tracePidWrite } from '../events/pid-list.ts';
 import { eventFormat, headerEvent, headerPage } from '../trace/formats.ts';
 import { TRACE_MODE_READ, TRACE_MODE_WRITE, type TraceDir, type TraceNode, dynamicDir, file, staticDir } from './node.ts';
 import { kstrtoulFromUser, printable, userBytes } from './parse.ts';
@@ -60,10 +61,13 @@ function eventDir(tr: TraceArray, call: EventCall): TraceDir {
     ['id', file({ mode: TRACE_MODE_READ, read: () => `${call.id}\n` })],
   ]);
   if (!call.ignoreEnable) {
-    // event_enable_read(): "0"/"1"
+    // event_enable_read(): "1" when recording, "0" otherwise, "*" in soft mode
     m.set('enable', file({
       mode: TRACE_MODE_WRITE,
-      read: () => (layer(tr).file(tr.buffer, call).enabled ? '1\n' : '0\n'),
+      read: () => {
+        const f = layer(tr).file(tr.buffer, call);
+        return `${f.enabled ? '1' : '0'}${f.softMode ? '*' : ''}\n`;
+      },
       write: async (t) => layer(tr).setEnabled(tr.buffer, [call], zeroOrOne(t)),
     }));
     m.set('filter', file({ mode: TRACE_MODE_WRITE, read: () => filterRead(layer(tr), tr.buffer, call), write: (t) => applyEventFilter(layer(tr), tr.buffer, call, t, errorLogOf(tr)) }));
@@ -150,18 +154,6 @@ async function setEventWrite(tr: TraceArray, text: string, append: boolean): Pro
   for (const w of text.split(/\s+/).filter(Boolean)) await setClrEvent(tr, w);
 }
 
-// trace_pid_write(): unsigned numbers separated by whitespace, added to the list (emptied first by an
-// O_TRUNC open)
-async function setEventPidWrite(tr: TraceArray, text: string, append: boolean): Promise<void> {
-  const pids = append ? [...layer(tr).array(tr.buffer).pids] : [];
-  for (const w of text.split(/\s+/).filter(Boolean)) {
-    const v = kstrtoulFromUser(w);
-    if (v > 0x3fffffffn) throw new RingtraceError('EINVAL', `${v} is not a pid`);
-    pids.push(Number(v));
-  }
-  await layer(tr).setEventPids(tr.buffer, pids);
-}
-
 // A string written to a binary file: each character is one byte
 function latin1(text: string): Uint8Array {
   return Uint8Array.from(text, (c) => c.charCodeAt(0) & 0xff);
@@ -189,7 +181,7 @@ export const EVENT_FILES: readonly TraceArrayFile[] = [
   ['set_event_pid', (tr) => file({
     mode: TRACE_MODE_WRITE,
     read: () => layer(tr).array(tr.buffer).pids.map((p) => `${p}\n`).join(''),
-    write: (t, o) => setEventPidWrite(tr, t, o.append ?? false),
+    write: (t, o) => layer(tr).setEventPids(tr.buffer, tracePidWrite(t, layer(tr).array(tr.buffer).pids, o.append ?? false)),
   })],
   ['trace_marker', (tr) => file({ mode: 0o220, write: (t) => markerWrite(tr.rm, tr.buffer, userBytes(t)) })],
   ['trace_marker_raw', (tr) => file({ mode: 0o220, write: (t) => markerRawWrite(tr.rm, tr.buffer, latin1(t)) })],
