@@ -9,6 +9,7 @@ export {
   sessionBegin, sessionEnd, rbWriterFlush,
 } from "./ring_buffer";
 export { runProgram, writeOne, writeBatch, benchChunk } from "./workload";
+export { evEmit } from "./events";
 export {
   ftraceHashBuild, ftraceHashLookup, ftraceClearModFromHash, ftraceLookupRec, ftraceHashRecUpdate,
   ftraceReplaceCode, ftraceModuleEnable, ftraceCheckCounts,

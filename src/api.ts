@@ -261,6 +261,7 @@ export class Writer {
   private readonly clockIdx: number;
   private readonly maxIdx: number;
   private readonly writeOneFn: RingMachine['machine']['exports']['writeOne'];
+  private readonly evEmitFn: RingMachine['machine']['exports']['evEmit'];
 
   constructor(private readonly rm: RingMachine, readonly cpu: number, readonly buffer: TraceBuffer) {
     const m = rm.machine;
@@ -274,6 +275,7 @@ export class Writer {
     this.clockIdx = (buffer.addr + TB_CLOCK) >> 2;
     this.maxIdx = (buffer.addr + TB_MAX_DATA_SIZE) >> 2;
     this.writeOneFn = m.exports.writeOne;
+    this.evEmitFn = m.exports.evEmit;
     m.exports.cpuInit(cpu);
     m.exports.sessionBegin();
     attached = this;
@@ -296,6 +298,17 @@ export class Writer {
     copyIn(this.u8, this.u32, src, data);
     const clock = i32[this.clockIdx];
     return this.writeOneFn(this.tb, len, src, clock === CLOCK_LOCAL || clock === CLOCK_GLOBAL ? 1 : 0) === 0;
+  }
+
+  // An event through its tracepoint (trace_event_call at `call`, fields in `payload` after struct
+  // trace_entry), as this CPU: every trace_array that has it enabled gets it. False when it is enabled
+  // nowhere.
+  emit(call: number, payload: Uint8Array): boolean {
+    const len = payload.length;
+    if (this.released || len > this.cap) return this.refuse(len);
+    copyIn(this.u8, this.u32, this.src, payload);
+    const clock = this.i32[this.clockIdx];
+    return this.evEmitFn(call, this.src, len, clock === CLOCK_LOCAL || clock === CLOCK_GLOBAL ? 1 : 0) === 0;
   }
 
   private refuse(len: number): never {

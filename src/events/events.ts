@@ -12,6 +12,7 @@ import { type EventDef, type EventField, fixedSize } from './types.ts';
 import { eventRecord } from './record.ts';
 import { Snapshots } from './snapshot.ts';
 import { pidListBlock } from './pid-list.ts';
+import { UserEvents } from './user-events.ts';
 import type { SymbolSource } from '../trace/output.ts';
 
 const {
@@ -70,6 +71,7 @@ const encoder = new TextEncoder();
 export class EventLayer {
   readonly calls: EventCall[] = [];
   readonly snapshots: Snapshots;
+  readonly userEvents: UserEvents;
   private readonly byId = new Map<number, EventCall>();
   private readonly arrays = new Map<TraceBuffer, TraceArrayEvents>();
   private nextType = TRACE_LAST_TYPE;
@@ -77,6 +79,7 @@ export class EventLayer {
 
   constructor(readonly rm: RingMachine) {
     this.snapshots = new Snapshots(rm);
+    this.userEvents = new UserEvents(this);
     for (const group of EVENT_DEFS) for (const def of group) this.register(def);
     hooks.set(rm.machine, { encodeEvent: (e, v) => this.encode(e, v) });
   }

@@ -37,6 +37,7 @@ export interface RingExports {
   writeOne(tb: number, length: number, src: number, fresh: number): number;
   writeBatch(tb: number, src: number, count: number): number;
   benchChunk(tb: number, size: number, n: number): number;
+  evEmit(call: number, src: number, len: number, fresh: number): number;
 }
 
 const wasmUrl = new URL('../../build/ringtrace.wasm', import.meta.url);

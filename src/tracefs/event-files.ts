@@ -208,6 +208,12 @@ export const TOP_LEVEL_EVENT_FILES: readonly TraceArrayFile[] = [
       savedCmdlinesSize.set(tr.rm, Number(v));
     },
   })],
+  // dynamic_events: only user events ("u:NAME FIELDS") in this emulator
+  ['dynamic_events', (tr) => file({
+    mode: TRACE_MODE_WRITE,
+    read: () => tr.rm.events.userEvents.show(),
+    write: (t, o) => tr.rm.events.userEvents.dynamicEventsWrite(t, o.append ?? false),
+  })],
   // no trace_printk() call sites in the emulated kernel: no formats
   ['printk_formats', () => file({ mode: TRACE_MODE_READ, read: () => '' })],
 ];
