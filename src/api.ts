@@ -311,6 +311,18 @@ export class Writer {
     return this.evEmitFn(call, this.src, len, clock === CLOCK_LOCAL || clock === CLOCK_GLOBAL ? 1 : 0) === 0;
   }
 
+  // The writer's staging area in shared memory, for encoders that write a record in place
+  get scratch(): { addr: number; size: number } {
+    return { addr: this.src, size: this.cap };
+  }
+
+  // emit() of the `len` bytes already in the staging area
+  emitScratch(call: number, len: number): boolean {
+    if (this.released) return this.refuse(len);
+    const clock = this.i32[this.clockIdx];
+    return this.evEmitFn(call, this.src, len, clock === CLOCK_LOCAL || clock === CLOCK_GLOBAL ? 1 : 0) === 0;
+  }
+
   private refuse(len: number): never {
     if (this.released) throw new RingtraceError('EINVAL', 'this writer was released');
     this.checkLength(len);

@@ -4,6 +4,7 @@ import { runRingBench, formatTable, formatProducerReports, RING_BENCH_DEFAULTS, 
 import { toJson, machineLine } from '../../bench/stats.ts';
 import { runFtraceBench } from '../../bench/ftrace.ts';
 import { runSmpBench } from '../../bench/smp.ts';
+import { runEventsBench } from '../../bench/events.ts';
 import { UsageError, writeTextFile, type Command } from './cli.ts';
 
 export const benchCommand: Command = {
@@ -51,7 +52,7 @@ export const benchCommand: Command = {
       throw err;
     }
     const log = (l: string) => io.err(l);
-    res.measurements.push(...(await runFtraceBench({ runs: o.runs, log })), ...(await runSmpBench({ runs: o.runs, log })));
+    res.measurements.push(...(await runFtraceBench({ runs: o.runs, log })), ...(await runSmpBench({ runs: o.runs, log })), ...(await runEventsBench({ runs: o.runs, log })));
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
     io.out(`ringtrace bench: ${machineLine(res.machine)}`);
     io.out(`${o.runs} run(s) per measurement (${res.phaseMs.toFixed(0)} ms each for the ring buffer), ${secs} s in all\n`);

@@ -7,7 +7,7 @@ import type { RingMachine, Writer } from '../api.ts';
 import { RingtraceError } from '../errors.ts';
 import { abi } from '../layout.ts';
 import { Workload } from '../machine/workload.ts';
-import type { EventCall, EventLayer, EventValues } from './events.ts';
+import type { EventCall, EventLayer, EventValue, EventValues } from './events.ts';
 import type { EventDef, EventField, EventRecord } from './types.ts';
 
 const { ENT_SIZE, EC_FILES } = abi;
@@ -111,6 +111,69 @@ function userEventDef(name: string, fields: EventField[]): EventDef {
   };
 }
 
+// Where an encoder writes: a writer's scratch area in shared memory (or any buffer)
+interface Target {
+  view: DataView;
+  u8: Uint8Array;
+  base: number;
+  cap: number;
+}
+
+// An encoder made once per writer: a setter per field writing straight into the target (the fields
+// after struct trace_entry, __data_loc strings appended); returns the record's length. Numbers are
+// written without BigInt when they are numbers.
+function compileEncoder(fields: readonly EventField[], t: Target): (values: EventValues) => number {
+  const fixed = fields.reduce((end, f) => Math.max(end, f.offset + f.size), ENT_SIZE) - ENT_SIZE;
+  const { view, u8, base, cap } = t;
+  const encoder = new TextEncoder();
+  type Setter = (values: EventValues, end: number) => number;
+  const setters: Setter[] = fields.map((f): Setter => {
+    const at = base + f.offset - ENT_SIZE;
+    const name = f.name;
+    if (f.dataLoc) {
+      return (values, end) => {
+        const text = String(values[name] ?? '');
+        const room = cap - end - 1;
+        const { written } = encoder.encodeInto(text, u8.subarray(base + end, base + end + Math.max(0, room)));
+        u8[base + end + written] = 0;
+        view.setUint32(at, (((written + 1) << 16) | (end + ENT_SIZE)) >>> 0, true);
+        return end + written + 1;
+      };
+    }
+    if (f.string) {
+      return (values, end) => {
+        u8.fill(0, at, at + f.size);
+        encoder.encodeInto(String(values[name] ?? ''), u8.subarray(at, at + f.size - 1));
+        return end;
+      };
+    }
+    switch (f.size) {
+      case 1:
+        return (values, end) => ((u8[at] = Number(values[name] ?? 0)), end);
+      case 2:
+        return (values, end) => (view.setUint16(at, Number(values[name] ?? 0) & 0xffff, true), end);
+      case 4:
+        return (values, end) => (view.setUint32(at, Number(values[name] ?? 0) >>> 0, true), end);
+      default:
+        return (values, end) => {
+          const v = values[name] ?? 0;
+          if (typeof v === 'bigint') view.setBigUint64(at, BigInt.asUintN(64, v), true);
+          else {
+            const n = Number(v);
+            view.setUint32(at, n >>> 0, true);
+            view.setUint32(at + 4, Math.floor(n / 4294967296) >>> 0, true);
+          }
+          return end;
+        };
+    }
+  });
+  return (values) => {
+    let end = fixed;
+    for (const set of setters) end = set(values, end);
+    return end;
+  };
+}
+
 // A registered user event
 export class UserEvent {
   private refs = 0;
@@ -150,15 +213,13 @@ export class UserEvent {
   // fields into one reusable record and writes it; false when the event is enabled nowhere (the
   // kernel's EBADF), without touching the buffer.
   writer(w: Writer): (values: EventValues) => boolean {
-    const layer = this.layer;
-    const name = `${USER_EVENTS_SYSTEM}:${this.name}`;
-    const mem = layer.rm.machine.mem;
+    const mem = this.layer.rm.machine.mem;
     const key = (this.call.addr + EC_FILES) >> 2;
+    const addr = this.call.addr;
+    const scratch = w.scratch;
+    const encode = compileEncoder(this.call.fields, { view: new DataView(mem.u8.buffer), u8: mem.u8, base: scratch.addr, cap: scratch.size });
     this.refs++;
-    return (values) => {
-      if (mem.i32[key] === 0) return false;
-      return w.emit(this.call.addr, layer.encode(name, values).payload);
-    };
+    return (values) => mem.i32[key] !== 0 && w.emitScratch(addr, encode(values));
   }
 
   // A writer of pre-encoded records (the fields after struct trace_entry, as `encode` gives them): the
