@@ -197,7 +197,17 @@ export const CLOCK_LOCAL = 0;
 export const CLOCK_GLOBAL = 1;
 export const CLOCK_COUNTER = 2;
 export const CLOCK_VIRTUAL = 3;
-export const CLOCK_COUNT = 4;
+// the rest of the kernel's trace_clock list, each on a host clock (see README "Trace clocks")
+export const CLOCK_UPTIME = 4; // trace_clock_jiffies: jiffies (HZ 250) since the machine booted
+export const CLOCK_PERF = 5; // perf_clock(): local's source
+export const CLOCK_MONO = 6; // ktime_get_mono_fast_ns: global's source
+export const CLOCK_MONO_RAW = 7;
+export const CLOCK_BOOT = 8;
+export const CLOCK_TAI = 9; // ktime_get_tai_fast_ns: wall-clock time since 1970 plus the 37 s TAI offset
+export const CLOCK_X86_TSC = 10; // rdtsc: cycles; here host nanoseconds as a 1 GHz counter
+export const CLOCK_COUNT = 11;
+export const JIFFY_NS = 4000000; // 1e9 / HZ with CONFIG_HZ=250
+export const TAI_OFFSET_NS = 37000000000;
 export const LOCAL_CLOCK_SAMPLE = 64; // local clock: a real read every this many stamps
 export const COUNTER_CLOCK_BLOCK = 64; // counter clock: values claimed from the global counter per RMW
 

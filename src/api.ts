@@ -9,7 +9,7 @@ import { Ftrace } from './ftrace/ftrace.ts';
 import { Tracefs } from './tracefs/tracefs.ts';
 import { EventLayer } from './events/events.ts';
 
-const { RES_SIZE, RES_WRITTEN, RES_FAILED, RES_NESTED, RES_BYTES, RES_PAGES, CLOCK_LOCAL, CLOCK_GLOBAL, IPI_SYNC, EFAULT_RET, TB_CLOCK,
+const { RES_SIZE, RES_WRITTEN, RES_FAILED, RES_NESTED, RES_BYTES, RES_PAGES, CLOCK_COUNTER, CLOCK_VIRTUAL, IPI_SYNC, EFAULT_RET, TB_CLOCK,
   TB_MAX_DATA_SIZE } = abi;
 
 export interface MachineOptions {
@@ -297,7 +297,7 @@ export class Writer {
     const src = this.src;
     copyIn(this.u8, this.u32, src, data);
     const clock = i32[this.clockIdx];
-    return this.writeOneFn(this.tb, len, src, clock === CLOCK_LOCAL || clock === CLOCK_GLOBAL ? 1 : 0) === 0;
+    return this.writeOneFn(this.tb, len, src, clock !== CLOCK_COUNTER && clock !== CLOCK_VIRTUAL ? 1 : 0) === 0;
   }
 
   // An event through its tracepoint (trace_event_call at `call`, fields in `payload` after struct
@@ -308,7 +308,7 @@ export class Writer {
     if (this.released || len > this.cap) return this.refuse(len);
     copyIn(this.u8, this.u32, this.src, payload);
     const clock = this.i32[this.clockIdx];
-    return this.evEmitFn(call, this.src, len, clock === CLOCK_LOCAL || clock === CLOCK_GLOBAL ? 1 : 0) === 0;
+    return this.evEmitFn(call, this.src, len, clock !== CLOCK_COUNTER && clock !== CLOCK_VIRTUAL ? 1 : 0) === 0;
   }
 
   // The writer's staging area in shared memory, for encoders that write a record in place
@@ -320,7 +320,7 @@ export class Writer {
   emitScratch(call: number, len: number): boolean {
     if (this.released) return this.refuse(len);
     const clock = this.i32[this.clockIdx];
-    return this.evEmitFn(call, this.src, len, clock === CLOCK_LOCAL || clock === CLOCK_GLOBAL ? 1 : 0) === 0;
+    return this.evEmitFn(call, this.src, len, clock !== CLOCK_COUNTER && clock !== CLOCK_VIRTUAL ? 1 : 0) === 0;
   }
 
   private refuse(len: number): never {

@@ -199,27 +199,40 @@ test('buffer_subbuf_size_kb: KB rounded up to 2^order pages, order 0..7; a new s
 test('trace_clock: lists the clocks with the current one in brackets; a switch resets the buffer', async () => {
   await withMachine({ cpus: 2, bufferSizeKb: 16 }, async (m) => {
     const fs = m.fs;
-    assert.equal(fs.read('trace_clock'), '[local] global counter virtual\n');
+    assert.equal(fs.read('trace_clock'), '[local] global counter uptime perf mono mono_raw boot tai x86-tsc virtual\n');
     assert.match(fs.read('per_cpu/cpu0/stats'), /\noldest event ts: +\d+\.\d{6}\nnow ts: +\d+\.\d{6}\n/);
     assert.equal((await m.run(0, new Workload().write({ size: 16, count: 10 }))).written, 10);
 
     for (const bad of ['bogus\n', 'Local\n', 'local global\n', `${'x'.repeat(64)}`, '']) {
       await assert.rejects(fs.write('trace_clock', bad), errCode('EINVAL'), JSON.stringify(bad));
     }
-    assert.equal(fs.read('trace_clock'), '[local] global counter virtual\n');
+    assert.equal(fs.read('trace_clock'), '[local] global counter uptime perf mono mono_raw boot tai x86-tsc virtual\n');
     assert.equal(entries(m, 0), 10);
 
     await fs.write('trace_clock', 'global\n');
-    assert.equal(fs.read('trace_clock'), 'local [global] counter virtual\n');
+    assert.equal(fs.read('trace_clock'), 'local [global] counter uptime perf mono mono_raw boot tai x86-tsc virtual\n');
     assert.equal(m.buffer.clock.name, 'global');
     assert.equal(entries(m, 0), 0);
 
     // whitespace around the name is stripped (strstrip)
     await fs.write('/sys/kernel/tracing/trace_clock', '\t counter \n');
-    assert.equal(fs.read('trace_clock'), 'local global [counter] virtual\n');
+    assert.equal(fs.read('trace_clock'), 'local global [counter] uptime perf mono mono_raw boot tai x86-tsc virtual\n');
     assert.equal((await m.run(1, new Workload().write({ size: 16, count: 2 }))).written, 2);
     // counter is not in ns: plain numbers in stats
     assert.match(fs.read('per_cpu/cpu1/stats'), /^entries: 2\n(.*\n){3}oldest event ts: \d+\nnow ts: \d+\n/);
+
+    // the rest of the kernel's list: each records on its host clock; uptime and x86-tsc are not in ns
+    for (const name of ['uptime', 'perf', 'mono', 'mono_raw', 'boot', 'tai', 'x86-tsc']) {
+      await fs.write('trace_clock', `${name}\n`);
+      assert.equal(m.buffer.clock.name, name);
+      assert.equal((await m.run(0, new Workload().write({ size: 16, count: 3 }))).written, 3, name);
+    }
+    const tai = m.buffer.peek(0)!.ts;
+    assert.ok(tai >= 0);
+    await fs.write('trace_clock', 'tai\n');
+    await m.run(0, new Workload().write({ size: 16, count: 1 }));
+    // TAI: nanoseconds since 1970 (plus 37 s), so well past 2020
+    assert.ok(m.buffer.peek(0)!.ts > 1.6e18);
   });
 });
 
@@ -326,6 +339,6 @@ test('writes are serialised and a failed one does not block the next', async () 
     assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     assert.equal(fs.read('per_cpu/cpu0/buffer_size_kb'), '11\n');
     assert.equal(fs.read('per_cpu/cpu1/buffer_size_kb'), '35\n');
-    assert.equal(fs.read('trace_clock'), 'local global [counter] virtual\n');
+    assert.equal(fs.read('trace_clock'), 'local global [counter] uptime perf mono mono_raw boot tai x86-tsc virtual\n');
   });
 });

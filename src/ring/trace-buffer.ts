@@ -14,12 +14,19 @@ const {
   CLOCK_VIRTUAL, BDP_COMMIT, TB_VIEWS,
 } = abi;
 
-export type ClockName = 'local' | 'global' | 'counter' | 'virtual';
+export type ClockName = 'local' | 'global' | 'counter' | 'uptime' | 'perf' | 'mono' | 'mono_raw' | 'boot' | 'tai' | 'x86-tsc' | 'virtual';
 // trace_clocks[], in the order tracefs lists them
 export const CLOCKS: { name: ClockName; id: number; inNs: boolean }[] = [
   { name: 'local', id: CLOCK_LOCAL, inNs: true },
   { name: 'global', id: CLOCK_GLOBAL, inNs: true },
   { name: 'counter', id: CLOCK_COUNTER, inNs: false },
+  { name: 'uptime', id: abi.CLOCK_UPTIME, inNs: false },
+  { name: 'perf', id: abi.CLOCK_PERF, inNs: true },
+  { name: 'mono', id: abi.CLOCK_MONO, inNs: true },
+  { name: 'mono_raw', id: abi.CLOCK_MONO_RAW, inNs: true },
+  { name: 'boot', id: abi.CLOCK_BOOT, inNs: true },
+  { name: 'tai', id: abi.CLOCK_TAI, inNs: true },
+  { name: 'x86-tsc', id: abi.CLOCK_X86_TSC, inNs: false },
   { name: 'virtual', id: CLOCK_VIRTUAL, inNs: true },
 ];
 
