@@ -9,3 +9,7 @@ export { Tracefs, TRACEFS_MOUNTS } from './tracefs/index.ts';
 export type { TracefsStat, WriteOptions } from './tracefs/index.ts';
 export { RingtraceError } from './errors.ts';
 export type { Errno } from './errors.ts';
+export { EventLayer } from './events/events.ts';
+export type { EventCall, EventValue, EventValues } from './events/events.ts';
+export { UserEvent, UserEvents } from './events/user-events.ts';
+export type { EventDef, EventField } from './events/types.ts';

@@ -219,7 +219,7 @@ test('filter errors: the kernel messages in the filter file and error_log, with 
   await withMachine(OPTS, async (m) => {
     const fs = m.fs;
     const errs: [string, string, number][] = [
-      ['prev_pidx == 1', 'Field not found', 0],
+      ['prev_pidx == 1', 'Field not found', 10],
       ['prev_pid ~ 1', 'Illegal operation for field type', 9],
       ['prev_comm < "a"', 'Illegal operation for field type', 10],
       ['prev_pid == abc', 'Invalid value (did you forget quotes)?', 12],
@@ -377,5 +377,22 @@ test('enable_event / disable_event function commands: the event is soft-disabled
     await m.run(0, sw());
     assert.equal(lines(fs.read('trace')).filter((l) => l.includes('sched_switch:')).length, 2, 'no longer in soft mode');
     await assert.rejects(fs.write('set_ftrace_filter', 'schedule:enable_event:nosys:nothing\n', { append: true }), errCode('EINVAL'));
+  });
+});
+
+test('tracing-error-log.tc: the caret of a filter error in error_log', async () => {
+  await withMachine(OPTS, async (m) => {
+    const cmd = '((sig >= 10 && sig < 15) || dsig ^== 17) && comm != bash';
+    const pos = cmd.indexOf('^');
+    const command = cmd.replace('^', '');
+    await m.fs.write('error_log', '\n');
+    await assert.rejects(m.fs.write('events/signal/signal_generate/filter', command, { append: true }), errCode('EINVAL'));
+    const log = m.fs.read('error_log').split('\n');
+    assert.match(log[0], /event filter parse error: error: Field not found$/);
+    assert.equal(log[2].length + 1, 13 + pos);
+    await m.fs.write('events/signal/signal_generate/filter', '((sig >= 10 && sig < 15) || sig == 17) && comm != bash\n');
+    await m.fs.write('events/signal/signal_generate/enable', '1\n');
+    await m.run(0, new Workload().event('signal_generate', { sig: 17, comm: 'sh' }).event('signal_generate', { sig: 17, comm: 'bash' }).event('signal_generate', { sig: 9, comm: 'sh' }));
+    assert.deepEqual(lines(m.fs.read('trace')).map((l) => l.replace(/^.*signal_generate: /, '')), ['sig=17 errno=0 code=0 comm=sh pid=0 grp=0 res=0']);
   });
 });

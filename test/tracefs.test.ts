@@ -21,15 +21,15 @@ test('paths: both mount points and relative paths; ls; ENOENT, ENOTDIR, EISDIR',
     }
     assert.deepEqual(fs.ls(), [
       'README', 'available_events', 'available_filter_functions', 'available_tracers', 'buffer_size_kb', 'buffer_subbuf_size_kb',
-      'buffer_total_size_kb', 'current_tracer', 'enabled_functions', 'error_log', 'events', 'function_profile_enabled', 'instances',
-      'options', 'per_cpu', 'printk_formats', 'saved_cmdlines', 'saved_cmdlines_size', 'set_event', 'set_event_pid',
-      'set_ftrace_filter', 'set_ftrace_notrace', 'touched_functions', 'trace', 'trace_clock', 'trace_marker', 'trace_marker_raw',
-      'trace_pipe', 'trace_stat', 'tracing_on',
+      'buffer_total_size_kb', 'current_tracer', 'dynamic_events', 'enabled_functions', 'error_log', 'events', 'function_profile_enabled',
+      'instances', 'options', 'per_cpu', 'printk_formats', 'saved_cmdlines', 'saved_cmdlines_size', 'set_event', 'set_event_pid',
+      'set_ftrace_filter', 'set_ftrace_notrace', 'set_ftrace_notrace_pid', 'set_ftrace_pid', 'snapshot', 'touched_functions', 'trace',
+      'trace_clock', 'trace_marker', 'trace_marker_raw', 'trace_pipe', 'trace_stat', 'tracing_cpumask', 'tracing_on',
     ]);
     assert.deepEqual(fs.ls('/sys/kernel/debug/tracing/'), fs.ls());
     assert.deepEqual(fs.ls('options'), ['overwrite']);
     assert.deepEqual(fs.ls('per_cpu'), ['cpu0', 'cpu1']);
-    assert.deepEqual(fs.ls('/sys/kernel/tracing/per_cpu/cpu1'), ['buffer_size_kb', 'stats', 'trace', 'trace_pipe', 'trace_pipe_raw']);
+    assert.deepEqual(fs.ls('/sys/kernel/tracing/per_cpu/cpu1'), ['buffer_size_kb', 'snapshot', 'snapshot_raw', 'stats', 'trace', 'trace_pipe', 'trace_pipe_raw']);
     assert.deepEqual(fs.stat('per_cpu'), { type: 'dir', mode: 0o750 });
     assert.deepEqual(fs.stat('tracing_on'), { type: 'file', mode: 0o640 });
 

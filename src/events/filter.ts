@@ -119,10 +119,11 @@ class Parser {
     const start = this.pos;
     const m = /^[A-Za-z_][A-Za-z0-9_.]*/.exec(this.s.slice(this.pos));
     if (!m) throw new FilterParseError(this.pos >= this.s.length ? FILT_ERR.INVALID_FILTER : FILT_ERR.FIELD_NOT_FOUND, start);
-    const field = this.fields.find((f) => f.name === m[0]);
-    if (!field) throw new FilterParseError(FILT_ERR.FIELD_NOT_FOUND, start);
     this.pos += m[0].length;
     this.ws();
+    // parse_pred() looks the field up once past its name and the blanks after it, and reports there
+    const field = this.fields.find((f) => f.name === m[0]);
+    if (!field) throw new FilterParseError(FILT_ERR.FIELD_NOT_FOUND, this.pos);
     const opPos = this.pos;
     const op = OPS.find((o) => this.s.startsWith(o, this.pos));
     if (!op) throw new FilterParseError(FILT_ERR.INVALID_OP, opPos);

@@ -952,7 +952,7 @@ export class Ftrace {
       const counts = p.counted ? this.mapperCounts(p) : undefined;
       for (const ip of [...p.ops.funcHash.filter.ips].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
         const r = this.lookupIp(ip);
-        out.push({ ip, name: r?.name ?? hex(ip), module: r?.module ?? null, cmd: p.cmd, event: p.event, count: counts ? counts.get(ip) ?? null : null });
+        out.push({ ip, name: r?.name ?? hex(ip), module: r?.module ?? null, cmd: p.cmd, ...(p.event ? { event: p.event } : {}), count: counts ? counts.get(ip) ?? null : null });
       }
     }
     return out;

@@ -6,6 +6,7 @@ import { SCHED_EVENTS } from './sched.ts';
 import { RAW_SYSCALLS_EVENTS } from './raw_syscalls.ts';
 import { IRQ_EVENTS } from './irq.ts';
 import { TIMER_EVENTS } from './timer.ts';
+import { SIGNAL_EVENTS } from './signal.ts';
 
 export const EVENT_DEFS: readonly (readonly EventDef[])[] = [
   FTRACE_EVENTS,
@@ -13,4 +14,5 @@ export const EVENT_DEFS: readonly (readonly EventDef[])[] = [
   RAW_SYSCALLS_EVENTS,
   IRQ_EVENTS,
   TIMER_EVENTS,
+  SIGNAL_EVENTS,
 ];
