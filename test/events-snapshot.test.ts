@@ -4,12 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Workload } from '../src/index.ts';
 import { withMachine, errCode } from './helpers.ts';
+import { lines } from './event-format.ts';
 
 const OPTS = { cpus: 2, bufferSizeKb: 16, clock: 'virtual' } as const;
 
-function lines(trace: string): string[] {
-  return trace.split('\n').filter((l) => l && !l.startsWith('#'));
-}
 
 test('snapshot: help while freed or empty, swap on 1, clear on 2, free on 0; per-CPU files', async () => {
   await withMachine(OPTS, async (m) => {

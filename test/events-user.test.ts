@@ -4,15 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withMachine, errCode } from './helpers.ts';
+import { COMMON } from './event-format.ts';
 import { decodePage, dataEvents } from './decode.ts';
 
 const OPTS = { cpus: 2, bufferSizeKb: 16, clock: 'virtual' } as const;
 
-const COMMON =
-  '\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n' +
-  '\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n' +
-  '\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n' +
-  '\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n';
 
 test('dynamic_events: u:NAME FIELDS creates, !u:NAME deletes; the format is packed after trace_entry', async () => {
   await withMachine(OPTS, async (m) => {

@@ -6,21 +6,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Workload, type RingMachine } from '../src/index.ts';
 import { withMachine, errCode } from './helpers.ts';
+import { COMMON, lines } from './event-format.ts';
 import { decodePage, dataEvents } from './decode.ts';
 
 const OPTS = { cpus: 2, bufferSizeKb: 16, clock: 'virtual' } as const;
 
-const COMMON =
-  '\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n' +
-  '\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n' +
-  '\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n' +
-  '\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n';
 
 const SWITCH = { prev_comm: 'bash', prev_pid: 12, prev_prio: 120, prev_state: 1, next_comm: 'swapper/0', next_pid: 0, next_prio: 120 };
 
-function lines(trace: string): string[] {
-  return trace.split('\n').filter((l) => l && !l.startsWith('#'));
-}
 
 test('format files: the ftrace entries and real events, field by field as the kernel prints them', async () => {
   await withMachine(OPTS, async (m) => {
@@ -370,6 +363,16 @@ test('enable_event / disable_event function commands: the event is soft-disabled
     await m.run(0, new Workload().call('schedule').event('sched_switch', SWITCH).call('vfs_read').event('sched_switch', SWITCH).call('schedule').event('sched_switch', SWITCH));
     assert.equal(lines(fs.read('trace')).filter((l) => l.includes('sched_switch:')).length, 2);
     assert.match(fs.read('set_ftrace_filter'), /schedule:enable_event:sched:sched_switch:count=0/);
+    // func_event_triggers.tc: the probe shows as "1*", writing 0 soft-disables again ("0*")
+    await m.fs.write('set_ftrace_filter', 'do_idle:enable_event:sched:sched_switch\n', { append: true });
+    await m.run(0, new Workload().call('do_idle'));
+    assert.equal(fs.read('events/sched/sched_switch/enable'), '1*\n');
+    await fs.write('events/sched/sched_switch/enable', '0\n');
+    assert.equal(fs.read('events/sched/sched_switch/enable'), '0*\n');
+    await m.run(0, new Workload().call('do_idle'));
+    assert.equal(fs.read('events/sched/sched_switch/enable'), '1*\n');
+    await fs.write('set_ftrace_filter', '!do_idle:enable_event:sched:sched_switch\n', { append: true });
+    await fs.write('events/sched/sched_switch/enable', '0\n');
     // initialize_ftrace's reset_ftrace_filter removes them as the file lists them
     await fs.write('set_ftrace_filter', '!schedule:enable_event:sched:sched_switch:0\n', { append: true });
     await fs.write('set_ftrace_filter', '!vfs_read:disable_event:sched:sched_switch\n', { append: true });

@@ -219,7 +219,8 @@ export class EventLayer {
     for (const call of calls) {
       if (call.ignoreEnable) continue;
       const f = this.file(buffer, call);
-      if (f.enabled === on) continue;
+      // in soft mode a write also resets what a probe switched (__ftrace_event_enable_disable)
+      if (f.enabled === on && !f.softMode) continue;
       f.enabled = on;
       old.push(this.updateFile(f));
     }
@@ -241,6 +242,15 @@ export class EventLayer {
     if (f.softMode && !f.enabled) flags |= EVENT_FILE_FL_SOFT_DISABLED;
     this.machine.mem.store32(f.addr + EF_FLAGS, flags);
     return this.rebuildProbes(f.call);
+  }
+
+  // event_enable_read(): "1" when the event records, "0" when not, "*" in soft mode; read from the
+  // flags the CPUs use, since enable_event / disable_event probes switch them
+  enableState(buffer: TraceBuffer, call: EventCall): string {
+    const f = this.file(buffer, call);
+    const flags = this.machine.mem.load32(f.addr + EF_FLAGS);
+    const on = flags & EVENT_FILE_FL_ENABLED && !(flags & EVENT_FILE_FL_SOFT_DISABLED);
+    return `${on ? '1' : '0'}${flags & (EVENT_FILE_FL_SOFT_MODE | EVENT_FILE_FL_SOFT_DISABLED) ? '*' : ''}\n`;
   }
 
   enabledCalls(buffer: TraceBuffer): EventCall[] {

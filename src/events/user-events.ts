@@ -8,7 +8,7 @@ import { RingtraceError } from '../errors.ts';
 import { abi } from '../layout.ts';
 import { Workload } from '../machine/workload.ts';
 import type { EventCall, EventLayer, EventValue, EventValues } from './events.ts';
-import type { EventDef, EventField, EventRecord } from './types.ts';
+import { type EventDef, type EventField, type EventRecord, typeInfo } from './types.ts';
 
 const { ENT_SIZE, EC_FILES } = abi;
 
@@ -16,23 +16,8 @@ export const USER_EVENTS_SYSTEM = 'user_events';
 export const USER_EVENTS_PREFIX = 'u:';
 const MAX_EVENT_NAME_LEN = 64;
 
-// The types user_event_parse_field() takes, with their sizes and signedness
-const USER_TYPES: Record<string, [number, boolean]> = {
-  s64: [8, true],
-  u64: [8, false],
-  s32: [4, true],
-  u32: [4, false],
-  int: [4, true],
-  'unsigned int': [4, false],
-  s16: [2, true],
-  u16: [2, false],
-  short: [2, true],
-  'unsigned short': [2, false],
-  s8: [1, true],
-  u8: [1, false],
-  char: [1, true],
-  'unsigned char': [1, false],
-};
+// The number types user_event_parse_field() takes (sizes and signedness as every event's, typeInfo)
+const USER_TYPES: readonly string[] = ['s64', 'u64', 's32', 'u32', 'int', 'unsigned int', 's16', 'u16', 'short', 'unsigned short', 's8', 'u8', 'char', 'unsigned char'];
 
 // user_event_parse_field(): "TYPE NAME", TYPE a number type, char[N] or __data_loc char[]; the fields
 // are packed one after the other from the end of struct trace_entry
@@ -57,9 +42,9 @@ export function parseUserFields(text: string): EventField[] {
       if (len < 1) throw new RingtraceError('EINVAL', `"${type}": an array needs a size`);
       field = { type, name, offset, size: len, signed: false, len, dataLoc: false, string: true };
     } else {
-      const t = USER_TYPES[type];
-      if (!t) throw new RingtraceError('EINVAL', `"${type}" is not a user_events field type (${Object.keys(USER_TYPES).join(', ')}, char[N], __data_loc char[])`);
-      field = { type, name, offset, size: t[0], signed: t[1], len: 0, dataLoc: false, string: false };
+      if (!USER_TYPES.includes(type)) throw new RingtraceError('EINVAL', `"${type}" is not a user_events field type (${USER_TYPES.join(', ')}, char[N], __data_loc char[])`);
+      const [size, signed] = typeInfo(type);
+      field = { type, name, offset, size, signed, len: 0, dataLoc: false, string: false };
     }
     fields.push(field);
     offset += field.size;

@@ -61,13 +61,9 @@ function eventDir(tr: TraceArray, call: EventCall): TraceDir {
     ['id', file({ mode: TRACE_MODE_READ, read: () => `${call.id}\n` })],
   ]);
   if (!call.ignoreEnable) {
-    // event_enable_read(): "1" when recording, "0" otherwise, "*" in soft mode
     m.set('enable', file({
       mode: TRACE_MODE_WRITE,
-      read: () => {
-        const f = layer(tr).file(tr.buffer, call);
-        return `${f.enabled ? '1' : '0'}${f.softMode ? '*' : ''}\n`;
-      },
+      read: () => layer(tr).enableState(tr.buffer, call),
       write: async (t) => layer(tr).setEnabled(tr.buffer, [call], zeroOrOne(t)),
     }));
     m.set('filter', file({ mode: TRACE_MODE_WRITE, read: () => filterRead(layer(tr), tr.buffer, call), write: (t) => applyEventFilter(layer(tr), tr.buffer, call, t, errorLogOf(tr)) }));
