@@ -32,7 +32,9 @@ for (const name of Object.keys(deno.optionalDependencies ?? {})) {
   };
   added++;
 }
-const sorted = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1)));
+// npm orders the keys with an 'en' locale compare (arborist's shrinkwrap), not by code point: the same
+// order here, or the next `npm install` rewrites the lock.
+const sorted = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b, 'en'))));
 lock.packages = sorted;
 writeFileSync(path, JSON.stringify(lock, null, 2) + '\n');
 console.log(`fix-lock: added ${added} deno platform entr${added === 1 ? 'y' : 'ies'}`);

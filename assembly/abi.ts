@@ -27,6 +27,7 @@ export const H_FTRACE_DISABLED = 40;
 export const H_TB_LIST = 44; // address of the list of live trace_buffers (TBL_*)
 export const H_EPOCH_MS = 48; // f64: performance.timeOrigin + now() of the host at machine creation
 export const H_ONLINE_MASK = 64; // CPUMASK_WORDS words: cpu_online_mask
+export const H_WRITER_TOKEN = 256; // the last token handed to an attached writer (CPU_WRITER); a cache line of its own
 export const H_SIZE = 4096;
 export const MACHINE_MAGIC = 0x52494e47; // "RING"
 
@@ -49,6 +50,15 @@ export const CPU_IPI_ARG = 76;
 export const CPU_ATTENTION = 80; // ATTN_* bits, polled by the writer at every outermost commit
 export const CPU_PUBLISH_SEQ = 84; // bumped by the CPU after every publish
 export const CPU_IN_SESSION = 88; // 1 while the CPU may hold committed but unpublished events
+// One writer per CPU buffer (ring_buffer_write's rule): who writes as this CPU. WRITER_FREE, the CPU's
+// own worker running a workload (WRITER_WORKLOAD), the machine closed (WRITER_CLOSED), or the token of
+// a writer attached from some JavaScript thread (> 0, from H_WRITER_TOKEN). Taken by compare-and-swap.
+export const CPU_WRITER = 92;
+export const CPU_WRITER_ACTIVE = 96; // 1 while the attached writer is inside a call (its RCU read side)
+export const CPU_WRITER_BEAT = 100; // the attached writer's thread is alive: ms since H_EPOCH_MS, refreshed by its timer
+export const CPU_WRITER_CALLS = 104; // calls by the attached writer: alive while it moves
+export const CPU_WRITER_SCRATCH = 108; // the batch area of this CPU's attached writer (allocated by the host)
+export const CPU_WRITER_SCRATCH_SIZE = 112;
 export const CPU_STATE = 128;
 export const CPU_VCLOCK = 136; // u64: this CPU's virtual clock
 export const CPU_DIRTY_COUNT = 144;
@@ -62,6 +72,11 @@ export const CPU_DESC_SIZE = 512;
 export const ATTN_PUBLISH = 1;
 export const ATTN_IPI = 2;
 export const ATTN_STOP = 4;
+
+export const WRITER_FREE = 0;
+export const WRITER_WORKLOAD = -1;
+export const WRITER_CLOSED = -2;
+export const WRITER_LOST = -1; // what an attached writer's call returns once CPU_WRITER is no longer its token
 
 export const CPU_STATE_OFFLINE = 0;
 export const CPU_STATE_ONLINE = 1;
@@ -305,6 +320,12 @@ export const FT_TOKEN = 24; // names this machine to the host's log formatters (
 export const FT_WARN_REC = 28; // the record an accounting pass stopped at (FTRACE_WARN_ON) or checked wrong
 export const FT_GLOBAL_TB = 32; // global_trace's trace_buffer: where stacktrace and dump probes go
 export const FT_SINGLE_OPS = 36; // update_ftrace_function(): the one static ops called directly, or 0 (list func)
+export const FT_GRAPH_HASH = 40; // ftrace_graph_hash (set_graph_function), 0 = EMPTY_HASH
+export const FT_GRAPH_NOTRACE = 44; // ftrace_graph_notrace_hash (set_graph_notrace), 0 = EMPTY_HASH
+export const FT_GRAPH_MAX_DEPTH = 48; // fgraph_max_depth (max_graph_depth), 0 = unlimited
+export const FT_GRAPH_FLAGS = 52; // FGRAPH_FL_*: the tracer options the recording side reads
+export const FT_GRAPH_ARRAY = 56; // fgraph_array: FGRAPH_ARRAY_SIZE ops pointers by OPS_GRAPH_IDX, 0 = fgraph_stub
+export const FT_STACK = 60; // the stack tracer's state (STK_*), 0 before it was first enabled
 export const FT_SIZE = 64;
 
 // the groups table: FG_COUNT groups of FG_ENTRY_SIZE bytes from FG_ENTRIES (core kernel first, then
@@ -366,8 +387,9 @@ export const OPS_ARG = 16; // ops->private: the trace_buffer (function), the pro
 export const OPS_NEXT = 20;
 export const OPS_ID = 24;
 export const OPS_OPTIONS = 28; // FUNC_OPT_*: the function tracer's options
-export const OPS_PIDS = 32; // set_ftrace_pid: a pid list (PID_*) the current task must be in, 0 = any
-export const OPS_NO_PIDS = 36; // set_ftrace_notrace_pid: a pid list the current task must not be in, 0 = none
+export const OPS_PIDS = 36; // set_ftrace_pid: a pid list (PID_*) the current task must be in, 0 = any
+export const OPS_NO_PIDS = 40; // set_ftrace_notrace_pid: a pid list the current task must not be in, 0 = none
+export const OPS_GRAPH_IDX = 32; // fgraph_ops->idx: the slot in fgraph_array and the bit in a frame's bitmap
 export const OPS_SIZE = 64;
 
 export const FTRACE_OPS_FL_ENABLED = 1;
@@ -384,6 +406,8 @@ export const FT_CB_STUB = 0; // ftrace_stub
 export const FT_CB_FUNCTION = 1; // function_trace_call
 export const FT_CB_PROFILE = 2; // function_profile_call (with its graph return: time per function)
 export const FT_CB_PROBE = 3; // function_trace_probe_call
+export const FT_CB_GRAPH = 4; // ftrace_graph_func: trace_graph_entry now, trace_graph_return at the function's return
+export const FT_CB_STACK = 5; // stack_trace_call (kernel/trace/trace_stack.c)
 export const FUNC_OPT_STACK = 1; // options/func_stack_trace: function_stack_trace_call
 
 // a function probe (struct ftrace_func_probe with its probe_ops)
@@ -406,15 +430,22 @@ export const FTC_COMM = 4; // the host's id of current->comm
 export const FTC_EXTRA_FLAGS = 8; // TRACE_FLAG_* added to the context's (e.g. IRQS_OFF)
 export const FTC_PREEMPT = 12; // preempt_count() & 0xff as events show it
 export const FTC_DEPTH = 16; // frames on the call stack
+export const FTC_GRAPH_DEPTH = 20; // current->curr_ret_depth + 1: frames some fgraph_ops took
+export const FTC_LOST = 24; // entries that found the stack full and have not returned yet: their exits pop nothing
+export const FTC_OVERRUN = 28; // current->trace_overrun: entries that ever found the stack full
 export const FTC_STACK = 64; // FTC_STACK_MAX frames of FTF_SIZE
 export const FTC_STACK_MAX = 32;
 export const FTF_REC = 0; // the entered function's record
 export const FTF_PROFILED = 4; // the profiler counted the entry
 export const FTF_IP = 8; // u64
 export const FTF_PARENT = 16; // u64: the return address into the caller
-export const FTF_ENTRY = 24; // u64: virtual clock at entry
-export const FTF_SIZE = 32;
-export const FTC_SIZE = 1088; // FTC_STACK + FTC_STACK_MAX * FTF_SIZE
+export const FTF_ENTRY = 24; // u64: calltime, the graph clock when the function body began
+export const FTF_GRAPH = 32; // the fgraph bitmap: bit OPS_GRAPH_IDX for every fgraph_ops whose entry took it
+export const FTF_GRAPH_DEPTH = 36; // trace->depth the fgraph_ops saw
+export const FTF_SUBTIME = 40; // u64: time of the profiled children (graph-time off subtracts it)
+export const FTF_SIZE = 48;
+export const FTC_GRAPH_VARS = 1600; // FTC_STACK + FTC_STACK_MAX * FTF_SIZE: fgraph_get_task_var() per fgraph_ops slot (u32)
+export const FTC_SIZE = 1664; // FTC_GRAPH_VARS + FGRAPH_ARRAY_SIZE * 4
 
 // struct ftrace_profile (per CPU, indexed by REC_ID)
 export const PROF_HITS = 0; // u64
@@ -425,6 +456,8 @@ export const PROF_SIZE = 24;
 // enum trace_type and struct trace_entry (kernel/trace/trace.h)
 export const TRACE_FN = 1;
 export const TRACE_STACK = 4;
+export const TRACE_GRAPH_RET = 10;
+export const TRACE_GRAPH_ENT = 11;
 export const ENT_TYPE = 0; // u16
 export const ENT_FLAGS = 2; // u8
 export const ENT_PREEMPT_COUNT = 3; // u8
@@ -435,6 +468,19 @@ export const TRACE_FN_SIZE = 24; // sizeof(struct ftrace_entry)
 export const STACK_SIZE = 8; // struct stack_entry: int size
 export const STACK_CALLER = 16; // unsigned long caller[size]
 export const FTRACE_STACK_MAX = 34; // frames a stacktrace records here (FTC_STACK_MAX + 2)
+// struct ftrace_graph_ent_entry (funcgraph_entry): packed struct ftrace_graph_ent after the header
+export const FGE_FUNC = 8; // u64 func
+export const FGE_DEPTH = 16; // u32 depth
+export const FGRAPH_ENT_SIZE = 20; // sizeof(struct ftrace_graph_ent_entry), no args
+// struct ftrace_graph_ret_entry (funcgraph_exit, CONFIG_FUNCTION_GRAPH_RETVAL): packed struct
+// ftrace_graph_ret, then calltime and rettime
+export const FGR_FUNC = 8; // u64 func
+export const FGR_RETVAL = 16; // u64 retval
+export const FGR_DEPTH = 24; // u32 depth
+export const FGR_OVERRUN = 28; // u32 overrun
+export const FGR_CALLTIME = 32; // u64
+export const FGR_RETTIME = 40; // u64
+export const FGRAPH_RET_SIZE = 48;
 
 // enum trace_flag_type
 export const TRACE_FLAG_IRQS_OFF = 1;
@@ -455,6 +501,7 @@ export const OP_FT_ENTER = 41; // rec, ip lo, ip hi, parent lo, parent hi: call 
 export const OP_FT_EXIT = 42; // return from the innermost entered function
 export const OP_FT_TASK = 43; // pid, comm id: switch this CPU's current task
 export const OP_FT_IRQFLAGS = 44; // extra TRACE_FLAG_*, preempt count
+export const OP_FT_EXIT_RET = 45; // retval lo, retval hi: return from the innermost entered function with a value
 export const FT_CALL_BATCH = 4096; // calls between two quiescent points
 
 // results of the accounting passes
@@ -477,8 +524,6 @@ export const TRACE_BPRINT = 6;
 export const TRACE_MMIO_RW = 7;
 export const TRACE_MMIO_MAP = 8;
 export const TRACE_BRANCH = 9;
-export const TRACE_GRAPH_RET = 10;
-export const TRACE_GRAPH_ENT = 11;
 export const TRACE_GRAPH_RETADDR_ENT = 12;
 export const TRACE_USER_STACK = 13;
 export const TRACE_BLK = 14;
@@ -561,3 +606,25 @@ export const TRIG_STACKTRACE = 3;
 // workload ops of the event layer (numbered from 60)
 export const OP_EVENT = 60; // call, payload length, payload (padded to 4 bytes): a tracepoint site (trace_<event>())
 export const OP_TRACE_WRITE = 61; // tb, type, payload length, result ptr, payload: one entry into one buffer (trace_marker)
+// ---- function_graph (kernel/trace/fgraph.c, trace_functions_graph.c) ----
+export const FGRAPH_ARRAY_SIZE = 16; // fgraph_array[]: graph users at once
+// fgraph_get_task_var() bits of one fgraph_ops on one CPU (trace.h's TRACE_GRAPH_BIT / TRACE_GRAPH_NOTRACE,
+// the depth the set_graph_function function was entered at in the low bits)
+export const GRAPH_VAR_ACTIVE = -2147483648; // 1 << 31: inside a set_graph_function function
+export const GRAPH_VAR_NOTRACE = 1073741824; // 1 << 30: inside a set_graph_notrace function
+export const GRAPH_VAR_DEPTH_MASK = 65535;
+// FT_GRAPH_FLAGS
+export const FGRAPH_FL_SKIP_IRQS = 1; // options/funcgraph-irqs off: ftrace_graph_skip_irqs
+export const FGRAPH_FL_NO_GRAPH_TIME = 2; // options/graph-time off: the profiler subtracts the children
+export const FGRAPH_FL_NO_SLEEP_TIME = 4; // options/sleep-time off
+
+// ---- the stack tracer (kernel/trace/trace_stack.c): FT_STACK points at this ----
+export const STK_LOCK = 0; // max_stack_lock (an atomic spinlock: 0 free, 1 held)
+export const STK_MAX_SIZE = 8; // u64 stack_trace_max_size
+export const STK_NR_ENTRIES = 16; // stack_trace_nr_entries
+export const STK_FRAME_SIZES = 20; // u16 frame size per REC_ID (the emulated text's), FT_PROFILE_CAP entries
+export const STK_BASE = 24; // stack bytes below the first traced frame (entry code, pt_regs)
+export const STK_ENTRIES = 64; // u64 stack_dump_trace[STACK_TRACE_ENTRIES]
+export const STK_INDEX = 584; // u32 stack_trace_index[STACK_TRACE_ENTRIES] (STK_ENTRIES + 65 * 8)
+export const STACK_TRACE_ENTRIES = 64;
+export const STK_SIZE = 848; // STK_INDEX + (STACK_TRACE_ENTRIES + 2) * 4

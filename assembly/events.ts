@@ -14,7 +14,6 @@ import {
 import { lockReserve, eventData, unlockCommit, rbDiscardCommit } from "./ring_buffer";
 import { traceEntryInit, currentPid, traceStackHere } from "./ftrace";
 import { pidListed } from "./pid_list";
-import { clockSessionStart } from "./clock";
 
 // A field's value, sign- or zero-extended to 64 bits
 @inline function fieldValue(rec: usize, off: u32, size: u32, signed: bool): u64 {
@@ -217,7 +216,7 @@ function eventWrite(file: usize, type: u32, src: usize, len: u32): void {
 
 // The tracepoint: every trace_event_file on the call's probe list. Returns false when the event is not
 // enabled anywhere (what a user_events write reports as EBADF).
-@inline function tracepoint(call: usize, src: usize, len: u32): bool {
+export function tracepoint(call: usize, src: usize, len: u32): bool {
   const files = atomic.load<u32>(call, EC_FILES);
   if (files == 0) return false;
   const type = load<u32>(call, EC_TYPE);
@@ -229,14 +228,6 @@ function eventWrite(file: usize, type: u32, src: usize, len: u32): void {
 // OP_EVENT call, length, payload: a tracepoint site. Disabled, it costs a load and a test.
 export function evOpEvent(pc: usize): void {
   tracepoint(load<u32>(pc, 4), pc + 12, load<u32>(pc, 8));
-}
-
-// An event from a JavaScript writer attached as this CPU (user_events_write_core): `fresh` asks for a
-// new clock reading, as writeOne does. 0 when it reached the tracepoint, -9 (EBADF) when disabled.
-export function evEmit(call: usize, src: usize, len: u32, fresh: bool): i32 {
-  if (atomic.load<u32>(call, EC_FILES) == 0) return -9;
-  if (fresh) clockSessionStart();
-  return tracepoint(call, src, len) ? 0 : -9;
 }
 
 // OP_TRACE_WRITE tb, type, length, result, payload: one entry into one buffer (tracing_mark_write)

@@ -20,11 +20,19 @@ import {
   LOG_FTRACE_DUMP, CPU_ATTENTION, ATTN_IPI, CPU_NEST_DEPTH, CPU_VCLOCK,
   FTRACE_HASH_FL_MOD, FH_FLAGS, OPS_PIDS, OPS_NO_PIDS, PRB_FILE, PROBE_ENABLE_EVENT, PROBE_DISABLE_EVENT, EF_FLAGS,
   EVENT_FILE_FL_SOFT_DISABLED,
+  FTRACE_HASH_FL_MOD, FH_FLAGS, FT_CB_GRAPH, FT_CB_STACK, FT_GRAPH_HASH, FT_GRAPH_NOTRACE, FT_GRAPH_MAX_DEPTH,
+  FT_GRAPH_FLAGS, FT_GRAPH_ARRAY, FT_STACK, OPS_GRAPH_IDX, FTC_GRAPH_DEPTH, FTC_LOST, FTC_OVERRUN, FTC_GRAPH_VARS, FTF_GRAPH,
+  FTF_GRAPH_DEPTH, FTF_SUBTIME, TRACE_GRAPH_ENT, TRACE_GRAPH_RET, FGE_FUNC, FGE_DEPTH, FGRAPH_ENT_SIZE, FGR_FUNC,
+  FGR_RETVAL, FGR_DEPTH, FGR_OVERRUN, FGR_CALLTIME, FGR_RETTIME, FGRAPH_RET_SIZE, GRAPH_VAR_ACTIVE,
+  GRAPH_VAR_NOTRACE, GRAPH_VAR_DEPTH_MASK, FGRAPH_FL_SKIP_IRQS, FGRAPH_FL_NO_GRAPH_TIME, TB_CLOCK, CLOCK_VIRTUAL,
+  CTX_IRQ, CTX_NMI, STK_LOCK, STK_MAX_SIZE, STK_NR_ENTRIES, STK_FRAME_SIZES, STK_BASE, STK_ENTRIES, STK_INDEX,
+  STACK_TRACE_ENTRIES,
 } from "./abi";
 import { pidListed } from "./pid_list";
 import { thisCpu, cpuDesc, contextLevel, logRecord } from "./cpu";
 import { lockReserve, eventData, unlockCommit } from "./ring_buffer";
 import { cpuServiceIpi } from "./smp";
+import { traceClock } from "./clock";
 
 const GOLDEN_RATIO_64: u64 = 0x61c8864680b583eb;
 
@@ -386,6 +394,11 @@ let ftPid: i32 = 0;
 let ftExtraFlags: u32 = 0;
 let ftPreempt: u32 = 0;
 let ftProfiled: bool = false; // the profiler counted the call being dispatched
+// function_graph_enter_regs() of the call being dispatched: the depth every fgraph_ops sees (-1: the
+// shadow stack is full) and the bitmap of those whose entry took the call
+let fgDepth: i32 = 0;
+let fgMask: u32 = 0;
+let fgOverrun: bool = false; // this call's push was refused and counted
 
 @inline function ftEnsure(): void {
   if (ftCpu != thisCpu) {
@@ -514,15 +527,166 @@ function functionProfileCall(rec: usize): void {
   ftProfiled = true;
 }
 
-// profile_graph_return(): calltime - rettime, children included (the graph-time option's default)
-function profileReturn(rec: usize, ns: u64): void {
+// profile_graph_return(): rettime - calltime; with graph-time off the time of the profiled children
+// (accumulated in the frame's subtime) is taken out, and this call's time is added to the parent's
+function profileReturn(rec: usize, time: u64, subtime: u64): void {
   const table = atomic.load<u32>(ftArea(), FT_PROFILE);
   if (table == 0 || rec == 0) return;
   const id = load<u32>(rec, REC_ID);
   if (id >= load<u32>(ftArea(), FT_PROFILE_CAP)) return;
+  if (load<u32>(ftArea(), FT_GRAPH_FLAGS) & FGRAPH_FL_NO_GRAPH_TIME) {
+    const parent = profiledParent();
+    if (parent != 0) store<u64>(parent, load<u64>(parent, FTF_SUBTIME) + time, FTF_SUBTIME);
+    if (subtime != 0 && subtime < time) time -= subtime;
+  }
   const stat = load<u32>(table + (<usize>thisCpu << 2)) + <usize>id * PROF_SIZE;
-  store<u64>(stat, load<u64>(stat, PROF_TIME) + ns, PROF_TIME);
-  store<u64>(stat, load<u64>(stat, PROF_TIME_SQ) + ns * ns, PROF_TIME_SQ);
+  store<u64>(stat, load<u64>(stat, PROF_TIME) + time, PROF_TIME);
+  store<u64>(stat, load<u64>(stat, PROF_TIME_SQ) + time * time, PROF_TIME_SQ);
+}
+
+// fgraph_retrieve_parent_data(): the innermost frame on the stack the profiler entered, or 0
+function profiledParent(): usize {
+  for (let i = <i32>load<u32>(ftPcpu, FTC_DEPTH) - 1; i >= 0; i--) {
+    const f = ftPcpu + FTC_STACK + <usize>i * FTF_SIZE;
+    if (load<u32>(f, FTF_PROFILED) != 0) return f;
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// function_graph (fgraph.c, trace_functions_graph.c)
+
+// trace_clock_local() for calltime and rettime: the top-level buffer's clock; the virtual clock is read
+// without advancing it, so a call's time is exactly what the workload spent in it
+@inline function graphClock(): u64 {
+  const id = load<i32>(load<u32>(ftArea(), FT_GLOBAL_TB), TB_CLOCK);
+  return id == CLOCK_VIRTUAL ? load<u64>(cpuDesc, CPU_VCLOCK) : traceClock(id);
+}
+
+@inline function graphVar(idx: u32): usize {
+  return ftPcpu + FTC_GRAPH_VARS + (<usize>idx << 2);
+}
+
+// graph_entry() of one fgraph_ops (trace_graph_entry): set_graph_notrace, ftrace_graph_ignore_func()
+// (set_graph_function and max_graph_depth), ftrace_graph_ignore_irqs(), then a TRACE_GRAPH_ENT event
+function graphEntry(op: usize, ip: u64): void {
+  if (fgDepth < 0) {
+    // ftrace_push_return_trace(): the return stack is full (atomic_inc(&current->trace_overrun))
+    if (!fgOverrun) store<u32>(ftPcpu, load<u32>(ftPcpu, FTC_OVERRUN) + 1, FTC_OVERRUN);
+    fgOverrun = true;
+    return;
+  }
+  const idx = load<u32>(op, OPS_GRAPH_IDX);
+  const varp = graphVar(idx);
+  let v = load<u32>(varp);
+  if (v & <u32>GRAPH_VAR_NOTRACE) return;
+  const ft = ftArea();
+  // ftrace_graph_notrace_addr(): taken, so that its return clears the bit
+  const nt = load<u32>(ft, FT_GRAPH_NOTRACE);
+  if (!hashEmpty(nt) && lookupIndex(nt, ip) >= 0) {
+    store<u32>(varp, v | <u32>GRAPH_VAR_NOTRACE);
+    fgMask |= <u32>1 << idx;
+    return;
+  }
+  // ftrace_graph_addr(): nested in a set_graph_function function, or one of them
+  if ((v & <u32>GRAPH_VAR_ACTIVE) == 0) {
+    const gh = load<u32>(ft, FT_GRAPH_HASH);
+    if (!hashEmpty(gh)) {
+      if (lookupIndex(gh, ip) < 0) return;
+      store<u32>(varp, <u32>GRAPH_VAR_ACTIVE | (<u32>fgDepth & <u32>GRAPH_VAR_DEPTH_MASK));
+    }
+  }
+  const maxDepth = load<u32>(ft, FT_GRAPH_MAX_DEPTH);
+  if (maxDepth != 0 && <u32>fgDepth >= maxDepth) return;
+  if ((load<u32>(ft, FT_GRAPH_FLAGS) & FGRAPH_FL_SKIP_IRQS) != 0 && contextLevel >= CTX_IRQ) return;
+  // __graph_entry()
+  const tb = load<u32>(op, OPS_ARG);
+  const ev = lockReserve(tb, FGRAPH_ENT_SIZE);
+  if (ev == 0) return;
+  const d = eventData(ev);
+  store<u32>(d, <u32>TRACE_GRAPH_ENT | traceCtx());
+  store<i32>(d, ftPid, ENT_PID);
+  store<u64>(d, ip, FGE_FUNC);
+  store<u32>(d, <u32>fgDepth, FGE_DEPTH);
+  unlockCommit(tb);
+  fgMask |= <u32>1 << idx;
+}
+
+// ftrace_return_to_handler(): trace_graph_return() of every fgraph_ops in the frame's bitmap
+function graphReturn(mask: u32, ip: u64, depth: u32, calltime: u64, rettime: u64, retval: u64): void {
+  const arr = load<u32>(ftArea(), FT_GRAPH_ARRAY);
+  while (mask != 0) {
+    const idx = <u32>ctz(mask);
+    mask &= mask - 1;
+    const varp = graphVar(idx);
+    let v = load<u32>(varp);
+    // ftrace_graph_addr_finish()
+    if ((v & <u32>GRAPH_VAR_ACTIVE) != 0 && (v & <u32>GRAPH_VAR_DEPTH_MASK) == depth) v &= ~<u32>GRAPH_VAR_ACTIVE;
+    if (v & <u32>GRAPH_VAR_NOTRACE) v &= ~<u32>GRAPH_VAR_NOTRACE;
+    else {
+      const op = arr != 0 ? atomic.load<u32>(arr + (<usize>idx << 2)) : 0;
+      if (op != 0) graphRetEvent(load<u32>(op, OPS_ARG), ip, depth, calltime, rettime, retval);
+    }
+    store<u32>(varp, v);
+  }
+}
+
+// __trace_graph_return(): a TRACE_GRAPH_RET event
+function graphRetEvent(tb: usize, ip: u64, depth: u32, calltime: u64, rettime: u64, retval: u64): void {
+  const ev = lockReserve(tb, FGRAPH_RET_SIZE);
+  if (ev == 0) return;
+  const d = eventData(ev);
+  store<u32>(d, <u32>TRACE_GRAPH_RET | traceCtx());
+  store<i32>(d, ftPid, ENT_PID);
+  store<u64>(d, ip, FGR_FUNC);
+  store<u64>(d, retval, FGR_RETVAL);
+  store<u32>(d, depth, FGR_DEPTH);
+  store<u32>(d, load<u32>(ftPcpu, FTC_OVERRUN), FGR_OVERRUN);
+  store<u64>(d, calltime, FGR_CALLTIME);
+  store<u64>(d, rettime, FGR_RETTIME);
+  unlockCommit(tb);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// the stack tracer (trace_stack.c)
+
+@inline function frameSize(table: usize, rec: usize): u64 {
+  if (rec == 0) return 0;
+  return <u64>load<u16>(table + (<usize>load<u32>(rec, REC_ID) << 1));
+}
+
+// stack_trace_call() -> check_stack(): the stack in use when ip is called is every entered function's
+// frame plus ip's own and the entry code below them; a new maximum records the chain, innermost first,
+// with the depth each row's frame reaches (stack_trace_index)
+function stackTraceCall(rec: usize, ip: u64, parent: u64): void {
+  const stk = atomic.load<u32>(ftArea(), FT_STACK);
+  if (stk == 0 || contextLevel == CTX_NMI) return;
+  const sizes = load<u32>(stk, STK_FRAME_SIZES);
+  const depth = <i32>load<u32>(ftPcpu, FTC_DEPTH);
+  let size = <u64>load<u32>(stk, STK_BASE) + frameSize(sizes, rec);
+  for (let i = 0; i < depth; i++) size += frameSize(sizes, load<u32>(ftPcpu + FTC_STACK + <usize>i * FTF_SIZE, FTF_REC));
+  if (size <= atomic.load<u64>(stk, STK_MAX_SIZE)) return;
+  // arch_spin_lock(&stack_trace_max_lock)
+  while (atomic.cmpxchg<u32>(stk + STK_LOCK, 0, 1) != 0) {}
+  if (size > load<u64>(stk, STK_MAX_SIZE)) {
+    atomic.store<u64>(stk, size, STK_MAX_SIZE);
+    let n: u32 = 0;
+    let at = size;
+    store<u64>(stk + STK_ENTRIES, ip);
+    store<u32>(stk + STK_INDEX, <u32>at);
+    n++;
+    let ret = parent;
+    for (let i = depth - 1; i >= 0 && n < <u32>STACK_TRACE_ENTRIES; i--) {
+      const f = ftPcpu + FTC_STACK + <usize>i * FTF_SIZE;
+      at -= frameSize(sizes, i == depth - 1 ? rec : load<u32>(f + FTF_SIZE, FTF_REC));
+      store<u64>(stk + STK_ENTRIES + (<usize>n << 3), ret != 0 ? ret : load<u64>(f, FTF_IP));
+      store<u32>(stk + STK_INDEX + (<usize>n << 2), <u32>at);
+      n++;
+      ret = load<u64>(f, FTF_PARENT);
+    }
+    store<u32>(stk, n, STK_NR_ENTRIES);
+  }
+  atomic.store<u32>(stk + STK_LOCK, 0);
 }
 
 // ftrace_dump() asked for by a probe: tracing goes off (ftrace_dump_one: tracer_tracing_off) and the
@@ -636,6 +800,8 @@ function ftraceOpsListFunc(rec: usize, ip: u64, parent: u64): void {
   if (cb == FT_CB_FUNCTION) functionTraceCall(op, ip, parent);
   else if (cb == FT_CB_PROFILE) functionProfileCall(rec);
   else if (cb == FT_CB_PROBE) probeCall(op, ip, parent);
+  else if (cb == FT_CB_GRAPH) graphEntry(op, ip);
+  else if (cb == FT_CB_STACK) stackTraceCall(rec, ip, parent);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -659,14 +825,29 @@ function ftraceOpsListFunc(rec: usize, ip: u64, parent: u64): void {
   store<u64>(cpuDesc, load<u64>(cpuDesc, CPU_VCLOCK) + ns, CPU_VCLOCK);
 }
 
-// One traced call: the trampoline's work once the patched call site jumped to it.
-@inline function tracedCall(rec: usize, ip: u64, parent: u64, ns: u64): void {
+// The trampoline's work once a patched call site jumped to it: every ops' callback, then (for the
+// graph users and the profiler) the body's start time. The shadow stack has room for the frame unless
+// `room` is false (function_graph_enter_regs() then takes nothing).
+@inline function dispatch(rec: usize, ip: u64, parent: u64, room: bool): void {
   ftProfiled = false;
+  fgMask = 0;
+  fgOverrun = false;
+  fgDepth = room ? <i32>load<u32>(ftPcpu, FTC_GRAPH_DEPTH) : -1;
   ftraceOpsListFunc(rec, ip, parent);
-  if (ns != 0) {
-    advanceClock(ns);
-    if (ftProfiled) profileReturn(rec, ns);
+}
+
+// One traced call of a function that calls nothing traced: entry, `ns` in the body, return.
+@inline function tracedCall(rec: usize, ip: u64, parent: u64, ns: u64): void {
+  dispatch(rec, ip, parent, load<u32>(ftPcpu, FTC_DEPTH) < <u32>FTC_STACK_MAX);
+  if ((fgMask | <u32>ftProfiled) == 0) {
+    if (ns != 0) advanceClock(ns);
+    return;
   }
+  const calltime = graphClock();
+  if (ns != 0) advanceClock(ns);
+  const rettime = graphClock();
+  if (fgMask != 0) graphReturn(fgMask, ip, <u32>fgDepth, calltime, rettime, 0);
+  if (ftProfiled) profileReturn(rec, rettime - calltime, 0);
 }
 
 // The hot loop: a call site whose record is not enabled costs a load and a test.
@@ -702,30 +883,56 @@ export function ftOpEnter(pc: usize): void {
   const parent = (<u64>load<u32>(pc, 20) << 32) | <u64>load<u32>(pc, 16);
   const rec = callSite(load<u32>(pc, 4), ip);
   const depth = load<u32>(ftPcpu, FTC_DEPTH);
+  const room = depth < <u32>FTC_STACK_MAX;
   ftProfiled = false;
-  if (rec != 0 && atomic.load<i32>(rec, REC_FLAGS) < 0) ftraceOpsListFunc(rec, ip, parent);
-  if (depth < <u32>FTC_STACK_MAX) {
-    const f = ftPcpu + FTC_STACK + <usize>depth * FTF_SIZE;
-    store<u32>(f, <u32>rec, FTF_REC);
-    store<u32>(f, ftProfiled ? 1 : 0, FTF_PROFILED);
-    store<u64>(f, ip, FTF_IP);
-    store<u64>(f, parent, FTF_PARENT);
-    store<u64>(f, load<u64>(cpuDesc, CPU_VCLOCK), FTF_ENTRY);
-    store<u32>(ftPcpu, depth + 1, FTC_DEPTH);
+  fgMask = 0;
+  if (rec != 0 && atomic.load<i32>(rec, REC_FLAGS) < 0) dispatch(rec, ip, parent, room);
+  if (!room) {
+    // no frame: its exit pops nothing
+    store<u32>(ftPcpu, load<u32>(ftPcpu, FTC_LOST) + 1, FTC_LOST);
+    return;
   }
+  const f = ftPcpu + FTC_STACK + <usize>depth * FTF_SIZE;
+  store<u32>(f, <u32>rec, FTF_REC);
+  store<u32>(f, ftProfiled ? 1 : 0, FTF_PROFILED);
+  store<u64>(f, ip, FTF_IP);
+  store<u64>(f, parent, FTF_PARENT);
+  store<u32>(f, fgMask, FTF_GRAPH);
+  store<u32>(f, <u32>fgDepth, FTF_GRAPH_DEPTH);
+  store<u64>(f, 0, FTF_SUBTIME);
+  store<u64>(f, (fgMask | <u32>ftProfiled) != 0 ? graphClock() : 0, FTF_ENTRY);
+  if (fgMask != 0) store<u32>(ftPcpu, <u32>fgDepth + 1, FTC_GRAPH_DEPTH);
+  store<u32>(ftPcpu, depth + 1, FTC_DEPTH);
 }
 
-// OP_FT_EXIT: the innermost entered function returns
-export function ftOpExit(): void {
+// OP_FT_EXIT / OP_FT_EXIT_RET: the innermost entered function returns (with `retval` in the return
+// register, what funcgraph-retval prints)
+export function ftOpExit(retval: u64): void {
   ftEnsure();
+  const lost = load<u32>(ftPcpu, FTC_LOST);
+  if (lost != 0) {
+    store<u32>(ftPcpu, lost - 1, FTC_LOST);
+    return;
+  }
   const depth = load<u32>(ftPcpu, FTC_DEPTH);
   if (depth == 0) return;
   const f = ftPcpu + FTC_STACK + <usize>(depth - 1) * FTF_SIZE;
-  store<u32>(ftPcpu, depth - 1, FTC_DEPTH);
-  if (load<u32>(f, FTF_PROFILED) != 0) {
-    const rec = callSite(load<u32>(f, FTF_REC), load<u64>(f, FTF_IP));
-    profileReturn(rec, load<u64>(cpuDesc, CPU_VCLOCK) - load<u64>(f, FTF_ENTRY));
+  const mask = load<u32>(f, FTF_GRAPH);
+  const profiled = load<u32>(f, FTF_PROFILED) != 0;
+  if (mask != 0 || profiled) {
+    const rettime = graphClock();
+    const calltime = load<u64>(f, FTF_ENTRY);
+    const ip = load<u64>(f, FTF_IP);
+    if (mask != 0) {
+      const gdepth = load<u32>(f, FTF_GRAPH_DEPTH);
+      graphReturn(mask, ip, gdepth, calltime, rettime, retval);
+      store<u32>(ftPcpu, gdepth, FTC_GRAPH_DEPTH);
+    }
+    // the parent frame is still below this one while profileReturn looks for it
+    store<u32>(ftPcpu, depth - 1, FTC_DEPTH);
+    if (profiled) profileReturn(callSite(load<u32>(f, FTF_REC), ip), rettime - calltime, load<u64>(f, FTF_SUBTIME));
   }
+  store<u32>(ftPcpu, depth - 1, FTC_DEPTH);
 }
 
 // OP_FT_TASK pid, comm: a context switch to another task

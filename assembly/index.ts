@@ -6,10 +6,10 @@ export {
   rbInitPage, rbInitCpuBuffer, rbResetCpu, rbRemovePages, rbInsertPages, rbLockReserve, rbUnlockCommit,
   rbDiscardCommit, rbWrite, rbEventData, rbCalculateEventLength, rbRequestPublish, rbPublishAll, rbConsume,
   rbPeek, rbEmptyCpu, rbOldestEventTs, rbReadPage, rbIterStart, rbIterNext, rbEntriesCpu, rbBytesCpu,
-  sessionBegin, sessionEnd, rbWriterFlush,
+  rbWriterFlush,
 } from "./ring_buffer";
-export { runProgram, writeOne, writeBatch, benchChunk } from "./workload";
-export { evEmit } from "./events";
+export { runProgram, benchChunk } from "./workload";
+export { writerAttach, writerWrite, writerReserve, writerCommit, writerBatch, writerEmit } from "./writer";
 export {
   ftraceHashBuild, ftraceHashLookup, ftraceClearModFromHash, ftraceLookupRec, ftraceHashRecUpdate,
   ftraceReplaceCode, ftraceModuleEnable, ftraceCheckCounts,

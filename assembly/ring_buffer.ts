@@ -504,6 +504,14 @@ function markDirty(cb: usize): void {
 // Make every event committed so far visible: page->commit of each dirty buffer's commit page, then the
 // sequence number (a sequentially consistent RMW, which also publishes the counters written before it).
 export function rbPublishAll(): void {
+  rbPublishCommits();
+  atomic.add<i32>(cpuDesc + CPU_PUBLISH_SEQ, 1);
+  atomic.notify(cpuDesc + CPU_PUBLISH_SEQ);
+}
+
+// The page->commit stores alone, for a writer no reader ever waits on (an attached writer, see
+// writer.ts): its own sequentially consistent store that ends the call publishes the counters.
+export function rbPublishCommits(): void {
   wcFlush();
   const n = load<u32>(cpuDesc, CPU_DIRTY_COUNT);
   for (let i: u32 = 0; i < n; i++) {
@@ -512,8 +520,6 @@ export function rbPublishAll(): void {
   }
   store<u32>(cpuDesc, 0, CPU_DIRTY_COUNT);
   lastDirty = 0;
-  atomic.add<i32>(cpuDesc + CPU_PUBLISH_SEQ, 1);
-  atomic.notify(cpuDesc + CPU_PUBLISH_SEQ);
 }
 
 // Set while ATTN_STOP was seen: long-running workloads poll it.

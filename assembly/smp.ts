@@ -1,7 +1,7 @@
 // IPIs and the idle loop of a CPU: its mailbox in shared memory, woken through the doorbell word.
 import {
   CPU_DOORBELL, CPU_WORK_SEQ, CPU_WORK_ACK, CPU_WORK_CMD, CPU_IPI_SEQ, CPU_IPI_ACK, CPU_IPI_FUNC, CPU_ATTENTION,
-  ATTN_IPI, IPI_SYNC, IPI_QUIESCE,
+  ATTN_IPI, IPI_SYNC, IPI_QUIESCE, CPU_WRITER_ACTIVE,
 } from "./abi";
 import { cpuDesc, lastWorkSeq, lastIpiSeq, setLastWorkSeq, setLastIpiSeq, smpMb } from "./cpu";
 import { rbWriterFlush } from "./ring_buffer";
@@ -13,7 +13,9 @@ function runIpi(func: i32): void {
     // rb_cpu_sync(): smp_rmb(), i.e. this CPU's view of memory is refreshed
   } else if (func == IPI_QUIESCE) {
     // reaching here between two events is the quiescent state synchronize_rcu() waits for; the host
-    // may change this CPU's buffers after it, so the writer's cache goes back to memory
+    // may change this CPU's buffers after it, so the writer's cache goes back to memory. A writer
+    // attached from another thread writes as this CPU too: its call in progress ends first.
+    while (atomic.load<i32>(cpuDesc, CPU_WRITER_ACTIVE) != 0) memory.atomic.wait32(cpuDesc + CPU_WRITER_ACTIVE, 1, 1000);
     rbWriterFlush();
   }
 }

@@ -15,7 +15,7 @@ import {
   sessionBegin, sessionEnd, attentionStop, rbEntriesAll,
 } from "./ring_buffer";
 import { clockSessionStart, virtualDelay } from "./clock";
-import { OP_FT_CALL, OP_FT_ENTER, OP_FT_EXIT, OP_FT_TASK, OP_FT_IRQFLAGS } from "./abi";
+import { OP_FT_CALL, OP_FT_ENTER, OP_FT_EXIT, OP_FT_EXIT_RET, OP_FT_TASK, OP_FT_IRQFLAGS } from "./abi";
 import { ftOpCall, ftOpEnter, ftOpExit, ftOpTask, ftOpIrqFlags } from "./ftrace";
 import { OP_EVENT, OP_TRACE_WRITE } from "./abi";
 import { evOpEvent, evOpTraceWrite } from "./events";
@@ -235,8 +235,11 @@ export function runProgram(prog: usize): i32 {
       ftOpEnter(pc);
       pc += 24;
     } else if (op == OP_FT_EXIT) {
-      ftOpExit();
+      ftOpExit(0);
       pc += 4;
+    } else if (op == OP_FT_EXIT_RET) {
+      ftOpExit((<u64>load<u32>(pc, 8) << 32) | <u64>load<u32>(pc, 4));
+      pc += 12;
     } else if (op == OP_FT_TASK) {
       ftOpTask(load<i32>(pc, 4), load<u32>(pc, 8));
       pc += 12;
@@ -256,26 +259,6 @@ export function runProgram(prog: usize): i32 {
   }
   sessionEnd();
   return ret;
-}
-
-// ring_buffer_write() called from JavaScript, one event per call (the embedding case). A call that
-// starts after a pause asks for a fresh clock reading.
-export function writeOne(tb: usize, length: u32, src: usize, fresh: bool): i32 {
-  if (fresh) clockSessionStart();
-  return rbWrite(tb, length, src);
-}
-
-// The batched form: `src` holds records of [u32 length][payload, padded to 4 bytes]. Returns how many
-// were recorded.
-export function writeBatch(tb: usize, src: usize, count: u32): u32 {
-  clockSessionStart();
-  let written: u32 = 0;
-  for (let i: u32 = 0; i < count; i++) {
-    const length = load<u32>(src);
-    if (rbWrite(tb, length, src + 4) == 0) written++;
-    src += 4 + ((length + 3) & ~3);
-  }
-  return written;
 }
 
 // The benchmark's hot loop: n events of `size` bytes (the first 16 written), reserve to commit.

@@ -20,6 +20,7 @@
 import { createMachine, Workload, type RingMachine, type WorkloadResult } from '../src/index.ts';
 import type { TwinBenchArgs, TwinBenchResult } from './twin-worker.ts';
 import { measurement, machineInfo, machineLine, type Measurement, type MachineInfo } from './stats.ts';
+import { siblingModule } from '../src/machine/platform.ts';
 
 export interface RingBenchOptions {
   durationMs: number; // total measuring time, split across phases and runs
@@ -71,7 +72,7 @@ export class BenchUsageError extends Error {}
 const WRITE_SIZE = 16; // the write-path figures are defined for a 16-byte payload
 const PHASES = 8; // wasm.counter, wasm.local, ts, jscall, jsbatch, cpu1, cpu2, producer run
 const BATCH = 256;
-const TWIN_WORKER = new URL('./twin-worker.ts', import.meta.url).href;
+const TWIN_WORKER = siblingModule('./twin-worker', import.meta.url).href;
 
 const now = () => performance.now();
 

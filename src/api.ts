@@ -7,10 +7,13 @@ import { abi } from './layout.ts';
 import { FixSet } from './fixes.ts';
 import { Ftrace } from './ftrace/ftrace.ts';
 import { Tracefs } from './tracefs/tracefs.ts';
+import { Writer, WRITER_SCRATCH_BYTES, type MachineHandle } from './writer.ts';
 import { EventLayer } from './events/events.ts';
+import { instantiateRingtrace } from './machine/wasm.ts';
+import { closeWriters, writerHolder } from './machine/writer-claim.ts';
 
-const { RES_SIZE, RES_WRITTEN, RES_FAILED, RES_NESTED, RES_BYTES, RES_PAGES, CLOCK_COUNTER, CLOCK_VIRTUAL, IPI_SYNC, EFAULT_RET, TB_CLOCK,
-  TB_MAX_DATA_SIZE } = abi;
+const { RES_SIZE, RES_WRITTEN, RES_FAILED, RES_NESTED, RES_BYTES, RES_PAGES, IPI_SYNC, EFAULT_RET, CPU_WRITER_SCRATCH,
+  CPU_WRITER_SCRATCH_SIZE, WRITER_CLOSED } = abi;
 
 export interface MachineOptions {
   cpus?: number; // possible CPUs (nr_cpu_ids), default 2
@@ -58,6 +61,7 @@ export class RingMachine {
   readonly ftrace!: Ftrace; // dynamic function tracing (created once the CPUs run)
   readonly events!: EventLayer; // trace events (kernel/trace/trace_events.c)
   private readonly everOnline = new Set<number>(); // CPUs whose worker has been started
+  private readonly writers = new Set<Writer>(); // attached on this thread
   readonly fs: Tracefs = new Tracefs(this); // tracefs: /sys/kernel/tracing
 
   private constructor(readonly machine: Machine, readonly fixes: FixSet, opts: BufferDefaults) {
@@ -131,6 +135,8 @@ export class RingMachine {
     if (!this.cpuHotpluggable(cpu)) throw new RingtraceError('EPERM', `CPU ${cpu} cannot be taken offline (the boot CPU is not hotpluggable)`);
     if (!this.machine.isOnline(cpu)) return;
     if (this.machine.onlineCpus().length === 1) throw new RingtraceError('EBUSY', `CPU ${cpu} is the last online CPU`);
+    // a writer attached from a thread cannot be stopped like a workload: it releases the CPU first
+    if (writerHolder(this.machine.mem, this.machine.cpuDesc(cpu)) > 0) throw new RingtraceError('EBUSY', `CPU ${cpu} has a writer attached`);
     await this.machine.cpuDown(cpu);
   }
 
@@ -218,9 +224,46 @@ export class RingMachine {
   }
 
   // Write from this JavaScript thread as CPU `cpu` (the embedding case): the thread takes the CPU's
-  // place as the only writer of its buffers until release().
+  // place as the only writer of its buffers until release(); EBUSY while another writer (an attached
+  // one, or the CPU running a workload) holds it.
   attachWriter(cpu: number, buffer: TraceBuffer = this.buffer): Writer {
-    return new Writer(this, cpu, buffer);
+    this.checkOpen();
+    if (!(buffer instanceof TraceBuffer) || !this.traceBuffers().includes(buffer)) throw new RingtraceError('EINVAL', 'not a buffer of this machine');
+    const m = this.machine;
+    if (!m.isOnline(cpu)) throw new RingtraceError('ENODEV', `CPU ${cpu} is offline`);
+    this.prepareWriterAreas();
+    const w = Writer.attachNow(m.mem, instantiateRingtrace(m.module, m.memory, m.epochMs), cpu, buffer.addr, () => this.writers.delete(w));
+    this.writers.add(w);
+    return w;
+  }
+
+  // What another thread needs to write into (or read from) this machine: post it to a worker, which
+  // then calls attachWriter(handle, { cpu }). The instances are those that exist now.
+  handle(): MachineHandle {
+    this.checkOpen();
+    this.prepareWriterAreas();
+    const m = this.machine;
+    return {
+      memory: m.memory,
+      module: m.module,
+      buffer: this.buffer.addr,
+      instances: Object.fromEntries([...this.instances].map(([name, tb]) => [name, tb.addr])),
+    };
+  }
+
+  // Every CPU's batch area for attached writers, made once (CPU_WRITER_SCRATCH).
+  private prepareWriterAreas(): void {
+    const m = this.machine;
+    for (let cpu = 0; cpu < this.nrCpuIds; cpu++) {
+      const desc = m.cpuDesc(cpu);
+      if (m.mem.load32(desc + CPU_WRITER_SCRATCH)) continue;
+      m.mem.store32(desc + CPU_WRITER_SCRATCH_SIZE, WRITER_SCRATCH_BYTES);
+      m.mem.store32(desc + CPU_WRITER_SCRATCH, m.arena.alloc(WRITER_SCRATCH_BYTES));
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.machine.isClosed) throw new RingtraceError('ENODEV', 'the machine is closed');
   }
 
   dmesg(): string[] {
@@ -228,141 +271,11 @@ export class RingMachine {
   }
 
   async close(): Promise<void> {
+    // no writer outlives the machine: attached ones fail at their next call
+    for (const w of [...this.writers]) w.detach(WRITER_CLOSED);
+    closeWriters(this.machine.mem, Array.from({ length: this.nrCpuIds }, (_, cpu) => this.machine.cpuDesc(cpu)));
     this.ftrace?.close();
     await this.machine.close();
-  }
-}
-
-let attached: Writer | undefined;
-
-// Copy a payload into shared memory (`at` is 4-byte aligned). For small events, word stores beat both a
-// byte loop and TypedArray.prototype.set's setup.
-function copyIn(u8: Uint8Array, u32: Uint32Array, at: number, data: Uint8Array): void {
-  const len = data.length;
-  if (len > 64) {
-    u8.set(data, at);
-    return;
-  }
-  let i = 0;
-  for (; i + 4 <= len; i += 4) u32[(at + i) >> 2] = data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24);
-  for (; i < len; i++) u8[at + i] = data[i];
-}
-
-export class Writer {
-  private readonly src: number;
-  private readonly cap: number;
-  private released = false;
-  // Views and addresses taken once: the hot path is one call into Wasm, and these stay valid (the
-  // scratch area and the buffer's fields were allocated before any later growth of the memory).
-  private readonly u8: Uint8Array;
-  private readonly u32: Uint32Array;
-  private readonly i32: Int32Array;
-  private readonly tb: number;
-  private readonly clockIdx: number;
-  private readonly maxIdx: number;
-  private readonly writeOneFn: RingMachine['machine']['exports']['writeOne'];
-  private readonly evEmitFn: RingMachine['machine']['exports']['evEmit'];
-
-  constructor(private readonly rm: RingMachine, readonly cpu: number, readonly buffer: TraceBuffer) {
-    const m = rm.machine;
-    if (!m.isOnline(cpu)) throw new RingtraceError('ENODEV', `CPU ${cpu} is offline`);
-    if (attached) throw new RingtraceError('EBUSY', `this thread already writes as CPU ${attached.cpu}; release() that writer first`);
-    if (!buffer.hasCpu(cpu)) throw new RingtraceError('ENODEV', `buffer "${buffer.name}" has no buffer for CPU ${cpu}`);
-    this.cap = Math.max(buffer.maxDataSize, 4096) * 4;
-    this.src = m.arena.alloc(this.cap);
-    ({ u8: this.u8, u32: this.u32, i32: this.i32 } = m.mem);
-    this.tb = buffer.addr;
-    this.clockIdx = (buffer.addr + TB_CLOCK) >> 2;
-    this.maxIdx = (buffer.addr + TB_MAX_DATA_SIZE) >> 2;
-    this.writeOneFn = m.exports.writeOne;
-    this.evEmitFn = m.exports.evEmit;
-    m.exports.cpuInit(cpu);
-    m.exports.sessionBegin();
-    attached = this;
-  }
-
-  // The buffer's clock and size limit are read from shared memory at every call (a clock change or a
-  // sub-buffer resize may happen while the writer is attached); a real clock (local or global) needs a
-  // fresh reading per call, since calls can be far apart.
-  private checkLength(len: number): void {
-    const max = this.i32[this.maxIdx];
-    if (len === 0 || len > max) throw new RingtraceError('EINVAL', `event size ${len} must be 1..${max} bytes`);
-  }
-
-  // ring_buffer_write(): false when the event was not recorded (full, recording off)
-  write(data: Uint8Array): boolean {
-    const len = data.length;
-    const i32 = this.i32;
-    if (this.released || len === 0 || len > i32[this.maxIdx]) return this.refuse(len);
-    const src = this.src;
-    copyIn(this.u8, this.u32, src, data);
-    const clock = i32[this.clockIdx];
-    return this.writeOneFn(this.tb, len, src, clock !== CLOCK_COUNTER && clock !== CLOCK_VIRTUAL ? 1 : 0) === 0;
-  }
-
-  // An event through its tracepoint (trace_event_call at `call`, fields in `payload` after struct
-  // trace_entry), as this CPU: every trace_array that has it enabled gets it. False when it is enabled
-  // nowhere.
-  emit(call: number, payload: Uint8Array): boolean {
-    const len = payload.length;
-    if (this.released || len > this.cap) return this.refuse(len);
-    copyIn(this.u8, this.u32, this.src, payload);
-    const clock = this.i32[this.clockIdx];
-    return this.evEmitFn(call, this.src, len, clock !== CLOCK_COUNTER && clock !== CLOCK_VIRTUAL ? 1 : 0) === 0;
-  }
-
-  // The writer's staging area in shared memory, for encoders that write a record in place
-  get scratch(): { addr: number; size: number } {
-    return { addr: this.src, size: this.cap };
-  }
-
-  // emit() of the `len` bytes already in the staging area
-  emitScratch(call: number, len: number): boolean {
-    if (this.released) return this.refuse(len);
-    const clock = this.i32[this.clockIdx];
-    return this.evEmitFn(call, this.src, len, clock !== CLOCK_COUNTER && clock !== CLOCK_VIRTUAL ? 1 : 0) === 0;
-  }
-
-  private refuse(len: number): never {
-    if (this.released) throw new RingtraceError('EINVAL', 'this writer was released');
-    this.checkLength(len);
-    throw new RingtraceError('EINVAL', `event size ${len} refused`);
-  }
-
-  // Many events in one call; returns how many were recorded.
-  writeBatch(events: Uint8Array[]): number {
-    if (this.released) this.refuse(1);
-    const m = this.rm.machine;
-    const { u8, u32 } = this;
-    let total = 0;
-    let off = this.src;
-    let count = 0;
-    for (const data of events) {
-      const len = data.length;
-      this.checkLength(len);
-      const need = 4 + ((len + 3) & ~3);
-      if (off + need > this.src + this.cap) {
-        total += m.exports.writeBatch(this.tb, this.src, count);
-        off = this.src;
-        count = 0;
-      }
-      u32[off >> 2] = len;
-      copyIn(u8, u32, off + 4, data);
-      off += need;
-      count++;
-    }
-    if (count) total += m.exports.writeBatch(this.tb, this.src, count);
-    return total;
-  }
-
-  release(): void {
-    if (this.released) return;
-    this.released = true;
-    const m = this.rm.machine;
-    m.exports.sessionEnd();
-    m.exports.cpuInit(-1);
-    m.arena.release(this.src, this.cap);
-    attached = undefined;
   }
 }
 
@@ -370,5 +283,5 @@ export async function createMachine(opts: MachineOptions = {}): Promise<RingMach
   return RingMachine.create(opts);
 }
 
-export { Workload };
+export { Workload, Writer };
 export type { WorkloadResult };

@@ -1,5 +1,5 @@
 // Typed errors of the API. `code` is the errno name the kernel would return for the same request.
-export type Errno = 'EINVAL' | 'ENOENT' | 'EBUSY' | 'EACCES' | 'ENODEV' | 'ENOMEM' | 'EPERM' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'EFAULT' | 'ERANGE';
+export type Errno = 'EINVAL' | 'ENOENT' | 'EBUSY' | 'EACCES' | 'ENODEV' | 'ENOMEM' | 'EPERM' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'EFAULT' | 'ERANGE' | 'ENOSPC' | 'EBADF' | 'EADDRINUSE' | 'EOVERFLOW';
 
 const strerror: Record<Errno, string> = {
   EINVAL: 'Invalid argument',
@@ -14,6 +14,10 @@ const strerror: Record<Errno, string> = {
   EISDIR: 'Is a directory',
   EFAULT: 'Bad address',
   ERANGE: 'Numerical result out of range',
+  ENOSPC: 'No space left on device',
+  EBADF: 'Bad file descriptor',
+  EADDRINUSE: 'Address already in use',
+  EOVERFLOW: 'Value too large for defined data type',
 };
 
 export class RingtraceError extends Error {

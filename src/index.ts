@@ -3,6 +3,8 @@ export { createMachine, RingMachine, Writer, Workload, KernelOopsError, DEFAULT_
 export { FIXES, findFix } from './fixes.ts';
 export type { Fix } from './fixes.ts';
 export type { MachineOptions, WorkloadResult } from './api.ts';
+export { attachWriter } from './writer.ts';
+export type { MachineHandle, AttachOptions } from './writer.ts';
 export { TraceBuffer, CLOCKS } from './ring/trace-buffer.ts';
 export type { TraceEvent, RingBufferStats, ClockName } from './ring/trace-buffer.ts';
 export { Tracefs, TRACEFS_MOUNTS } from './tracefs/index.ts';

@@ -82,7 +82,7 @@ test('cli: a short bench run prints the kernel-style report and writes the JSON 
     const names = json.map((x) => x.name);
     for (const name of [
       'ring.write.wasm.counter', 'ring.write.wasm.local', 'ring.write.ts.counter', 'ring.write.jscall.counter',
-      'ring.write.jsbatch.counter', 'ring.write.cpu1', 'ring.write.cpu2', 'ring.pipe', 'ring.pipe.lost',
+      'ring.write.jsbatch.counter', 'ring.write.cpu1', 'ring.write.cpu2', 'ring.pipe', 'ring.pipe.lost', 'embed.write.worker',
     ]) {
       assert.ok(names.includes(name), name);
     }

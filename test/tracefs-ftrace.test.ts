@@ -19,12 +19,12 @@ function traceLines(m: RingMachine, path = 'trace'): string[] {
 test('current_tracer and available_tracers', async () => {
   await withMachine(OPTS, async (m) => {
     const fs = m.fs;
-    assert.equal(fs.read('available_tracers'), 'function nop\n');
+    assert.equal(fs.read('available_tracers'), 'function_graph function nop\n');
     assert.equal(fs.read('current_tracer'), 'nop\n');
     await fs.write('current_tracer', '  function \t\n');
     assert.equal(fs.read('current_tracer'), 'function\n');
     assert.equal(m.ftrace.currentTracer(), 'function');
-    await assert.rejects(fs.write('current_tracer', 'function_graph\n'), errCode('EINVAL', /current_tracer/));
+    await assert.rejects(fs.write('current_tracer', 'function_graf\n'), errCode('EINVAL', /current_tracer/));
     await assert.rejects(fs.write('current_tracer', '\n'), errCode('EINVAL'));
     assert.equal(fs.read('current_tracer'), 'function\n', 'a failed write changes nothing');
     // the same tracer again keeps the buffer; a new one resets it (tracer_init)

@@ -22,12 +22,16 @@ test('paths: both mount points and relative paths; ls; ENOENT, ENOTDIR, EISDIR',
     assert.deepEqual(fs.ls(), [
       'README', 'available_events', 'available_filter_functions', 'available_tracers', 'buffer_size_kb', 'buffer_subbuf_size_kb',
       'buffer_total_size_kb', 'current_tracer', 'dynamic_events', 'enabled_functions', 'error_log', 'events', 'function_profile_enabled',
-      'instances', 'options', 'per_cpu', 'printk_formats', 'saved_cmdlines', 'saved_cmdlines_size', 'set_event', 'set_event_pid',
-      'set_ftrace_filter', 'set_ftrace_notrace', 'set_ftrace_notrace_pid', 'set_ftrace_pid', 'snapshot', 'touched_functions', 'trace',
-      'trace_clock', 'trace_marker', 'trace_marker_raw', 'trace_pipe', 'trace_stat', 'tracing_cpumask', 'tracing_on',
+      'instances', 'max_graph_depth', 'options', 'per_cpu', 'printk_formats', 'saved_cmdlines', 'saved_cmdlines_size', 'set_event',
+      'set_event_pid', 'set_ftrace_filter', 'set_ftrace_notrace', 'set_ftrace_notrace_pid', 'set_ftrace_pid', 'set_graph_function',
+      'set_graph_notrace', 'snapshot', 'stack_max_size', 'stack_trace', 'stack_trace_filter', 'touched_functions', 'trace', 'trace_clock',
+      'trace_marker', 'trace_marker_raw', 'trace_pipe', 'trace_stat', 'tracing_cpumask', 'tracing_on',
     ]);
     assert.deepEqual(fs.ls('/sys/kernel/debug/tracing/'), fs.ls());
-    assert.deepEqual(fs.ls('options'), ['overwrite']);
+    assert.deepEqual(fs.ls('options'), [
+      'funcgraph-abstime', 'funcgraph-cpu', 'funcgraph-duration', 'funcgraph-irqs', 'funcgraph-overhead', 'funcgraph-overrun',
+      'funcgraph-proc', 'funcgraph-retval', 'funcgraph-retval-hex', 'funcgraph-tail', 'graph-time', 'overwrite', 'sleep-time',
+    ]);
     assert.deepEqual(fs.ls('per_cpu'), ['cpu0', 'cpu1']);
     assert.deepEqual(fs.ls('/sys/kernel/tracing/per_cpu/cpu1'), ['buffer_size_kb', 'snapshot', 'snapshot_raw', 'stats', 'trace', 'trace_pipe', 'trace_pipe_raw']);
     assert.deepEqual(fs.stat('per_cpu'), { type: 'dir', mode: 0o750 });

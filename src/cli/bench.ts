@@ -5,6 +5,7 @@ import { toJson, machineLine } from '../../bench/stats.ts';
 import { runFtraceBench } from '../../bench/ftrace.ts';
 import { runSmpBench } from '../../bench/smp.ts';
 import { runEventsBench } from '../../bench/events.ts';
+import { runEmbedBench } from '../../bench/embed.ts';
 import { UsageError, writeTextFile, type Command } from './cli.ts';
 
 export const benchCommand: Command = {
@@ -17,7 +18,7 @@ export const benchCommand: Command = {
     "benchmark's run: producers on --cpus CPUs with a consumer CPU each reading whole pages in",
     'producer/consumer mode (or, with --no-consumer, producers alone in overwrite mode), reported per',
     "CPU with the kernel's fields; then function tracing (a disabled call, a traced call with one and",
-    "with 8 filtering ops, echo '*' > set_ftrace_filter and enabling the tracer) and SMP (an",
+    "with 8 filtering ops, a call under function_graph, echo '*' > set_ftrace_filter and enabling the tracer) and SMP (an",
     'on_each_cpu round trip, a hotplug cycle). Figures are medians of --runs runs; progress goes to stderr.',
   ].join('\n'),
   options: [
@@ -52,7 +53,11 @@ export const benchCommand: Command = {
       throw err;
     }
     const log = (l: string) => io.err(l);
-    res.measurements.push(...(await runFtraceBench({ runs: o.runs, log })), ...(await runSmpBench({ runs: o.runs, log })), ...(await runEventsBench({ runs: o.runs, log })));
+    res.measurements.push(
+      ...(await runFtraceBench({ runs: o.runs, log })),
+      ...(await runSmpBench({ runs: o.runs, log })),
+      ...(await runEmbedBench({ runs: o.runs, durationMs: res.phaseMs, log })),
+    );
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
     io.out(`ringtrace bench: ${machineLine(res.machine)}`);
     io.out(`${o.runs} run(s) per measurement (${res.phaseMs.toFixed(0)} ms each for the ring buffer), ${secs} s in all\n`);

@@ -187,7 +187,7 @@ function compile(root: Node): Pred[] {
   // a '!' is pushed down to the predicates (De Morgan), as the kernel inverts them (pred->not)
   const walk = (n: Node, t: number, f: number, next: number, inv: boolean): void => {
     if (n.kind === 'not') return walk(n.a, t, f, next, !inv);
-    if (n.kind === 'and' || n.kind === 'or') {
+    if (n.kind !== 'pred') {
       const lb = newLabel();
       if ((n.kind === 'and') !== inv) walk(n.a, lb, f, lb, inv);
       else walk(n.a, t, lb, lb, inv);

@@ -17,10 +17,12 @@ import { RingtraceError } from '../errors.ts';
 import { ftraceDumpFormatters } from '../machine/log.ts';
 import { setFtraceHooks, type CallSite } from './registry.ts';
 import {
-  buildCoreText, catalogModules, checkModuleDef, parseModuleFile, moduleName, ModuleArea,
+  IRQENTRY_TEXT, buildCoreText, catalogModules, checkModuleDef, parseModuleFile, moduleName, ModuleArea,
   type KernelSymbol, type KernelTextOptions, type ModuleDef, type ModuleFunction,
 } from './kernel-text.ts';
 import { formatDump } from './dump.ts';
+import { FunctionGraph } from './function-graph.ts';
+import { StackTracer } from './stack-tracer.ts';
 
 const {
   LAYOUT_BASE, H_FTRACE, H_FTRACE_DISABLED, FT_OPS_LIST, FT_GROUPS, FT_START_UP, FT_PERCPU, FT_PROFILE,
@@ -34,8 +36,9 @@ const {
   PROF_SIZE, FTW_UNDERFLOW,
 } = abi;
 
-export type TracerName = 'nop' | 'function';
-export const TRACERS: readonly TracerName[] = ['function', 'nop'];
+export type TracerName = 'nop' | 'function' | 'function_graph';
+// available_tracers: register_tracer() puts each new tracer first (function_graph registers last)
+export const TRACERS: readonly TracerName[] = ['function_graph', 'function', 'nop'];
 export type ProbeCommand = 'traceon' | 'traceoff' | 'stacktrace' | 'dump' | 'cpudump' | 'enable_event' | 'disable_event';
 const PROBE_KINDS: Record<ProbeCommand, number> = {
   traceon: PROBE_TRACEON,
@@ -124,7 +127,7 @@ export class FtraceOps {
     readonly addr: number,
     readonly id: number,
     readonly name: string,
-    readonly callback: number,
+    public callback: number,
     public arg: number,
     public funcHash: FuncHash,
   ) {}
@@ -246,6 +249,8 @@ export class Ftrace {
   private startUp = 0; // ftrace_start_up
   private readonly arrays = new Map<number, TraceArrayState>(); // by trace_buffer address
   readonly globalOps: FtraceOps;
+  readonly graph: FunctionGraph;
+  readonly stack: StackTracer;
   private profilerOps: FtraceOps | null = null;
   private profileTables = 0;
   private profileBytes = 0;
@@ -284,6 +289,8 @@ export class Ftrace {
     // global_ops: the top-level trace_array's ops (ftrace_init_global_array_ops)
     this.globalOps = this.newOps('global_ops', FT_CB_FUNCTION, rm.buffer.addr, { filter: EMPTY, notrace: EMPTY });
     this.arrays.set(rm.buffer.addr, { buffer: rm.buffer, ops: this.globalOps, tracer: 'nop', probes: new Map() });
+    this.graph = new FunctionGraph(this);
+    this.stack = new StackTracer(this);
     ftraceDumpFormatters.set(this.token, (tb, cpu) => this.dumpLines(tb, cpu));
     setFtraceHooks(this.machine, {
       resolveCall: (fn) => this.resolveCall(fn),
@@ -301,7 +308,7 @@ export class Ftrace {
   }
 
   // ftrace_lock: one change at a time
-  private locked<T>(fn: () => Promise<T> | T): Promise<T> {
+  locked<T>(fn: () => Promise<T> | T): Promise<T> {
     const run = this.lockChain.then(fn);
     this.lockChain = run.catch(() => undefined);
     return run;
@@ -314,7 +321,7 @@ export class Ftrace {
     return this.machine.mem.load32(LAYOUT_BASE + H_FTRACE_DISABLED) !== 0;
   }
 
-  private checkEnabled(): void {
+  checkEnabled(): void {
     if (this.disabled) throw new RingtraceError('ENODEV', 'ftrace is disabled (ftrace_kill() after a WARNING, see dmesg)');
   }
 
@@ -395,6 +402,11 @@ export class Ftrace {
     this.byName = map;
   }
 
+  // every record's name and REC_ID (the per-record tables of the profiler and the stack tracer)
+  *recordIds(): Generator<{ name: string; id: number }> {
+    for (const g of this.groups) for (let i = 0; i < g.syms.length; i++) yield { name: g.syms[i].name, id: g.ids[i] };
+  }
+
   private recordOf(group: RecordGroup, i: number): FtraceRecord {
     const rec = group.recs + i * REC_SIZE;
     const flags = this.machine.mem.loadU32(rec + REC_FLAGS);
@@ -456,6 +468,12 @@ export class Ftrace {
   }
 
   // kallsyms: the function containing addr
+  // in __irqentry_text (print_graph_irq(), check_irq_entry())
+  isIrqEntry(ip: bigint): boolean {
+    const s = this.symbolize(ip);
+    return s !== null && s.module === null && s.addr === ip && IRQENTRY_TEXT.has(s.name);
+  }
+
   symbolize(addr: bigint): { name: string; module: string | null; offset: number; size: number; addr: bigint } | null {
     const find = (syms: KernelSymbol[]) => {
       let lo = 0;
@@ -484,7 +502,7 @@ export class Ftrace {
 
   // ---- shared memory of hashes and ops
 
-  private publishHash(h: FtraceHash, mapper = false): FtraceHash {
+  publishHash(h: FtraceHash, mapper = false): FtraceHash {
     if (h.empty && !mapper) return h.addr === 0 ? h : new FtraceHash(h.ips, h.zeroed, h.flags, h.data);
     if (h.addr !== 0) return h;
     const m = this.machine;
@@ -514,13 +532,13 @@ export class Ftrace {
     return h;
   }
 
-  private freeHash(h: FtraceHash): void {
+  freeHash(h: FtraceHash): void {
     if (h.addr === 0) return;
     this.machine.arena.release(h.addr, h.bytes);
     h.addr = 0;
   }
 
-  private newOps(name: string, callback: number, arg: number, funcHash: FuncHash, flags = 0): FtraceOps {
+  newOps(name: string, callback: number, arg: number, funcHash: FuncHash, flags = 0): FtraceOps {
     const m = this.machine;
     const addr = m.arena.alloc(OPS_SIZE);
     const ops = new FtraceOps(addr, this.nextOpsId++, name, callback, arg, funcHash);
@@ -612,7 +630,7 @@ export class Ftrace {
 
   // ftrace_run_update_code(): patch or unpatch call sites (ftrace_replace_code returns at once when
   // ftrace is disabled)
-  private runUpdateCode(): void {
+  runUpdateCode(): void {
     if (this.disabled) return;
     this.ex.ftraceReplaceCode(1);
   }
@@ -620,7 +638,7 @@ export class Ftrace {
   // ---- register / unregister
 
   // ftrace_startup(): on the list, ENABLED, records counted, call sites patched
-  private startup(ops: FtraceOps, chain: string[]): void {
+  startup(ops: FtraceOps, chain: string[]): void {
     this.checkEnabled();
     if (ops.enabled) throw new RingtraceError('EBUSY', `${ops.name} is already registered`);
     // __register_ftrace_function(): add_ftrace_ops() puts it first
@@ -636,7 +654,7 @@ export class Ftrace {
   }
 
   // ftrace_shutdown(): records uncounted, off the list, not ENABLED; freed after a grace period by callers
-  private async shutdown(ops: FtraceOps, chain: string[]): Promise<void> {
+  async shutdown(ops: FtraceOps, chain: string[]): Promise<void> {
     if (this.disabled) return; // -ENODEV, which the tracers ignore
     if (!ops.enabled) return;
     // __unregister_ftrace_function(): remove_ftrace_ops(); ops->next stays for CPUs walking through it
@@ -682,7 +700,7 @@ export class Ftrace {
 
   // ---- filters
 
-  private toIps(funcs: Iterable<string | bigint>): Set<bigint> {
+  toIps(funcs: Iterable<string | bigint>): Set<bigint> {
     const out = new Set<bigint>();
     for (const f of funcs) {
       if (typeof f === 'bigint') {
@@ -815,8 +833,8 @@ export class Ftrace {
       const tr = this.tr(buffer);
       if (tr.tracer === name) return;
       const chain = opts.path === 'tracefs' ? ['tracing_set_tracer', 'tracing_set_trace_write', 'vfs_write', 'ksys_write', 'do_syscall_64'] : ['tracing_set_tracer'];
-      if (tr.tracer === 'function') {
-        await this.shutdown(tr.ops, ['unregister_ftrace_function', 'tracing_stop_function_trace', 'function_trace_reset', ...chain]);
+      if (tr.tracer !== 'nop') {
+        await this.tracerReset(tr, chain);
         tr.tracer = 'nop';
       }
       // tracer_init(): every tracer, nop too, starts on an empty buffer (tracing_reset_online_cpus)
@@ -824,8 +842,28 @@ export class Ftrace {
       if (name === 'function') {
         this.startup(tr.ops, ['register_ftrace_function', 'tracing_start_function_trace', 'function_trace_init', ...chain]);
         tr.tracer = 'function';
+      } else if (name === 'function_graph') {
+        // graph_trace_init() -> register_ftrace_graph(tr->gops), whose ftrace_ops shares tr->ops' hashes
+        this.graph.attach(tr.ops);
+        try {
+          this.startup(tr.ops, ['register_ftrace_graph', 'graph_trace_init', ...chain]);
+        } catch (err) {
+          this.graph.detach(tr.ops, FT_CB_FUNCTION);
+          throw err;
+        }
+        tr.tracer = 'function_graph';
       }
     });
+  }
+
+  // function_trace_reset() / graph_trace_reset(): the tracer's ops off the list
+  private async tracerReset(tr: TraceArrayState, chain: string[]): Promise<void> {
+    if (tr.tracer === 'function') {
+      await this.shutdown(tr.ops, ['unregister_ftrace_function', 'tracing_stop_function_trace', 'function_trace_reset', ...chain]);
+    } else if (tr.tracer === 'function_graph') {
+      await this.shutdown(tr.ops, ['unregister_ftrace_graph', 'graph_trace_reset', ...chain]);
+      this.graph.detach(tr.ops, FT_CB_FUNCTION);
+    }
   }
 
   // options/func_stack_trace of a trace_array
@@ -840,7 +878,7 @@ export class Ftrace {
     return this.locked(async () => {
       const tr = this.arrays.get(buffer.addr);
       if (!tr || tr.ops === this.globalOps) return;
-      if (tr.tracer === 'function') await this.shutdown(tr.ops, ['unregister_ftrace_function', 'tracing_set_nop', '__remove_instance']);
+      await this.tracerReset(tr, ['tracing_set_nop', '__remove_instance']);
       for (const p of tr.probes.values()) await this.dropProbe(p, ['unregister_ftrace_function_probe_func', 'clear_ftrace_function_probes']);
       this.arrays.delete(buffer.addr);
       await this.machine.synchronizeRcu();

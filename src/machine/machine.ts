@@ -6,14 +6,15 @@ import { compileRingtrace, instantiateRingtrace, type RingExports } from './wasm
 import { spawnCpuThread, type Thread } from './platform.ts';
 import { RingtraceError } from '../errors.ts';
 import { formatLogRecord } from './log.ts';
+import { claimWriter, releaseWriter } from './writer-claim.ts';
 
 const {
   LAYOUT_BASE, H_MAGIC, H_NR_CPU_IDS, H_SYSTEM_STATE, H_MEMORY_MODEL, H_VIRTUAL_STEP, H_CPU_TABLE, H_LOG,
   H_EPOCH_MS, H_ONLINE_MASK, H_TB_LIST, TBL_COUNT, TBL_ENTRIES, TBL_MAX, MACHINE_MAGIC, SYSTEM_RUNNING, SYSTEM_BOOTING, MEMORY_MODEL_TSO, MEMORY_MODEL_WEAK,
   CPU_DESC_SIZE, CPU_DOORBELL, CPU_WORK_SEQ, CPU_WORK_ACK, CPU_WORK_CMD, CPU_WORK_ARG0, CPU_WORK_RESULT,
   CPU_IPI_SEQ, CPU_IPI_ACK, CPU_IPI_FUNC, CPU_ATTENTION, CPU_STATE, CPU_VCLOCK, ATTN_IPI, ATTN_STOP,
-  CPU_STATE_ONLINE, CPU_STATE_OFFLINE, CPU_STATE_CRASHED, CMD_RUN, CMD_JS, IPI_QUIESCE, LOG_HEAD, LOG_DATA, LOG_RECORD,
-  LOG_RECORDS,
+  CPU_STATE_ONLINE, CPU_STATE_OFFLINE, CPU_STATE_CRASHED, CMD_RUN, CMD_JS, CMD_EXIT, IPI_QUIESCE, LOG_HEAD, LOG_DATA, LOG_RECORD,
+  LOG_RECORDS, WRITER_WORKLOAD,
 } = abi;
 
 export type MemoryModel = 'tso' | 'weak';
@@ -221,8 +222,11 @@ export class Machine {
   }
 
   // Run a workload program (its address in shared memory) on a CPU; optionally stop it after ms.
+  // The CPU writes into its buffers: it holds the CPU's writer claim meanwhile (one writer per CPU
+  // buffer; a writer attached from a thread makes this EBUSY).
   async runProgram(cpu: number, prog: number, durationMs?: number): Promise<number> {
     const d = this.slot(cpu).desc;
+    await claimWriter(this.mem, cpu, d, WRITER_WORKLOAD);
     Atomics.and(this.mem.i32, (d + CPU_ATTENTION) >> 2, ~ATTN_STOP);
     let timer: ReturnType<typeof setTimeout> | undefined;
     if (durationMs !== undefined) timer = setTimeout(() => this.stop(cpu), durationMs);
@@ -230,6 +234,7 @@ export class Machine {
       return await this.post(cpu, CMD_RUN, prog);
     } finally {
       if (timer) clearTimeout(timer);
+      releaseWriter(this.mem, d, WRITER_WORKLOAD);
     }
   }
 
@@ -351,6 +356,8 @@ export class Machine {
       this.slots.map(async (slot) => {
         if (!slot.thread) return;
         this.stop(slot.cpu);
+        await slot.work;
+        await this.leaveIdleLoop(slot);
         const thread = slot.thread;
         slot.thread = undefined;
         this.mem.store32(slot.desc + CPU_STATE, CPU_STATE_OFFLINE);
@@ -358,6 +365,16 @@ export class Machine {
       }),
     );
     for (let cpu = 0; cpu < this.nrCpuIds; cpu++) this.setOnline(cpu, false);
+  }
+
+  // Deno's worker.terminate() does not interrupt a thread inside Wasm (the idle loop's wait): the worker
+  // leaves it for its JavaScript first (CMD_EXIT), or `deno run` never ends. Bounded, for a CPU stuck
+  // in Wasm, which terminate() then leaves to the process's end.
+  private async leaveIdleLoop(slot: CpuSlot): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)));
+    await Promise.race([this.postNow(slot, CMD_EXIT, 0).catch(() => undefined), bound]);
+    clearTimeout(timer);
   }
 
   get isClosed(): boolean {

@@ -8,9 +8,16 @@ export interface Thread {
   terminate(): Promise<void>;
 }
 
+// Running from the TypeScript sources (a checkout, through tsx or Deno) or from the compiled JavaScript
+// in dist/ (the installed package): a module loaded by URL (a worker's entry, a module a CPU worker
+// imports) is the sibling file of the same kind as the module naming it.
+export function siblingModule(stem: string, base: string): URL {
+  return new URL(stem + (base.endsWith('.ts') ? '.ts' : '.js'), base);
+}
+
 export async function spawnCpuThread(): Promise<Thread> {
   if (isDeno) {
-    const worker = new Worker(new URL('./cpu-worker.ts', import.meta.url), { type: 'module' });
+    const worker = new Worker(siblingModule('./cpu-worker', import.meta.url), { type: 'module' });
     return {
       post: (m) => worker.postMessage(m),
       onMessage: (h) => worker.addEventListener('message', (e) => h((e as MessageEvent).data)),
@@ -22,9 +29,7 @@ export async function spawnCpuThread(): Promise<Thread> {
       terminate: async () => worker.terminate(),
     };
   }
-  const { Worker: NodeWorker } = await import('node:worker_threads');
-  // tsx does not hook worker threads on Node 20: the .mjs entry registers it, then loads the .ts entry
-  const worker = new NodeWorker(new URL('./worker-boot.mjs', import.meta.url));
+  const worker = await nodeWorker(siblingModule('./cpu-worker', import.meta.url));
   return {
     post: (m) => worker.postMessage(m),
     onMessage: (h) => worker.on('message', h),
@@ -33,6 +38,15 @@ export async function spawnCpuThread(): Promise<Thread> {
       await worker.terminate();
     },
   };
+}
+
+// A node:worker_threads worker running `entry`. tsx does not hook worker threads on Node 20: a .ts
+// entry (from the sources) starts from worker-boot.mjs, which registers it first; the compiled package
+// needs no loader.
+export async function nodeWorker(entry: URL): Promise<import('node:worker_threads').Worker> {
+  const { Worker: NodeWorker } = await import('node:worker_threads');
+  if (!entry.pathname.endsWith('.ts')) return new NodeWorker(entry);
+  return new NodeWorker(new URL('./worker-boot.mjs', import.meta.url), { workerData: { entry: entry.href } });
 }
 
 // The worker's side: its message port.

@@ -1,6 +1,8 @@
 // Loading the one compiled module and instantiating it over the shared memory, on the host and in
 // every CPU worker.
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { RingtraceError } from '../errors.ts';
 
 export interface RingExports {
   _start(): void;
@@ -31,23 +33,35 @@ export interface RingExports {
   rbIterNext(it: number, out: number, cap: number): number;
   rbEntriesCpu(tb: number, cpu: number): bigint;
   rbBytesCpu(tb: number, cpu: number): bigint;
-  sessionBegin(): void;
-  sessionEnd(): void;
   runProgram(prog: number): number;
-  writeOne(tb: number, length: number, src: number, fresh: number): number;
-  writeBatch(tb: number, src: number, count: number): number;
+  writerAttach(token: number): void;
+  writerWrite(tb: number, length: number, src: number, fresh: number): number;
+  writerReserve(tb: number, length: number, fresh: number): number;
+  writerCommit(tb: number): void;
+  writerBatch(tb: number, src: number, count: number, fresh: number): number;
   benchChunk(tb: number, size: number, n: number): number;
-  evEmit(call: number, src: number, len: number, fresh: number): number;
+  writerEmit(call: number, src: number, len: number, fresh: number): number;
 }
 
 const wasmUrl = new URL('../../build/ringtrace.wasm', import.meta.url);
 let compiled: Promise<WebAssembly.Module> | undefined;
 
+// Deno without --allow-read (NotCapable, PermissionDenied before Deno 2) and Node's permission model
+// (ERR_ACCESS_DENIED) refuse the read: that is a missing permission, not a missing file.
+function isPermissionError(err: { name?: string; code?: string }): boolean {
+  return err.name === 'NotCapable' || err.name === 'PermissionDenied' || err.code === 'ERR_ACCESS_DENIED';
+}
+
 export function compileRingtrace(): Promise<WebAssembly.Module> {
   compiled ??= readFile(wasmUrl).then(
     (bytes) => WebAssembly.compile(bytes),
     (err) => {
-      throw new Error(`ringtrace: ${wasmUrl.pathname} is missing (run "npm run build"): ${err.message}`);
+      compiled = undefined;
+      const path = fileURLToPath(wasmUrl);
+      if (isPermissionError(err)) {
+        throw new RingtraceError('EACCES', `ringtrace needs read access to ${path} (Deno: run with --allow-read): ${err.message}`);
+      }
+      throw new RingtraceError('ENOENT', `ringtrace: ${path} is missing (in a checkout: npm run build; installed: reinstall the package): ${err.message}`);
     },
   );
   return compiled;

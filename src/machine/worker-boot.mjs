@@ -1,5 +1,7 @@
-// Node 20's workers do not inherit tsx's loader: register it here, then load the TypeScript entry.
+// Node 20's workers do not inherit tsx's loader: register it here, then load the TypeScript entry
+// (workerData.entry, see nodeWorker in platform.ts).
+import { workerData } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 
 register();
-await import('./cpu-worker.ts');
+await import(workerData.entry);

@@ -156,11 +156,18 @@ export class Workload {
     return this;
   }
 
-  // Return from the function entered last.
-  exit(): this {
+  // Return from the function entered last, optionally with a return value (funcgraph-retval shows it;
+  // a negative number is an error code, stored as the 64-bit register would hold it).
+  exit(opts: { retval?: number | bigint } = {}): this {
     if (!this.ftStack.length) throw new RingtraceError('EINVAL', 'exit: no function was entered');
     this.ftStack.pop();
-    this.ops.push(() => [abi.OP_FT_EXIT]);
+    if (opts.retval === undefined) {
+      this.ops.push(() => [abi.OP_FT_EXIT]);
+      return this;
+    }
+    if (typeof opts.retval === 'number' && !Number.isSafeInteger(opts.retval)) throw new RingtraceError('EINVAL', `exit: bad retval ${opts.retval}`);
+    const rv = BigInt.asUintN(64, BigInt(opts.retval));
+    this.ops.push(() => [abi.OP_FT_EXIT_RET, lo32(rv), hi32(rv)]);
     return this;
   }
 
@@ -177,7 +184,7 @@ export class Workload {
         this.enter(node.fn);
         this.callGraph(node.children);
         if (node.durationNs) this.delay(node.durationNs);
-        this.exit();
+        this.exit({ retval: node.retval });
       }
     }
     return this;
@@ -247,6 +254,7 @@ export interface CallNode {
   fn: string | bigint;
   count?: number;
   durationNs?: number; // a leaf's time per call; a parent's own time after its children
+  retval?: number | bigint; // what a node with children returns
   children?: readonly CallNode[];
 }
 

@@ -18,12 +18,13 @@ import type { RingMachine } from '../api.ts';
 import type { TraceBuffer } from '../ring/trace-buffer.ts';
 import { FtraceHash, TRACERS, type Ftrace, type ProbeCommand } from '../ftrace/ftrace.ts';
 import {
-  FilterWriteParser, cacheMod, formatAvailableFilterFunctions, formatAvailableFilterFunction, formatFilterFile,
+  cacheMod, formatAvailableFilterFunctions, formatAvailableFilterFunction, formatFilterFile,
   matchGlob, matchRecords, parseFilterWord, takeCachedMods, type CachedMod, type FilterCommand, type FilterProbeLine,
   type FilterRecord,
 } from '../ftrace/filter.ts';
 import { FUNCTION_STAT_HEADERS, functionStatLine } from '../trace/output.ts';
-import { TRACE_MODE_READ, TRACE_MODE_WRITE, file, dynamicDir, type OpenFile, type TraceNode } from './node.ts';
+import { TRACE_MODE_READ, TRACE_MODE_WRITE, file, dynamicDir, type TraceNode } from './node.ts';
+import { WordFile } from './word-file.ts';
 import { kstrtoulFromUser, strstrip, userBytes } from './parse.ts';
 import type { TraceArray, TraceArrayFile } from './trace-array.ts';
 
@@ -148,15 +149,13 @@ function hookModules(rm: RingMachine, ft: Ftrace): void {
 
 const PROBE_CMDS: readonly string[] = ['traceon', 'traceoff', 'stacktrace', 'dump', 'cpudump'];
 
-class RegexFile implements OpenFile {
-  private readonly parser = new FilterWriteParser();
+class RegexFile extends WordFile {
   private readonly pending: PendingHash;
-  private failed = false;
-  private closed = false;
   private readonly ft: Ftrace;
   private recs?: { recs: FilterRecord[]; ips: bigint[]; key: string };
 
   constructor(private readonly tr: TraceArray, private readonly which: Which, append: boolean) {
+    super();
     this.ft = ftraceOf(tr);
     checkAlive(this.ft);
     const st = regexState(tr.buffer);
@@ -170,37 +169,17 @@ class RegexFile implements OpenFile {
     }
   }
 
-  // ftrace_regex_write(): every complete word is processed in order; the first error ends the write
-  async write(text: string): Promise<void> {
-    if (this.closed) throw new RingtraceError('EINVAL', 'the file is closed');
+  protected checkWritable(): void {
     checkAlive(this.ft);
-    const { words, error } = this.parser.write(text);
-    for (const w of words) {
-      try {
-        await this.process(w, false);
-      } catch (err) {
-        // the writer (echo) stops at the first failed write(): nothing after this word arrives
-        this.failed = true;
-        this.parser.close();
-        throw err;
-      }
-    }
-    if (error) throw error;
   }
 
-  // ftrace_regex_release(): the word left in the parser, then the commit
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const last = this.parser.close();
-    if (last !== null && !this.failed && !this.ft.disabled) {
-      try {
-        await this.process(last, true);
-      } catch {
-        // ftrace_regex_release ignores what ftrace_process_regex returns
-      }
-    }
-    if (this.ft.disabled) return; // ftrace_hash_move() refuses once ftrace is dead
+  protected writable(): boolean {
+    return !this.ft.disabled;
+  }
+
+  // ftrace_regex_release(): the hash is committed (ftrace_hash_move() refuses once ftrace is dead)
+  protected async commit(writable: boolean): Promise<void> {
+    if (!writable) return;
     const st = regexState(this.tr.buffer);
     let flags: number;
     if (this.which === 'filter') flags = st.mods.filter.length ? FTRACE_HASH_FL_MOD : 0;
@@ -216,7 +195,7 @@ class RegexFile implements OpenFile {
   }
 
   // ftrace_process_regex()
-  private async process(word: string, atClose: boolean): Promise<void> {
+  protected async apply(word: string, atClose: boolean): Promise<void> {
     const ft = this.ft;
     const cmd = parseFilterWord(word, { file: this.which }, atClose);
     const name = cmd.command?.name;

@@ -6,6 +6,7 @@
 // most the events that were there when the read began, so CPUs that keep writing cannot keep it going.
 import type { TraceEvent } from '../ring/trace-buffer.ts';
 import { printTraceLine, totalEntries, traceHeader, symbolSource, type SymbolSource } from '../trace/output.ts';
+import { GraphPrinter, graphHeader, printGraphEvents } from '../trace/graph-output.ts';
 import { TRACE_MODE_READ, TRACE_MODE_WRITE, file } from './node.ts';
 import { resetOnlineCpus } from './ftrace-files.ts';
 import type { PerCpuFile, TraceArray, TraceArrayFile } from './trace-array.ts';
@@ -21,6 +22,22 @@ function tracerName(tr: TraceArray): string {
   return tr.rm.ftrace?.currentTracer(tr.buffer) ?? 'nop';
 }
 
+// the function_graph tracer's print_line (graph_trace_open() per read), or none
+function graphPrinter(tr: TraceArray, tracer: string): GraphPrinter | null {
+  const ft = tr.rm.ftrace;
+  if (!ft || tracer !== 'function_graph') return null;
+  const syms = { commOf: (pid: number) => ft.commOf(pid), symbolize: (ip: bigint) => ft.symbolize(ip) };
+  return new GraphPrinter({ ...syms, nrCpuIds: tr.rm.nrCpuIds, isIrqEntry: (ip) => ft.isIrqEntry(ip) }, ft.graph.flags);
+}
+
+// s_show()'s header for a tracer with print_header (function_graph: print_graph_headers())
+function graphTraceHeader(tr: TraceArray, tracer: string): string {
+  const ft = tr.rm.ftrace!;
+  let s = `# tracer: ${tracer}\n#\n`;
+  if (ft.disabled) s += '# WARNING: FUNCTION TRACING IS CORRUPTED\n#          MAY BE MISSING FUNCTION EVENTS\n';
+  return s + graphHeader(ft.graph.flags);
+}
+
 // s_show() over __tracing_open(): pause-on-trace stops recording while the file is read
 // (tracing_stop_tr .. tracing_start_tr); the header, then every event of the CPUs in stamp order.
 export function traceRead(tr: TraceArray, cpu?: number, tracer = tracerName(tr)): string {
@@ -30,6 +47,8 @@ export function traceRead(tr: TraceArray, cpu?: number, tracer = tracerName(tr))
   tb.recordDisable();
   try {
     const cpus = cpu === undefined ? tb.bufferCpus() : tb.bufferCpus().filter((c) => c === cpu);
+    const graph = graphPrinter(tr, tracer);
+    if (graph) return graphTraceHeader(tr, tracer) + printGraphEvents(graph, [...tb.iterateMerged(cpus)], inNs, (ev) => (ev.lost ? -1 : 0));
     const { entries, total } = totalEntries(tb, tr.rm.nrCpuIds);
     let out = traceHeader({
       tracer,
@@ -84,6 +103,16 @@ function tracePipeRead(tr: TraceArray, cpu?: number): string {
   try {
     let limit = 0;
     for (const c of cpus) limit += tb.stats(c).entries;
+    const graph = graphPrinter(tr, tracerName(tr));
+    if (graph) {
+      const events: TraceEvent[] = [];
+      for (let n = 0; n < limit; n++) {
+        const ev = tb.consumeMerged(cpus);
+        if (!ev) break;
+        events.push(ev);
+      }
+      return printGraphEvents(graph, events, inNs, (ev) => ev.lost);
+    }
     let out = '';
     for (let n = 0; n < limit; n++) {
       const ev: TraceEvent | null = tb.consumeMerged(cpus);

@@ -3,9 +3,14 @@
 // filter files), and their print fmt is F_printk() stringified (trace_export.c).
 import { abi } from '../../layout.ts';
 import { ipSym } from '../../trace/output.ts';
-import { type EventDef, layoutFields } from '../types.ts';
+import { type EventDef, type EventField, layoutFields } from '../types.ts';
 
-const { TRACE_FN, TRACE_STACK, TRACE_PRINT, TRACE_BPRINT, TRACE_BPUTS, TRACE_RAW_DATA } = abi;
+const { TRACE_FN, TRACE_STACK, TRACE_PRINT, TRACE_BPRINT, TRACE_BPUTS, TRACE_RAW_DATA, TRACE_GRAPH_ENT, TRACE_GRAPH_RET } = abi;
+
+// A field of a packed entry (FTRACE_ENTRY_PACKED): at the offset given, no alignment
+const packed = (type: string, name: string, offset: number, size: number): EventField => ({
+  type, name, offset, size, signed: false, len: 0, dataLoc: false, string: false,
+});
 
 const callers = Array.from({ length: 8 }, (_, i) => `(void *)REC->caller[${i}]`).join(', ');
 
@@ -19,6 +24,31 @@ export const FTRACE_EVENTS: readonly EventDef[] = [
       { type: 'unsigned long', name: 'parent_ip' },
     ]),
     printFmt: '" %ps <-- %ps", (void *)REC->ip, (void *)REC->parent_ip',
+  },
+  {
+    system: 'ftrace',
+    name: 'funcgraph_entry',
+    type: TRACE_GRAPH_ENT,
+    // FTRACE_ENTRY_PACKED(funcgraph_entry): the packed struct ftrace_graph_ent, then the dynamic args[]
+    // (empty: no funcgraph-args)
+    fields: [packed('unsigned long', 'func', 8, 8), packed('unsigned int', 'depth', 16, 4), packed('unsigned long[]', 'args', 20, 0)],
+    printFmt: '"--> %ps (%u)", (void *)REC->func, REC->depth',
+  },
+  {
+    system: 'ftrace',
+    name: 'funcgraph_exit',
+    type: TRACE_GRAPH_RET,
+    // FTRACE_ENTRY_PACKED(funcgraph_exit) with CONFIG_FUNCTION_GRAPH_RETVAL: the packed struct
+    // ftrace_graph_ret, then calltime and rettime
+    fields: [
+      packed('unsigned long', 'func', 8, 8),
+      packed('unsigned long', 'retval', 16, 8),
+      packed('unsigned int', 'depth', 24, 4),
+      packed('unsigned int', 'overrun', 28, 4),
+      packed('unsigned long long', 'calltime', 32, 8),
+      packed('unsigned long long', 'rettime', 40, 8),
+    ],
+    printFmt: '"<-- %ps (%u) (start: %llx  end: %llx) over: %u retval: %lx", (void *)REC->func, REC->depth, REC->calltime, REC->rettime, REC->depth, REC->retval',
   },
   {
     system: 'ftrace',
