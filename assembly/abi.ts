@@ -249,7 +249,7 @@ export const IT_SIZE = 64;
 // ---- workload programs (the Wasm interpreter's opcodes); each op is OP word + fixed i32 args ----
 export const OP_END = 0;
 export const OP_WRITE = 1; // tb, payload size, count, pattern seed: count ring_buffer_write calls
-export const OP_BENCH = 2; // tb, payload size, result ptr: write until ATTN_STOP; result: u64 hits, u64 misses
+export const OP_BENCH = 2; // tb, payload size, extra full barriers per event (0; the gate's own test slows the build with it), result ptr: write until ATTN_STOP; result: u64 hits, u64 misses
 export const OP_STRESS = 3; // tb, seed, max size, nest percent, result ptr: random self-checking writes until stop
 export const OP_CONTEXT = 4; // ctx: set the interrupt context level for following ops
 export const OP_NEST_BEGIN = 5; // tb, payload size: reserve an event and keep it open
@@ -259,6 +259,19 @@ export const OP_DELAY = 8; // ns: advance this CPU's virtual clock
 export const OP_STRESS_COUNT = 9; // tb, seed, max size, nest percent, result ptr, count: like OP_STRESS, bounded
 export const OP_READ_PAGES = 10; // tb, cpu, spare page, result ptr: consume pages (ring_buffer_read_page) until stop
 export const OP_WALK = 12; // count (0: until stopped), barrier every N walks, result ptr: ring_buffer_entries() of every trace_buffer
+// the benchmark's floor references (bench_floor.ts): the same bytes without the kernel's bookkeeping
+export const OP_FLOOR_WRITE = 13; // page, page size, payload size, result ptr: bump-pointer writes into one page until stop
+export const OP_FLOOR_PIPE_WRITE = 14; // area, payload size, result ptr: fill pages of a FLOOR_PIPE_* ring and hand them over
+export const OP_FLOOR_PIPE_READ = 15; // area, spare page, result ptr: take pages, copy each out, walk its events
+
+// the floor pipe's ring (OP_FLOOR_PIPE_*): a produced and a consumed page count on lines of their own,
+// then FLOOR_PIPE_NR_PAGES pages of FLOOR_PIPE_PAGE_SIZE bytes in the sub-buffer format (BDP_*); the host
+// gives it the geometry of the ring.pipe buffer
+export const FLOOR_PIPE_PRODUCED = 0; // u32, written by the producer only
+export const FLOOR_PIPE_CONSUMED = 64; // u32, written by the consumer only
+export const FLOOR_PIPE_PAGE_SIZE = 128; // u32 bytes per page, header included
+export const FLOOR_PIPE_NR_PAGES = 132; // u32
+export const FLOOR_PIPE_RING = 192;
 
 // stress/bench result block
 export const RES_WRITTEN = 0; // u64 events committed

@@ -528,7 +528,8 @@ function functionProfileCall(rec: usize): void {
 }
 
 // profile_graph_return(): rettime - calltime; with graph-time off the time of the profiled children
-// (accumulated in the frame's subtime) is taken out, and this call's time is added to the parent's
+// (accumulated in the frame's subtime) is taken out, and this call's time is added to the parent's.
+// As up to 6.8: children that took all of it leave 0 (6.9's rewrite also zeroes calls without children)
 function profileReturn(rec: usize, time: u64, subtime: u64): void {
   const table = atomic.load<u32>(ftArea(), FT_PROFILE);
   if (table == 0 || rec == 0) return;
@@ -537,7 +538,7 @@ function profileReturn(rec: usize, time: u64, subtime: u64): void {
   if (load<u32>(ftArea(), FT_GRAPH_FLAGS) & FGRAPH_FL_NO_GRAPH_TIME) {
     const parent = profiledParent();
     if (parent != 0) store<u64>(parent, load<u64>(parent, FTF_SUBTIME) + time, FTF_SUBTIME);
-    if (subtime != 0 && subtime < time) time -= subtime;
+    time = subtime < time ? time - subtime : 0;
   }
   const stat = load<u32>(table + (<usize>thisCpu << 2)) + <usize>id * PROF_SIZE;
   store<u64>(stat, load<u64>(stat, PROF_TIME) + time, PROF_TIME);

@@ -10,6 +10,7 @@ export {
 } from "./ring_buffer";
 export { runProgram, benchChunk } from "./workload";
 export { writerAttach, writerWrite, writerReserve, writerCommit, writerBatch, writerEmit } from "./writer";
+export { calibrationLoop } from "./bench_floor";
 export {
   ftraceHashBuild, ftraceHashLookup, ftraceClearModFromHash, ftraceLookupRec, ftraceHashRecUpdate,
   ftraceReplaceCode, ftraceModuleEnable, ftraceCheckCounts,

@@ -102,6 +102,10 @@ function rbWarnOn(cb: usize, check: u32): void {
 
 // rb_calculate_event_length()
 export function rbCalculateEventLength(length: u32): u32 {
+  return calculateEventLength(length);
+}
+
+@inline function calculateEventLength(length: u32): u32 {
   if (length == 0) length++;
   if (length > <u32>RB_MAX_SMALL_DATA) length += 4;
   length += RB_EVNT_HDR_SIZE;
@@ -724,6 +728,17 @@ function rbMoveTail(tb: usize, cb: usize, tailPage: usize, tail: u32, length: u3
   return EAGAIN;
 }
 
+// rb_update_event()'s header of a data event of `length` bytes (header included)
+@inline function rbEventHeader(ev: usize, length: u32, delta: u32): void {
+  const payload = length - RB_EVNT_HDR_SIZE;
+  if (payload > <u32>RB_MAX_SMALL_DATA) {
+    store<u32>(ev, delta << TYPE_LEN_BITS);
+    store<u32>(ev, payload, 4);
+  } else {
+    store<u32>(ev, ((payload + RB_ALIGNMENT - 1) >> 2) | (delta << TYPE_LEN_BITS));
+  }
+}
+
 // __rb_reserve_next(). Nested writers run only between a reserve and its commit, never inside a
 // reserve, so the kernel's "interrupted between A and C" slow path cannot happen and is not modelled;
 // before_stamp differs from write_stamp only after rb_try_to_discard() zeroed it, and then (as in the
@@ -772,13 +787,7 @@ function rbMoveTail(tb: usize, cb: usize, tailPage: usize, tail: u32, length: u3
   } else if (w == 0) {
     delta = 0;
   }
-  const payload = length - RB_EVNT_HDR_SIZE;
-  if (payload > <u32>RB_MAX_SMALL_DATA) {
-    store<u32>(ev, <u32>delta << TYPE_LEN_BITS);
-    store<u32>(ev, payload, 4);
-  } else {
-    store<u32>(ev, ((payload + RB_ALIGNMENT - 1) >> 2) | (<u32>delta << TYPE_LEN_BITS));
-  }
+  rbEventHeader(ev, length, <u32>delta);
   wcPageEntries++;
   if (w == 0) store<u64>(wcData - BDP_DATA, ts, BDP_TIME_STAMP);
   wcEntriesBytes += length + (stamp || extend ? RB_LEN_TIME_EXTEND : 0);
@@ -789,7 +798,7 @@ function rbMoveTail(tb: usize, cb: usize, tailPage: usize, tail: u32, length: u3
 @inline function rbReserveNextEvent(tb: usize, cb: usize, length: u32): usize {
   // rb_start_commit()
   wcCommitting++;
-  let infoLength = rbCalculateEventLength(length);
+  let infoLength = calculateEventLength(length);
   const abs = load<i32>(tb, TB_TIME_STAMP_ABS) != 0;
   if (abs) {
     infoLength += RB_LEN_TIME_EXTEND;
@@ -813,16 +822,9 @@ function rbMoveTail(tb: usize, cb: usize, tailPage: usize, tail: u32, length: u3
   return 0;
 }
 
-// ring_buffer_lock_reserve(): the event header, or 0 when the event cannot be recorded
-export function rbLockReserve(tb: usize, length: u32): usize {
-  return lockReserve(tb, length);
-}
-
-// The recording switches and the cpumask are plain loads, as the kernel's atomic_read() and
-// cpumask_test_cpu() are: the host's changes reach this CPU through a sequentially consistent handshake
-// before they matter (a grace period before a reset or resize, the mailbox before a CPU uses a new
-// buffer), and a plain load costs less on this path than an atomic one.
-@inline export function lockReserve(tb: usize, length: u32): usize {
+// ring_buffer_lock_reserve()'s checks, in its order: the buffer's recording switch, the cpumask,
+// buffers[cpu], the CPU's switch and the size. The cpu_buffer, or 0 when the event is refused.
+@inline function rbReserveCheck(tb: usize, length: u32): usize {
   if (load<i32>(tb, TB_RECORD_DISABLED) != 0) return 0;
   const cpu = thisCpu;
   if ((load<u32>(tb + TB_CPUMASK + (<usize>(cpu >>> 5) << 2)) & (1 << (cpu & 31))) == 0) return 0;
@@ -834,6 +836,21 @@ export function rbLockReserve(tb: usize, length: u32): usize {
   }
   if (load<i32>(cb, CPB_RECORD_DISABLED) != 0) return 0;
   if (length > load<u32>(tb, TB_MAX_DATA_SIZE)) return 0;
+  return cb;
+}
+
+// ring_buffer_lock_reserve(): the event header, or 0 when the event cannot be recorded
+export function rbLockReserve(tb: usize, length: u32): usize {
+  return lockReserve(tb, length);
+}
+
+// The recording switches and the cpumask are plain loads, as the kernel's atomic_read() and
+// cpumask_test_cpu() are: the host's changes reach this CPU through a sequentially consistent handshake
+// before they matter (a grace period before a reset or resize, the mailbox before a CPU uses a new
+// buffer), and a plain load costs less on this path than an atomic one.
+@inline export function lockReserve(tb: usize, length: u32): usize {
+  const cb = rbReserveCheck(tb, length);
+  if (cb == 0) return 0;
   wcEnsure(cb);
   if (traceRecursiveLock(cb)) return 0;
   const ev = rbReserveNextEvent(tb, cb, length);
@@ -854,6 +871,127 @@ export function rbUnlockCommit(tb: usize): void {
   wcEntries++;
   rbEndCommit(cb);
   traceRecursiveUnlock();
+}
+
+// What a run of events stores (rbWriteRun's `fill`, a constant at each call site, so the other case
+// folds away): the benchmark's payload (its event count and CPU in the first 16 bytes), or records of
+// [u32 length][payload, padded to 4 bytes] copied in from `src` (ring_buffer_write).
+export const RUN_FILL_BENCH = 0;
+export const RUN_FILL_COPY = 1;
+
+@inline export function runFill(ev: usize, fill: i32, length: u32, from: usize, n: u32): void {
+  const data = eventData(ev);
+  if (fill == RUN_FILL_COPY) {
+    copyBytes(data, from, length);
+  } else if (length >= 16) {
+    store<u64>(data, <u64>n);
+    store<u64>(data, <u64>thisCpu, 8);
+  } else {
+    memory.fill(data, <u8>n, length);
+  }
+}
+
+// ring_buffer_lock_reserve() + ring_buffer_unlock_commit() for a run of `n` events written by one loop
+// on this CPU (the benchmark's loop, a batch from JavaScript), with the same checks and bookkeeping per
+// event. The difference is where the writer's hot state lives: V8 makes every module-global access a
+// load or a store, so for the length of the run the write index, stamp, counters and recursion bits
+// stay in locals (registers). Whatever the common case does not cover (the first event of the run, a
+// page boundary, a time extend or absolute stamp, an event refused or recursing, an outer event still
+// open) writes the locals back to the cache and takes the per-event path for that event; a reader's
+// attention is served with the locals written back. Returns the number of events recorded.
+@inline export function rbWriteRun(tb: usize, size: u32, n: u32, fill: i32, src: usize): u32 {
+  let hits: u32 = 0;
+  let cached = false; // the locals below hold the cache of cpu_buffer `cb`
+  let cb: usize = 0;
+  let data: usize = 0;
+  let bsize: u32 = 0;
+  let clock: i32 = 0;
+  let mask: u32 = 0; // this context's recursion bit
+  let unlock: u32 = 0; // what trace_recursive_unlock() subtracts
+  let write: u32 = 0;
+  let pageEntries: u32 = 0;
+  let context: u32 = 0;
+  let stamp: u64 = 0; // write_stamp == before_stamp while cached
+  let entries: u64 = 0;
+  let bytes: u64 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const length = fill == RUN_FILL_COPY ? load<u32>(src) : size;
+    const from = src + 4;
+    if (fill == RUN_FILL_COPY) src += 4 + ((length + 3) & ~3);
+    const c = rbReserveCheck(tb, length);
+    if (c == 0) continue;
+    const len = calculateEventLength(length);
+    // room for a time extend too, so that the clock is read only for an event written here
+    if (cached && c == cb && (context & mask) == 0 && load<i32>(tb, TB_TIME_STAMP_ABS) == 0 && write + len + RB_LEN_TIME_EXTEND <= bsize) {
+      // trace_recursive_lock(), __rb_reserve_next(), the payload, rb_commit(), rb_end_commit() and
+      // trace_recursive_unlock() of an event in the middle of a page
+      context |= mask;
+      const ts = traceClock(clock);
+      let delta = ts - stamp;
+      let ev = data + write;
+      let total = len;
+      if (delta > <u64>TS_MASK) {
+        ev = rbAddTimeStamp(ev, delta, false, write);
+        delta = 0;
+        total += RB_LEN_TIME_EXTEND;
+      }
+      write += total;
+      stamp = ts;
+      rbEventHeader(ev, len, <u32>delta);
+      pageEntries++;
+      bytes += total;
+      runFill(ev, fill, length, from, hits);
+      entries++;
+      context &= context - unlock;
+      hits++;
+      if (atomic.load<i32>(cpuDesc, CPU_ATTENTION) != 0) {
+        runSpill(write, pageEntries, context, stamp, entries, bytes);
+        cpuAttention();
+        // a publication empties the dirty list: the next commits must put this buffer back on it
+        if (cb != lastDirty) markDirty(cb);
+      }
+      continue;
+    }
+    if (cached) runSpill(write, pageEntries, context, stamp, entries, bytes);
+    const ev = lockReserve(tb, length);
+    if (ev != 0) {
+      runFill(ev, fill, length, from, hits);
+      unlockCommit(tb);
+      hits++;
+    }
+    // cache the state again if this CPU's writer is between events on a page it commits to
+    cached = wcCb == c && wcCommitting == 0 && wcWrite != 0 && wcBeforeStamp == wcWriteStamp && wcCommitPage == wcTail;
+    if (cached) {
+      cb = c;
+      if (cb != lastDirty) markDirty(cb);
+      data = wcData;
+      bsize = wcBsize;
+      clock = wcClock;
+      mask = 1 << (<u32>(RB_CTX_NORMAL - contextLevel) + wcNest);
+      unlock = 1 << wcNest;
+      write = wcWrite;
+      pageEntries = wcPageEntries;
+      context = wcContext;
+      stamp = wcWriteStamp;
+      entries = wcEntries;
+      bytes = wcEntriesBytes;
+    }
+  }
+  if (cached) runSpill(write, pageEntries, context, stamp, entries, bytes);
+  return hits;
+}
+
+// rbWriteRun's locals back into the writer's cache; the commit index follows the write index
+// (the run commits every event it reserves, on the page it writes)
+@inline function runSpill(write: u32, pageEntries: u32, context: u32, stamp: u64, entries: u64, bytes: u64): void {
+  wcWrite = write;
+  wcCommitIndex = write;
+  wcPageEntries = pageEntries;
+  wcContext = context;
+  wcWriteStamp = stamp;
+  wcBeforeStamp = stamp;
+  wcEntries = entries;
+  wcEntriesBytes = bytes;
 }
 
 // rb_decrement_entry(): the event's page loses one entry

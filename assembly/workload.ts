@@ -6,19 +6,20 @@ import {
   OP_STRESS_COUNT, OP_READ_PAGES, CPU_NEST_DEPTH, CPU_NEST_STACK, CPU_NEST_MAX, CPU_ATTENTION, ATTN_IPI,
   RES_WRITTEN, RES_FAILED, RES_NESTED, RES_BYTES, RES_PAGES, ITEM_SIZE, ITEM_SEQ, ITEM_CPU, ITEM_HDR, ITEM_MIN,
   CTX_NORMAL, CTX_NMI, TB_SUBBUF_SIZE, BDP_COMMIT, BDP_DATA, RINGBUF_TYPE_DATA_TYPE_LEN_MAX,
-  TYPE_LEN_MASK, OP_WALK, EFAULT_RET,
+  TYPE_LEN_MASK, OP_WALK, EFAULT_RET, OP_FLOOR_WRITE, OP_FLOOR_PIPE_WRITE, OP_FLOOR_PIPE_READ,
 } from "./abi";
 import { thisCpu, cpuDesc, contextLevel, setContextLevel, crashed, smpMb } from "./cpu";
 import { cpuServiceIpi } from "./smp";
 import {
-  rbLockReserve, rbUnlockCommit, rbDiscardCommit, rbEventData, rbWrite, lockReserve, unlockCommit, eventData, rbReadPage, rbEventLength,
-  sessionBegin, sessionEnd, attentionStop, rbEntriesAll,
+  rbLockReserve, rbUnlockCommit, rbDiscardCommit, rbEventData, lockReserve, unlockCommit, rbReadPage, rbEventLength,
+  sessionBegin, sessionEnd, attentionStop, rbEntriesAll, rbWriteRun, runFill, RUN_FILL_BENCH,
 } from "./ring_buffer";
 import { clockSessionStart, virtualDelay } from "./clock";
 import { OP_FT_CALL, OP_FT_ENTER, OP_FT_EXIT, OP_FT_EXIT_RET, OP_FT_TASK, OP_FT_IRQFLAGS } from "./abi";
 import { ftOpCall, ftOpEnter, ftOpExit, ftOpTask, ftOpIrqFlags } from "./ftrace";
 import { OP_EVENT, OP_TRACE_WRITE } from "./abi";
 import { evOpEvent, evOpTraceWrite } from "./events";
+import { floorWrite, floorPipeWrite, floorPipeRead } from "./bench_floor";
 
 // the per-CPU sequence number stamped into self-checking payloads
 let itemSeq: u32 = 0;
@@ -148,17 +149,27 @@ export function runProgram(prog: usize): i32 {
       // the hot loop of the benchmark: reserve, 16 bytes of payload per 16 bytes asked, commit
       const tb = load<u32>(pc, 4);
       const size = load<u32>(pc, 8);
-      const res = load<u32>(pc, 12);
+      const barriers = load<u32>(pc, 12);
+      const res = load<u32>(pc, 16);
       let hits: u64 = 0;
       let misses: u64 = 0;
       while (!attentionStop()) {
-        const h = benchChunk(tb, size, 1024);
+        const h = barriers == 0 ? benchChunk(tb, size, 1024) : benchChunkSlowed(tb, size, 1024, barriers);
         hits += h;
         misses += 1024 - h;
         quiescent();
       }
       inc64(res + RES_WRITTEN, hits);
       inc64(res + RES_FAILED, misses);
+      pc += 20;
+    } else if (op == OP_FLOOR_WRITE) {
+      floorWrite(load<u32>(pc, 4), load<u32>(pc, 8), load<u32>(pc, 12), load<u32>(pc, 16));
+      pc += 20;
+    } else if (op == OP_FLOOR_PIPE_WRITE) {
+      floorPipeWrite(load<u32>(pc, 4), load<u32>(pc, 8), load<u32>(pc, 12));
+      pc += 16;
+    } else if (op == OP_FLOOR_PIPE_READ) {
+      floorPipeRead(load<u32>(pc, 4), load<u32>(pc, 8), load<u32>(pc, 12));
       pc += 16;
     } else if (op == OP_STRESS || op == OP_STRESS_COUNT) {
       const tb = load<u32>(pc, 4);
@@ -263,17 +274,18 @@ export function runProgram(prog: usize): i32 {
 
 // The benchmark's hot loop: n events of `size` bytes (the first 16 written), reserve to commit.
 export function benchChunk(tb: usize, size: u32, n: u32): u32 {
+  return rbWriteRun(tb, size, n, RUN_FILL_BENCH, 0);
+}
+
+// The same events with `barriers` full barriers each, one event at a time: slower on purpose, for the
+// regression gate's own test.
+function benchChunkSlowed(tb: usize, size: u32, n: u32, barriers: u32): u32 {
   let hits: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
+    for (let k: u32 = 0; k < barriers; k++) smpMb();
     const ev = lockReserve(tb, size);
     if (ev == 0) continue;
-    const data = eventData(ev);
-    if (size >= 16) {
-      store<u64>(data, <u64>hits);
-      store<u64>(data, <u64>thisCpu, 8);
-    } else {
-      memory.fill(data, <u8>hits, size);
-    }
+    runFill(ev, RUN_FILL_BENCH, size, 0, hits);
     unlockCommit(tb);
     hits++;
   }

@@ -4,7 +4,9 @@
 // see smp.ts) only has to wait for a call in progress (CPU_WRITER_ACTIVE) to end.
 import { CPU_WRITER, CPU_WRITER_ACTIVE, CPU_WRITER_CALLS, WRITER_LOST } from "./abi";
 import { cpuDesc } from "./cpu";
-import { rbWrite, lockReserve, unlockCommit, eventData, rbPublishCommits, rbWriterFlush } from "./ring_buffer";
+import {
+  rbWrite, lockReserve, unlockCommit, eventData, rbPublishCommits, rbWriterFlush, rbWriteRun, RUN_FILL_COPY,
+} from "./ring_buffer";
 import { clockSessionStart } from "./clock";
 import { tracepoint } from "./events";
 
@@ -61,12 +63,7 @@ export function writerCommit(tb: usize): void {
 // Records of [u32 length][payload, padded to 4 bytes] at `src`: how many were recorded, or WRITER_LOST
 export function writerBatch(tb: usize, src: usize, count: u32, fresh: bool): i32 {
   if (!writerEnter(fresh)) return WRITER_LOST;
-  let written: i32 = 0;
-  for (let i: u32 = 0; i < count; i++) {
-    const length = load<u32>(src);
-    if (rbWrite(tb, length, src + 4) == 0) written++;
-    src += 4 + ((length + 3) & ~3);
-  }
+  const written = <i32>rbWriteRun(tb, 0, count, RUN_FILL_COPY, src);
   writerLeave();
   return written;
 }

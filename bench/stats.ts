@@ -1,14 +1,19 @@
-// Small helpers of the benchmarks: medians and ranges, machine information, the JSON entries CI
-// benchmark trackers read (customSmallerIsBetter / customBiggerIsBetter: name, unit, value, range, extra).
+// Small helpers of the benchmarks: medians and ranges, machine information, and the result entry every
+// output format is written from.
 import os from 'node:os';
+import { figureSpec, type Direction } from './figures.ts';
 
 export interface Measurement {
   name: string; // stable: CI trackers key on it
   unit: string;
+  direction: Direction;
   value: number; // median of the runs
   range: string; // "min..max" of the runs
   extra: string; // method, parameters, machine
-  samples: number[];
+  samples: number[]; // one per run, in run order
+  target?: number;
+  calibration?: string; // the in-run calibration figure the gate compares it against
+  reference?: boolean; // measures the machine, not ringtrace: never gated
 }
 
 export function median(xs: number[]): number {
@@ -26,16 +31,29 @@ export function round(x: number): number {
   return Number(x.toFixed(digits));
 }
 
-export function measurement(name: string, unit: string, samples: number[], extra: string[]): Measurement {
+// (max - min) / median in percent: the spread of a figure's runs
+export function spreadPct(samples: number[]): number {
+  const m = median(samples);
+  if (samples.length < 2 || !m) return 0;
+  return ((Math.max(...samples) - Math.min(...samples)) / Math.abs(m)) * 100;
+}
+
+export function measurement(name: string, samples: number[], extra: string[]): Measurement {
+  const spec = figureSpec(name);
+  if (!spec) throw new Error(`bench: figure ${name} is not defined in bench/figures.ts`);
   const min = Math.min(...samples);
   const max = Math.max(...samples);
   return {
     name,
-    unit,
+    unit: spec.unit,
+    direction: spec.direction,
     value: round(median(samples)),
     range: `${round(min)}..${round(max)}`,
     extra: extra.join('; '),
     samples: samples.map(round),
+    ...(spec.target !== undefined ? { target: spec.target } : {}),
+    ...(spec.calibration ? { calibration: spec.calibration } : {}),
+    ...(spec.reference ? { reference: true } : {}),
   };
 }
 
@@ -60,11 +78,6 @@ export function machineLine(m: MachineInfo): string {
   return `cpu: ${m.cpuModel}, ${m.cores} cores; node ${m.node}; ${m.platform}`;
 }
 
-// The JSON file: an array of { name, unit, value, range, extra } (the samples stay out of it).
-export function toJson(ms: Measurement[]): string {
-  return JSON.stringify(
-    ms.map(({ name, unit, value, range, extra }) => ({ name, unit, value, range, extra })),
-    null,
-    2,
-  ) + '\n';
+export function fmtNumber(x: number): string {
+  return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2);
 }

@@ -11,6 +11,10 @@ import { Writer, WRITER_SCRATCH_BYTES, type MachineHandle } from './writer.ts';
 import { EventLayer } from './events/events.ts';
 import { instantiateRingtrace } from './machine/wasm.ts';
 import { closeWriters, writerHolder } from './machine/writer-claim.ts';
+import { Recorder, type TraceDatOptions } from './tracedat/record.ts';
+import { writeTraceDat } from './tracedat/writer.ts';
+import type { TraceDat } from './tracedat/format.ts';
+import { writeFile } from 'node:fs/promises';
 
 const { RES_SIZE, RES_WRITTEN, RES_FAILED, RES_NESTED, RES_BYTES, RES_PAGES, IPI_SYNC, EFAULT_RET, CPU_WRITER_SCRATCH,
   CPU_WRITER_SCRATCH_SIZE, WRITER_CLOSED } = abi;
@@ -268,6 +272,19 @@ export class RingMachine {
 
   dmesg(): string[] {
     return this.machine.dmesg();
+  }
+
+  // trace-cmd record's reader: takes every CPU's trace_pipe_raw while workloads run (full sub-buffers
+  // every pollMs), until stop() reads the rest and returns the trace.dat's content.
+  record(opts: TraceDatOptions = {}): Recorder {
+    return new Recorder(this, opts);
+  }
+
+  // trace-cmd extract: what the buffers hold now, consumed into a trace.dat file at `path`.
+  async saveTraceDat(path: string, opts: TraceDatOptions = {}): Promise<TraceDat> {
+    const dat = new Recorder(this, { ...opts, pollMs: undefined }).stop();
+    await writeFile(path, writeTraceDat(dat));
+    return dat;
   }
 
   async close(): Promise<void> {

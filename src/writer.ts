@@ -242,10 +242,6 @@ export class Writer {
     this.release();
   }
 
-  get isReleased(): boolean {
-    return this.released;
-  }
-
   release(): void {
     if (this.released) return;
     this.released = true;

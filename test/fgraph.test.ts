@@ -311,3 +311,18 @@ test('a shadow stack that is full: the deeper calls are not graphed, their count
     assert.equal(body(m).filter((l) => l === ' (Overruns: 3)').length, abi.FTC_STACK_MAX - 1);
   });
 });
+
+test('fgraph_array holds 16 graph users: the 17th current_tracer write fails with ENOSPC and changes nothing', async () => {
+  await withMachine({ ...OPTS, bufferSizeKb: 8 }, async (m) => {
+    for (let i = 0; i < 16; i++) {
+      await m.fs.mkdir(`instances/g${i}`);
+      await m.fs.write(`instances/g${i}/current_tracer`, 'function_graph\n');
+    }
+    await assert.rejects(m.fs.write('current_tracer', 'function_graph\n'), errCode('ENOSPC'));
+    assert.equal(m.fs.read('current_tracer'), 'nop\n');
+    await m.fs.write('instances/g3/current_tracer', 'nop\n');
+    await m.fs.write('current_tracer', 'function_graph\n');
+    assert.equal(m.ftrace.graph.users, 16);
+    assert.deepEqual(m.ftrace.checkCounts(), { bad: 0, first: null });
+  });
+});

@@ -54,7 +54,12 @@ before(() => {
   const packed = JSON.parse(ok(npm[0], [...npm.slice(1), 'pack', '--json', '--ignore-scripts', '--pack-destination', dir], root));
   const tarball = join(dir, packed[0].filename);
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
-  ok(npm[0], [...npm.slice(1), 'install', '--offline', '--no-audit', '--no-fund', tarball]);
+  // the package's runtime dependencies come from this checkout's node_modules, packed likewise
+  const deps = Object.keys(pkg.dependencies ?? {}).map((name) => {
+    const out = JSON.parse(ok(npm[0], [...npm.slice(1), 'pack', '--json', '--ignore-scripts', '--pack-destination', dir, join(root, 'node_modules', name)], root));
+    return join(dir, out[0].filename);
+  });
+  ok(npm[0], [...npm.slice(1), 'install', '--offline', '--no-audit', '--no-fund', tarball, ...deps]);
   // the consumer's own tools, linked from this checkout: npm --offline cannot resolve a package by
   // name without its registry metadata, which `npm ci` does not cache
   mkdirSync(join(dir, 'node_modules', '@types'), { recursive: true });

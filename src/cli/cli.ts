@@ -13,9 +13,12 @@ export interface Io {
   writeErr?(text: string): void;
   // All of standard input (`ringtrace sh -`).
   readStdin?(): Promise<string>;
+  // stderr is a terminal: progress may rewrite a status line in place
+  errIsTTY?: boolean;
 }
 
 export const processIo: Io = {
+  errIsTTY: process.stderr.isTTY === true,
   out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
   err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
   write: (t) => {

@@ -1,8 +1,10 @@
-// The command table of `ringtrace`. A new command is one more entry: bench, sh, repro, help.
+// The command table of `ringtrace`. A new command is one more entry: bench, sh, repro, record, report,
+// convert, help.
 import { commandHelp, mainHelp, UsageError, type Command } from './cli.ts';
 import { benchCommand } from './bench.ts';
 import { shCommand } from './sh.ts';
 import { reproCommand } from './repro.ts';
+import { convertCommand, recordCommand, reportCommand } from './record.ts';
 
 export const commands: Command[] = [];
 
@@ -24,4 +26,4 @@ const helpCommand: Command = {
   },
 };
 
-commands.push(benchCommand, shCommand, reproCommand, helpCommand);
+commands.push(benchCommand, shCommand, reproCommand, recordCommand, reportCommand, convertCommand, helpCommand);

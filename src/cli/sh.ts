@@ -2,7 +2,7 @@
 // /sys/kernel/tracing and /sys/kernel/debug/tracing, /sys/devices/system/cpu, /proc/modules, and the
 // commands modprobe, rmmod, lsmod, dmesg, kcall). The exit status is that of the last command, as in sh.
 import { readFile } from 'node:fs/promises';
-import { createMachine, type MachineOptions } from '../api.ts';
+import { createMachine, type MachineOptions, type RingMachine } from '../api.ts';
 import { RingtraceError } from '../errors.ts';
 import { findFix } from '../fixes.ts';
 import { clockByName, type ClockName } from '../ring/trace-buffer.ts';
@@ -67,17 +67,45 @@ export const MACHINE_OPTIONS = [
   { name: 'without-fix', value: 'string', metavar: 'COMMIT', help: 'emulate the kernel before a modelled fix (see ringtrace repro --list)', repeat: true },
 ] as const satisfies Command['options'];
 
-function rawOut(io: Io): (t: string) => void {
+// The script's output, byte for byte
+export function rawOut(io: Io): (t: string) => void {
   return io.write ? (t) => io.write!(t) : (t) => t && io.out(t);
 }
 
-function rawErr(io: Io): (t: string) => void {
+export function rawErr(io: Io): (t: string) => void {
   return io.writeErr ? (t) => io.writeErr!(t) : (t) => t && io.err(t);
 }
 
 async function readStdin(io: Io): Promise<string> {
   if (!io.readStdin) throw new UsageError('standard input cannot be read here');
   return io.readStdin();
+}
+
+// The script and its arguments: -c COMMANDS (the first argument after it is $0), or a SCRIPT file (- for
+// standard input). A number is the exit status for a script that cannot be read.
+export async function scriptOf(cmd: string, opts: Record<string, unknown>, args: string[], io: Io): Promise<{ script: string; args: string[] } | number> {
+  if (opts.command !== undefined) return { script: opts.command as string, args: args.slice(1) };
+  if (args.length === 0) throw new UsageError("a SCRIPT (or - for standard input) or -c 'COMMANDS' is needed");
+  const [file, ...rest] = args;
+  if (file === '-') return { script: await readStdin(io), args: rest };
+  try {
+    return { script: await readFile(file, 'utf8'), args: rest };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'No such file or directory' : code === 'EISDIR' ? 'Is a directory' : code === 'EACCES' ? 'Permission denied' : (err as Error).message;
+    io.err(`ringtrace ${cmd}: ${file}: ${why}`);
+    return 127; // like bash for a script it cannot open
+  }
+}
+
+// A fresh machine with the machine options; values no machine can have are usage errors.
+export async function bootMachine(opts: Record<string, unknown>): Promise<RingMachine> {
+  try {
+    return await createMachine(machineOptions(opts));
+  } catch (err) {
+    if (err instanceof RingtraceError && err.code === 'EINVAL') throw new UsageError(err.message.replace(/^EINVAL: /, ''));
+    throw err;
+  }
 }
 
 export const shCommand: Command = {
@@ -96,38 +124,12 @@ export const shCommand: Command = {
   options: [{ name: 'command', short: 'c', value: 'string', metavar: 'COMMANDS', help: 'run COMMANDS instead of a script file (put the machine options before it)', last: true }, ...MACHINE_OPTIONS],
   optionsFirst: true,
   async run(opts, args, io) {
-    let script: string;
-    let scriptArgs: string[];
-    if (opts.command !== undefined) {
-      script = opts.command as string;
-      scriptArgs = args.slice(1);
-    } else {
-      if (args.length === 0) throw new UsageError("a SCRIPT (or - for standard input) or -c 'COMMANDS' is needed");
-      const [file, ...rest] = args;
-      scriptArgs = rest;
-      if (file === '-') script = await readStdin(io);
-      else {
-        try {
-          script = await readFile(file, 'utf8');
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          const why = code === 'ENOENT' ? 'No such file or directory' : code === 'EISDIR' ? 'Is a directory' : code === 'EACCES' ? 'Permission denied' : (err as Error).message;
-          io.err(`ringtrace sh: ${file}: ${why}`);
-          return 127; // like bash for a script it cannot open
-        }
-      }
-    }
-    const mopts = machineOptions(opts);
-    let m;
+    const src = await scriptOf('sh', opts, args, io);
+    if (typeof src === 'number') return src;
+    const m = await bootMachine(opts);
     try {
-      m = await createMachine(mopts);
-    } catch (err) {
-      if (err instanceof RingtraceError && err.code === 'EINVAL') throw new UsageError(err.message.replace(/^EINVAL: /, ''));
-      throw err;
-    }
-    try {
-      const shell = machineShell(m, { stdout: rawOut(io), stderr: rawErr(io), args: scriptArgs });
-      return await shell.run(script);
+      const shell = machineShell(m, { stdout: rawOut(io), stderr: rawErr(io), args: src.args });
+      return await shell.run(src.script);
     } finally {
       await m.close();
     }

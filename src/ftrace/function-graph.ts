@@ -16,7 +16,7 @@ import { FtraceHash, type Ftrace, type FtraceOps } from './ftrace.ts';
 
 const {
   FT_GRAPH_HASH, FT_GRAPH_NOTRACE, FT_GRAPH_MAX_DEPTH, FT_GRAPH_FLAGS, FT_GRAPH_ARRAY, FGRAPH_ARRAY_SIZE,
-  OPS_GRAPH_IDX, OPS_CALLBACK, FT_CB_GRAPH, FGRAPH_FL_SKIP_IRQS, FGRAPH_FL_NO_GRAPH_TIME, FGRAPH_FL_NO_SLEEP_TIME,
+  OPS_GRAPH_IDX, OPS_CALLBACK, FT_CB_GRAPH, FT_PERCPU, FTC_SIZE, FTC_GRAPH_VARS, FGRAPH_FL_SKIP_IRQS, FGRAPH_FL_NO_GRAPH_TIME, FGRAPH_FL_NO_SLEEP_TIME,
 } = abi;
 
 // tracer_flags bits (kernel/trace/trace.h)
@@ -136,7 +136,11 @@ export class FunctionGraph {
   attach(ops: FtraceOps): void {
     const idx = this.slots.indexOf(null);
     if (idx < 0) throw new RingtraceError('ENOSPC', `more than ${FGRAPH_ARRAY_SIZE} function graph users`);
-    const mem = this.ft.machine.mem;
+    const m = this.ft.machine;
+    const mem = m.mem;
+    // init_task_vars(): no CPU keeps a previous user's set_graph_function or notrace state for the slot
+    const percpu = mem.loadU32(this.ft.area + FT_PERCPU);
+    for (let cpu = 0; cpu < m.nrCpuIds; cpu++) mem.store32(percpu + cpu * FTC_SIZE + FTC_GRAPH_VARS + idx * 4, 0);
     this.slots[idx] = ops;
     ops.callback = FT_CB_GRAPH;
     mem.store32(ops.addr + OPS_CALLBACK, FT_CB_GRAPH);

@@ -279,8 +279,11 @@ export class Machine {
     return run;
   }
 
+  // Every CPU's request is posted before the first acknowledgement is looked at: a CPU polling its
+  // doorbell has often answered by then, and a word already acknowledged costs no asynchronous wait
+  // (an event-loop turn, tens of microseconds).
   private async ipiRound(func: number, cpus: number[]): Promise<void> {
-    const waits: Promise<void>[] = [];
+    const acks: [number, number][] = [];
     for (const cpu of cpus) {
       const d = this.slots[cpu].desc;
       const seq = (this.mem.load32(d + CPU_IPI_SEQ) + 1) | 0;
@@ -288,9 +291,9 @@ export class Machine {
       this.mem.store32(d + CPU_IPI_SEQ, seq);
       this.mem.or32(d + CPU_ATTENTION, ATTN_IPI);
       this.ring(d);
-      waits.push(this.waitWord(d + CPU_IPI_ACK, seq));
+      acks.push([d + CPU_IPI_ACK, seq]);
     }
-    await Promise.all(waits);
+    await Promise.all(acks.map(([addr, seq]) => this.waitWord(addr, seq)));
   }
 
   // synchronize_rcu(): every online CPU passes a quiescent state (between two events)

@@ -41,6 +41,7 @@ export interface RingExports {
   writerBatch(tb: number, src: number, count: number, fresh: number): number;
   benchChunk(tb: number, size: number, n: number): number;
   writerEmit(call: number, src: number, len: number, fresh: number): number;
+  calibrationLoop(scratch: number, n: number): number;
 }
 
 const wasmUrl = new URL('../../build/ringtrace.wasm', import.meta.url);

@@ -7,7 +7,7 @@ import { ftraceHooks, type FtraceWorkloadHooks } from '../ftrace/registry.ts';
 import { eventHooks, type EventValues } from '../events/events.ts';
 
 const { OP_END, OP_WRITE, OP_BENCH, OP_STRESS, OP_STRESS_COUNT, OP_CONTEXT, OP_NEST_BEGIN, OP_NEST_END, OP_DISCARD_END,
-  OP_DELAY, OP_READ_PAGES, OP_WALK, CTX_NORMAL, CTX_SOFTIRQ, CTX_IRQ, CTX_NMI } = abi;
+  OP_DELAY, OP_READ_PAGES, OP_WALK, OP_FLOOR_WRITE, OP_FLOOR_PIPE_WRITE, OP_FLOOR_PIPE_READ, CTX_NORMAL, CTX_SOFTIRQ, CTX_IRQ, CTX_NMI } = abi;
 
 export type Context = 'normal' | 'softirq' | 'irq' | 'nmi';
 const contexts: Record<Context, number> = { normal: CTX_NORMAL, softirq: CTX_SOFTIRQ, irq: CTX_IRQ, nmi: CTX_NMI };
@@ -55,14 +55,37 @@ export class Workload {
     return this;
   }
 
-  // The benchmark loop: events of `size` bytes until stopped.
-  bench(opts: { size: number; buffer?: TraceBuffer }): this {
+  // The benchmark loop: events of `size` bytes until stopped. `barriers` full barriers per event make
+  // it slower on purpose (the benchmark gate's own test); normally 0.
+  bench(opts: { size: number; buffer?: TraceBuffer; barriers?: number }): this {
     checkSize(opts.size, 'bench');
+    const barriers = opts.barriers ?? 0;
+    if (!Number.isInteger(barriers) || barriers < 0) throw new RingtraceError('EINVAL', `bench: bad barriers ${barriers}`);
     this.ops.push((r, res) => {
       const tb = r(opts.buffer);
       checkFits(tb, opts.size);
-      return [OP_BENCH, tb.addr, opts.size, res];
+      return [OP_BENCH, tb.addr, opts.size, barriers, res];
     });
+    return this;
+  }
+
+  // The benchmark's floor references (assembly/bench_floor.ts), on memory the caller allocated: the
+  // same event bytes bump-written into one page, and the two ends of a minimal page handoff
+  // (an area laid out as abi.FLOOR_PIPE_*).
+  floorWrite(opts: { page: number; pageSize: number; size: number }): this {
+    checkSize(opts.size, 'floorWrite');
+    this.ops.push((_, res) => [OP_FLOOR_WRITE, opts.page, opts.pageSize, opts.size, res]);
+    return this;
+  }
+
+  floorPipeWrite(opts: { area: number; size: number }): this {
+    checkSize(opts.size, 'floorPipeWrite');
+    this.ops.push((_, res) => [OP_FLOOR_PIPE_WRITE, opts.area, opts.size, res]);
+    return this;
+  }
+
+  floorPipeRead(opts: { area: number; spare: number }): this {
+    this.ops.push((_, res) => [OP_FLOOR_PIPE_READ, opts.area, opts.spare, res]);
     return this;
   }
 
