@@ -214,7 +214,17 @@ export const CLOCK_LOCAL = 0;
 export const CLOCK_GLOBAL = 1;
 export const CLOCK_COUNTER = 2;
 export const CLOCK_VIRTUAL = 3;
-export const CLOCK_COUNT = 4;
+// the rest of the kernel's trace_clock list, each on a host clock (see README "Trace clocks")
+export const CLOCK_UPTIME = 4; // trace_clock_jiffies: jiffies (HZ 250) since the machine booted
+export const CLOCK_PERF = 5; // perf_clock(): local's source
+export const CLOCK_MONO = 6; // ktime_get_mono_fast_ns: global's source
+export const CLOCK_MONO_RAW = 7;
+export const CLOCK_BOOT = 8;
+export const CLOCK_TAI = 9; // ktime_get_tai_fast_ns: wall-clock time since 1970 plus the 37 s TAI offset
+export const CLOCK_X86_TSC = 10; // rdtsc: cycles; here host nanoseconds as a 1 GHz counter
+export const CLOCK_COUNT = 11;
+export const JIFFY_NS = 4000000; // 1e9 / HZ with CONFIG_HZ=250
+export const TAI_OFFSET_NS = 37000000000;
 export const LOCAL_CLOCK_SAMPLE = 64; // local clock: a real read every this many stamps
 export const COUNTER_CLOCK_BLOCK = 64; // counter clock: values claimed from the global counter per RMW
 
@@ -393,6 +403,8 @@ export const OPS_ARG = 16; // ops->private: the trace_buffer (function), the pro
 export const OPS_NEXT = 20;
 export const OPS_ID = 24;
 export const OPS_OPTIONS = 28; // FUNC_OPT_*: the function tracer's options
+export const OPS_PIDS = 36; // set_ftrace_pid: a pid list (PID_*) the current task must be in, 0 = any
+export const OPS_NO_PIDS = 40; // set_ftrace_notrace_pid: a pid list the current task must not be in, 0 = none
 export const OPS_GRAPH_IDX = 32; // fgraph_ops->idx: the slot in fgraph_array and the bit in a frame's bitmap
 export const OPS_SIZE = 64;
 
@@ -418,12 +430,15 @@ export const FUNC_OPT_STACK = 1; // options/func_stack_trace: function_stack_tra
 export const PRB_KIND = 0; // PROBE_*
 export const PRB_TB = 4; // the trace_array's buffer (traceon / traceoff)
 export const PRB_MAPPER = 8; // ftrace_func_mapper: a hash whose data are the counts (long), 0 = no counts
+export const PRB_FILE = 12; // enable_event / disable_event: the trace_event_file
 export const PRB_SIZE = 16;
 export const PROBE_TRACEON = 1;
 export const PROBE_TRACEOFF = 2;
 export const PROBE_STACKTRACE = 3;
 export const PROBE_DUMP = 4;
 export const PROBE_CPUDUMP = 5;
+export const PROBE_ENABLE_EVENT = 6;
+export const PROBE_DISABLE_EVENT = 7;
 
 // per-CPU ftrace state: current task, irq flags, and the workload's call stack
 export const FTC_PID = 0; // current->pid
@@ -512,6 +527,101 @@ export const FTW_OVERFLOW = -2; // FTRACE_WARN_ON(ftrace_rec_count(rec) == FTRAC
 // log codes
 export const LOG_FTRACE_DUMP = 64; // ftrace_dump(): arg0 = trace_buffer, arg1 = cpu or -1 (DUMP_ALL), arg2 = FT_TOKEN
 
+// =====================================================================================================
+// ---- trace events (kernel/trace/trace_events.c, include/linux/trace_events.h): the host lays out one
+// trace_event_call per event and one trace_event_file per (event, trace_array); Wasm writes the events
+// =====================================================================================================
+// enum trace_type (kernel/trace/trace.h): the static types of the ftrace events; dynamic event types
+// are allocated from TRACE_LAST_TYPE on (alloc_trace_event_type)
+export const TRACE_CTX = 2;
+export const TRACE_WAKE = 3;
+export const TRACE_PRINT = 5;
+export const TRACE_BPRINT = 6;
+export const TRACE_MMIO_RW = 7;
+export const TRACE_MMIO_MAP = 8;
+export const TRACE_BRANCH = 9;
+export const TRACE_GRAPH_RETADDR_ENT = 12;
+export const TRACE_USER_STACK = 13;
+export const TRACE_BLK = 14;
+export const TRACE_BPUTS = 15;
+export const TRACE_HWLAT = 16;
+export const TRACE_OSNOISE = 17;
+export const TRACE_TIMERLAT = 18;
+export const TRACE_RAW_DATA = 19;
+export const TRACE_FUNC_REPEATS = 20;
+export const TRACE_LAST_TYPE = 21;
+export const TRACE_EVENT_TYPE_MAX = 65535; // common_type is a u16
+export const ENT_SIZE = 8; // sizeof(struct trace_entry): an event's own fields start here
+
+// struct trace_event_call: what a tracepoint site needs
+export const EC_TYPE = 0; // event->type
+export const EC_FILES = 4; // the enabled trace_event_files (EFL_*), 0 when none: the tracepoint's static key
+export const EC_SIZE = 8;
+
+// the probe list of a tracepoint (tracepoint_add_func: a new list is built and swapped in, the old one
+// freed after a grace period)
+export const EFL_COUNT = 0;
+export const EFL_FILES = 4; // EFL_COUNT trace_event_file pointers
+
+// struct trace_event_file (one per event per trace_array)
+export const EF_FLAGS = 0; // EVENT_FILE_FL_*
+export const EF_TB = 4; // the trace_array's buffer
+export const EF_PIDS = 8; // the trace_array's set_event_pid list (PID_*), 0 = no pid filtering
+export const EF_FILTER = 12; // the compiled filter program (FP_*), 0 = none
+export const EF_TRIGGERS = 16; // the trigger list (TRG_*), 0 = none
+export const EF_SIZE = 32;
+
+// enum EVENT_FILE_FL_*_BIT of include/linux/trace_events.h, as masks
+export const EVENT_FILE_FL_ENABLED = 1;
+export const EVENT_FILE_FL_SOFT_MODE = 32;
+export const EVENT_FILE_FL_SOFT_DISABLED = 64;
+
+// a set_event_pid list: PID_COUNT pids, sorted
+export const PID_COUNT = 0;
+export const PID_LIST = 4;
+
+// a compiled event filter (struct prog_entry[]): FP_COUNT predicates of FPR_SIZE bytes. Each predicate
+// tests one field and, like the kernel's prog, jumps: when its result equals FPR_WHEN it goes to
+// FPR_TARGET (an index; FP_COUNT means the end with that result as the verdict), else to the next.
+export const FP_COUNT = 0;
+export const FP_PREDS = 8;
+export const FPR_OP = 0; // FOP_*
+export const FPR_OFFSET = 4; // field offset in the entry
+export const FPR_FIELD_SIZE = 8; // field size in bytes (1, 2, 4, 8; strings: the array's size, 0 for __data_loc)
+export const FPR_FLAGS = 12; // FPF_*
+export const FPR_VAL = 16; // u64 operand (numbers), or for strings the address of the pattern (u32) and its length (u32 at +4)
+export const FPR_WHEN = 24; // 0 or 1
+export const FPR_TARGET = 28;
+export const FPR_SIZE = 32;
+export const FPF_SIGNED = 1;
+export const FPF_NOT = 2; // the result is inverted (!=, !~)
+export const FPF_DATA_LOC = 4; // a __data_loc string: u32 (len << 16 | offset) at the field's offset
+export const FOP_EQ = 1;
+export const FOP_LT = 2;
+export const FOP_LE = 3;
+export const FOP_GT = 4;
+export const FOP_GE = 5;
+export const FOP_BAND = 6;
+export const FOP_STR_EQ = 7; // strncmp of the field and the pattern
+export const FOP_GLOB = 8; // glob match (* ? [..]) of the field against the pattern
+export const FOP_TRUE = 9; // an always-true predicate (an empty program's result)
+
+// an event's triggers, run by the CPU that hits the event
+export const TRG_COUNT = 0;
+export const TRG_COND = 4; // EVENT_FILE_FL_TRIGGER_COND: some trigger has a filter, so the record is built first
+export const TRG_ENTRIES = 8;
+export const TRG_KIND = 0; // TRIG_*
+export const TRG_TB = 4; // the trace_array's buffer
+export const TRG_COUNTER = 8; // i64: remaining count, -1 = unlimited
+export const TRG_FILTER = 16; // the trigger's own filter program, 0 = none
+export const TRG_SIZE = 24;
+export const TRIG_TRACEON = 1;
+export const TRIG_TRACEOFF = 2;
+export const TRIG_STACKTRACE = 3;
+
+// workload ops of the event layer (numbered from 60)
+export const OP_EVENT = 60; // call, payload length, payload (padded to 4 bytes): a tracepoint site (trace_<event>())
+export const OP_TRACE_WRITE = 61; // tb, type, payload length, result ptr, payload: one entry into one buffer (trace_marker)
 // ---- function_graph (kernel/trace/fgraph.c, trace_functions_graph.c) ----
 export const FGRAPH_ARRAY_SIZE = 16; // fgraph_array[]: graph users at once
 // fgraph_get_task_var() bits of one fgraph_ops on one CPU (trace.h's TRACE_GRAPH_BIT / TRACE_GRAPH_NOTRACE,

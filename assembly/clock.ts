@@ -2,7 +2,7 @@
 // Deno, more than a whole write, so only `global` pays it per event; see README "Trace clocks".
 import {
   LAYOUT_BASE, H_COUNTER_CLOCK, H_VIRTUAL_STEP, CPU_VCLOCK, CLOCK_LOCAL, CLOCK_COUNTER, CLOCK_VIRTUAL,
-  LOCAL_CLOCK_SAMPLE, COUNTER_CLOCK_BLOCK,
+  LOCAL_CLOCK_SAMPLE, COUNTER_CLOCK_BLOCK, CLOCK_PERF, CLOCK_UPTIME, CLOCK_TAI, JIFFY_NS, TAI_OFFSET_NS, H_EPOCH_MS,
 } from "./abi";
 import { cpuDesc } from "./cpu";
 
@@ -72,7 +72,7 @@ export function virtualDelay(ns: u64): void {
 // rb_time_stamp(buffer): buffer->clock()
 @inline export function traceClock(id: i32): u64 {
   if (id == CLOCK_COUNTER) return counterClock();
-  if (id == CLOCK_LOCAL) {
+  if (id == CLOCK_LOCAL || id == CLOCK_PERF) {
     if (localLeft > 0) {
       localLeft--;
       localLast += localRate;
@@ -81,5 +81,8 @@ export function virtualDelay(ns: u64): void {
     return localResample();
   }
   if (id == CLOCK_VIRTUAL) return virtualClock();
+  if (id == CLOCK_UPTIME) return globalClock() / JIFFY_NS;
+  if (id == CLOCK_TAI) return <u64>(load<f64>(LAYOUT_BASE + H_EPOCH_MS) * 1e6) + TAI_OFFSET_NS + globalClock();
+  // global, mono, mono_raw, boot, x86-tsc
   return globalClock();
 }

@@ -17,7 +17,8 @@ import {
   FTF_PARENT, FTF_ENTRY, FTF_SIZE, FTC_SIZE, PROF_HITS, PROF_TIME, PROF_TIME_SQ, PROF_SIZE, TRACE_FN,
   TRACE_STACK, ENT_PID, FN_IP, FN_PARENT_IP, TRACE_FN_SIZE, STACK_SIZE, STACK_CALLER, FTRACE_STACK_MAX,
   CTX_TRACE_FLAGS, TB_RECORD_DISABLED, RB_BUFFER_OFF, FT_CALL_BATCH, FTW_UNDERFLOW, FTW_OVERFLOW,
-  LOG_FTRACE_DUMP, CPU_VCLOCK,
+  LOG_FTRACE_DUMP, CPU_VCLOCK, OPS_PIDS, OPS_NO_PIDS, PRB_FILE, PROBE_ENABLE_EVENT, PROBE_DISABLE_EVENT, EF_FLAGS,
+  EVENT_FILE_FL_SOFT_DISABLED,
   FTRACE_HASH_FL_MOD, FH_FLAGS, FT_CB_GRAPH, FT_CB_STACK, FT_GRAPH_HASH, FT_GRAPH_NOTRACE, FT_GRAPH_MAX_DEPTH,
   FT_GRAPH_FLAGS, FT_GRAPH_ARRAY, FT_STACK, OPS_GRAPH_IDX, FTC_GRAPH_DEPTH, FTC_LOST, FTC_OVERRUN, FTC_GRAPH_VARS, FTF_GRAPH,
   FTF_GRAPH_DEPTH, FTF_SUBTIME, TRACE_GRAPH_ENT, TRACE_GRAPH_RET, FGE_FUNC, FGE_DEPTH, FGRAPH_ENT_SIZE, FGR_FUNC,
@@ -26,6 +27,7 @@ import {
   CTX_IRQ, CTX_NMI, STK_LOCK, STK_MAX_SIZE, STK_NR_ENTRIES, STK_FRAME_SIZES, STK_BASE, STK_ENTRIES, STK_INDEX,
   STACK_TRACE_ENTRIES,
 } from "./abi";
+import { pidListed } from "./pid_list";
 import { thisCpu, cpuDesc, contextLevel, logRecord } from "./cpu";
 import { lockReserve, eventData, unlockCommit } from "./ring_buffer";
 import { cpuQuiescent } from "./smp";
@@ -414,6 +416,28 @@ let fgOverrun: bool = false; // this call's push was refused and counted
   return (flags << 16) | (ftPreempt << 24);
 }
 
+// The struct trace_entry every event starts with: its type, tracing_gen_ctx() and current->pid
+export function traceEntryInit(d: usize, type: u32): void {
+  ftEnsure();
+  store<u32>(d, type | traceCtx());
+  store<i32>(d, ftPid, ENT_PID);
+}
+
+// current->pid on this CPU
+export function currentPid(): i32 {
+  ftEnsure();
+  return ftPid;
+}
+
+// A stack trace of the code running on this CPU (an event trigger's stacktrace): the entered frames
+export function traceStackHere(tb: usize): void {
+  ftEnsure();
+  const depth = load<u32>(ftPcpu, FTC_DEPTH);
+  if (depth == 0) return;
+  const f = ftPcpu + FTC_STACK + <usize>(depth - 1) * FTF_SIZE;
+  traceStack(tb, load<u64>(f, FTF_IP), load<u64>(f, FTF_PARENT));
+}
+
 // tracer_tracing_is_on() of a trace_array, by its buffer's RB_BUFFER_OFF bit
 @inline function tracingIsOn(tb: usize): bool {
   return (atomic.load<i32>(tb, TB_RECORD_DISABLED) & RB_BUFFER_OFF) == 0;
@@ -479,8 +503,13 @@ function traceStack(tb: usize, ip: u64, parent: u64): void {
   unlockCommit(tb);
 }
 
-// function_trace_call() (and function_stack_trace_call() with options/func_stack_trace)
+// function_trace_call() (and function_stack_trace_call() with options/func_stack_trace), behind
+// ftrace_pid_func(): set_ftrace_pid and set_ftrace_notrace_pid decide by the current task
 @inline function functionTraceCall(op: usize, ip: u64, parent: u64): void {
+  const pids = load<u32>(op, OPS_PIDS);
+  if (pids != 0 && !pidListed(pids, ftPid)) return;
+  const noPids = load<u32>(op, OPS_NO_PIDS);
+  if (noPids != 0 && pidListed(noPids, ftPid)) return;
   const tb = load<u32>(op, OPS_ARG);
   traceFunction(tb, ip, parent);
   if (load<u32>(op, OPS_OPTIONS) & FUNC_OPT_STACK) traceStack(tb, ip, parent);
@@ -697,6 +726,22 @@ function probeCall(op: usize, ip: u64, parent: u64): void {
     if (on) tracingOn(tb);
     else tracingOff(tb);
     atomic.cmpxchg<i64>(count, old, old - 1);
+    return;
+  }
+  if (kind == PROBE_ENABLE_EVENT || kind == PROBE_DISABLE_EVENT) {
+    // event_enable_probe() / event_enable_count_probe(): the count goes down only when the event's
+    // soft-disabled state really changes
+    const file = load<u32>(prb, PRB_FILE);
+    const enable = kind == PROBE_ENABLE_EVENT;
+    const isOn = (atomic.load<u32>(file, EF_FLAGS) & EVENT_FILE_FL_SOFT_DISABLED) == 0;
+    if (count != 0) {
+      const old = atomic.load<i64>(count);
+      if (old == 0) return;
+      if (enable == isOn) return;
+      if (old > 0) atomic.cmpxchg<i64>(count, old, old - 1);
+    }
+    if (enable) atomic.and<u32>(file + EF_FLAGS, ~(<u32>EVENT_FILE_FL_SOFT_DISABLED));
+    else atomic.or<u32>(file + EF_FLAGS, EVENT_FILE_FL_SOFT_DISABLED);
     return;
   }
   const global = load<u32>(ftArea(), FT_GLOBAL_TB);

@@ -17,6 +17,8 @@ import {
 import { clockSessionStart, virtualDelay } from "./clock";
 import { OP_FT_CALL, OP_FT_ENTER, OP_FT_EXIT, OP_FT_EXIT_RET, OP_FT_TASK, OP_FT_IRQFLAGS } from "./abi";
 import { ftOpCall, ftOpEnter, ftOpExit, ftOpTask, ftOpIrqFlags } from "./ftrace";
+import { OP_EVENT, OP_TRACE_WRITE } from "./abi";
+import { evOpEvent, evOpTraceWrite } from "./events";
 import { floorWrite, floorPipeWrite, floorPipeRead } from "./bench_floor";
 
 // the per-CPU sequence number stamped into self-checking payloads
@@ -250,6 +252,12 @@ export function runProgram(prog: usize): i32 {
     } else if (op == OP_FT_IRQFLAGS) {
       ftOpIrqFlags(load<u32>(pc, 4), load<u32>(pc, 8));
       pc += 12;
+    } else if (op == OP_EVENT) {
+      evOpEvent(pc);
+      pc += 12 + ((<usize>load<u32>(pc, 8) + 3) & ~3);
+    } else if (op == OP_TRACE_WRITE) {
+      evOpTraceWrite(pc);
+      pc += 20 + ((<usize>load<u32>(pc, 12) + 3) & ~3);
     } else {
       ret = -1;
       break;

@@ -8,6 +8,7 @@ import {
   rbWrite, lockReserve, unlockCommit, eventData, rbPublishCommits, rbWriterFlush, rbWriteRun, RUN_FILL_COPY,
 } from "./ring_buffer";
 import { clockSessionStart } from "./clock";
+import { tracepoint } from "./events";
 
 let token: i32 = 0;
 
@@ -65,4 +66,14 @@ export function writerBatch(tb: usize, src: usize, count: u32, fresh: bool): i32
   const written = <i32>rbWriteRun(tb, 0, count, RUN_FILL_COPY, src);
   writerLeave();
   return written;
+}
+
+// An event through its tracepoint (the trace_event_call at `call`, its fields at `src`): every
+// trace_array that has it enabled gets it (user_events_write_core). 0, -9 (EBADF) when it is enabled
+// nowhere, or WRITER_LOST.
+export function writerEmit(call: usize, src: usize, len: u32, fresh: bool): i32 {
+  if (!writerEnter(fresh)) return WRITER_LOST;
+  const r = tracepoint(call, src, len) ? 0 : -9;
+  writerLeave();
+  return r;
 }

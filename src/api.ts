@@ -8,6 +8,7 @@ import { FixSet } from './fixes.ts';
 import { Ftrace } from './ftrace/ftrace.ts';
 import { Tracefs } from './tracefs/tracefs.ts';
 import { Writer, WRITER_SCRATCH_BYTES, type MachineHandle } from './writer.ts';
+import { EventLayer } from './events/events.ts';
 import { instantiateRingtrace } from './machine/wasm.ts';
 import { closeWriters, writerHolder } from './machine/writer-claim.ts';
 import { Recorder, type TraceDatOptions } from './tracedat/record.ts';
@@ -106,6 +107,7 @@ export class RingMachine {
   readonly buffer: TraceBuffer; // the top-level trace_array's buffer
   readonly instances = new Map<string, TraceBuffer>(); // instances/NAME
   readonly ftrace!: Ftrace; // dynamic function tracing (created once the CPUs run)
+  readonly events!: EventLayer; // trace events (kernel/trace/trace_events.c)
   private readonly everOnline = new Set<number>(); // CPUs whose worker has been started
   private readonly writers = new Set<Writer>(); // attached on this thread
   readonly fs: Tracefs = new Tracefs(this); // tracefs: /sys/kernel/tracing
@@ -156,6 +158,7 @@ export class RingMachine {
       await machine.start(online);
       for (const cpu of online) rm.everOnline.add(cpu);
       (rm as { ftrace: Ftrace }).ftrace = await Ftrace.create(rm);
+      (rm as { events: EventLayer }).events = new EventLayer(rm);
       return rm;
     } catch (err) {
       await machine.close();
@@ -166,7 +169,7 @@ export class RingMachine {
   // trace_rb_cpu_prepare(): the first time a trace_buffer sees a CPU, allocate its ring_buffer_per_cpu;
   // with fix 20ad8b0888be (and once the system runs) an IPI to every online CPU comes before the
   // cpumask bit, so no reader sees the bit with a NULL buffers[cpu]
-  private async prepareCpu(tb: TraceBuffer, cpu: number): Promise<void> {
+  async prepareCpu(tb: TraceBuffer, cpu: number): Promise<void> {
     if (tb.cpumaskTest(cpu)) return;
     tb.allocateCpuBuffer(cpu);
     tb.publishCpuBuffer(cpu);
@@ -244,6 +247,7 @@ export class RingMachine {
     if (!tb) throw new RingtraceError('ENOENT', `instance "${name}" does not exist`);
     if (tb.busy) throw new RingtraceError('EBUSY', `instance "${name}" is in use`);
     await this.ftrace.releaseTraceArray(tb);
+    await this.events.releaseTraceArray(tb);
     await tb.retire();
     this.instances.delete(name);
     this.machine.unregisterTraceBuffer(tb.addr);

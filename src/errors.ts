@@ -1,5 +1,6 @@
 // Typed errors of the API. `code` is the errno name the kernel would return for the same request.
-export type Errno = 'EINVAL' | 'ENOENT' | 'EBUSY' | 'EACCES' | 'ENODEV' | 'ENOMEM' | 'EPERM' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'EFAULT' | 'ERANGE' | 'ENOSPC' | 'ENAMETOOLONG';
+export type Errno = 'EINVAL' | 'ENOENT' | 'EBUSY' | 'EACCES' | 'ENODEV' | 'ENOMEM' | 'EPERM' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'EFAULT' | 'ERANGE' | 'ENOSPC' | 'ENAMETOOLONG'
+  | 'EBADF' | 'EADDRINUSE' | 'EOVERFLOW';
 
 const strerror: Record<Errno, string> = {
   EINVAL: 'Invalid argument',
@@ -16,6 +17,9 @@ const strerror: Record<Errno, string> = {
   ERANGE: 'Numerical result out of range',
   ENOSPC: 'No space left on device',
   ENAMETOOLONG: 'File name too long',
+  EBADF: 'Bad file descriptor',
+  EADDRINUSE: 'Address already in use',
+  EOVERFLOW: 'Value too large for defined data type',
 };
 
 export class RingtraceError extends Error {

@@ -10,7 +10,7 @@ import {
 import {
   LAYOUT_BASE, H_MAGIC, MACHINE_MAGIC, H_NR_CPU_IDS, H_CPU_TABLE, H_EPOCH_MS, H_ONLINE_MASK, H_TB_LIST, TBL_COUNT,
   TBL_ENTRIES, CPU_DESC_SIZE, CPU_WRITER_SCRATCH, CPU_WRITER_SCRATCH_SIZE, TB_CLOCK, TB_MAX_DATA_SIZE, TB_CPUMASK,
-  TB_BUFFERS, CLOCK_LOCAL, CLOCK_GLOBAL, WRITER_CLOSED, WRITER_LOST,
+  TB_BUFFERS, CLOCK_COUNTER, CLOCK_VIRTUAL, WRITER_CLOSED, WRITER_LOST,
 } from '../assembly/abi.ts';
 
 // What a thread needs to write into a machine: its shared memory, its compiled module, and where its
@@ -136,7 +136,7 @@ export class Writer {
   // fresh reading per call, since calls can be far apart.
   private fresh(): boolean {
     const clock = this.i32[this.clockIdx];
-    return clock === CLOCK_LOCAL || clock === CLOCK_GLOBAL;
+    return clock !== CLOCK_COUNTER && clock !== CLOCK_VIRTUAL;
   }
 
   private checkLength(len: number): void {
@@ -198,6 +198,30 @@ export class Writer {
     }
     if (count) flush();
     return total;
+  }
+
+  // An event through its tracepoint (the trace_event_call at `call`, its fields after struct
+  // trace_entry in `payload`), as this CPU: every trace_array that has it enabled gets it. False when
+  // it is enabled nowhere.
+  emit(call: number, payload: Uint8Array): boolean {
+    const bytes = eventBytes(payload);
+    if (bytes.length > this.cap) throw new RingtraceError('EINVAL', `event fields of ${bytes.length} bytes do not fit the writer's ${this.cap}-byte area`);
+    this.checkLength(bytes.length || 1);
+    copyIn(this.u8, this.u32, this.src, bytes);
+    return this.emitScratch(call, bytes.length);
+  }
+
+  // The writer's staging area in shared memory, for encoders that write a record in place
+  get scratch(): { addr: number; size: number } {
+    return { addr: this.src, size: this.cap };
+  }
+
+  // emit() of the `len` bytes already in the staging area
+  emitScratch(call: number, len: number): boolean {
+    if (this.released) throw this.gone ?? new RingtraceError('EINVAL', 'this writer was released');
+    const r = this.x.writerEmit(call, this.src, len, this.fresh() ? 1 : 0);
+    if (r === WRITER_LOST) this.lost();
+    return r === 0;
   }
 
   private renewViews(): void {

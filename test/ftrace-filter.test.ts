@@ -269,7 +269,7 @@ test('function commands with and without counts', () => {
   assert.equal(parseFilterWord('!*:traceon').glob, null, "'*' removes every function of the probe");
   assert.equal(parseFilterWord('!:traceon').glob, null);
   assert.equal(parseFilterWord('!sched*:traceon').glob?.type, 'front');
-  assert.deepEqual(FUNCTION_COMMANDS, ['mod', 'traceon', 'traceoff', 'stacktrace', 'dump', 'cpudump']);
+  assert.deepEqual(FUNCTION_COMMANDS, ['mod', 'traceon', 'traceoff', 'stacktrace', 'dump', 'cpudump', 'enable_event', 'disable_event']);
 });
 
 test('a count beyond 64 bits is ERANGE, as kstrtoul returns', () => {

@@ -83,7 +83,7 @@ test('set_ftrace_filter: a failing word fails the write, the words before it sta
     assert.equal(fs.read('set_ftrace_filter'), ALL);
     // unknown or not emulated commands
     await assert.rejects(fs.write('set_ftrace_filter', 'schedule:snapshot\n', { append: true }), errCode('EINVAL', /unknown command/));
-    await assert.rejects(fs.write('set_ftrace_filter', 'schedule:enable_event:sched:sched_switch\n', { append: true }), errCode('EINVAL'));
+    await assert.rejects(fs.write('set_ftrace_filter', 'schedule:enable_event:sched:no_such_event\n', { append: true }), errCode('EINVAL'));
     await assert.rejects(fs.write('set_ftrace_filter', 'schedule:frobnicate\n', { append: true }), errCode('EINVAL'));
     // probe commands are set_ftrace_filter only
     await assert.rejects(fs.write('set_ftrace_notrace', 'schedule:traceoff\n', { append: true }), errCode('EINVAL'));

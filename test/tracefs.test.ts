@@ -20,10 +20,12 @@ test('paths: both mount points and relative paths; ls; ENOENT, ENOTDIR, EISDIR',
       assert.equal(fs.read(p), '1\n', p);
     }
     assert.deepEqual(fs.ls(), [
-      'available_filter_functions', 'available_tracers', 'buffer_size_kb', 'buffer_subbuf_size_kb', 'buffer_total_size_kb',
-      'current_tracer', 'enabled_functions', 'events', 'function_profile_enabled', 'instances', 'max_graph_depth', 'options', 'per_cpu',
-      'set_ftrace_filter', 'set_ftrace_notrace', 'set_graph_function', 'set_graph_notrace', 'stack_max_size', 'stack_trace',
-      'stack_trace_filter', 'touched_functions', 'trace', 'trace_clock', 'trace_pipe', 'trace_stat', 'tracing_on',
+      'README', 'available_events', 'available_filter_functions', 'available_tracers', 'buffer_size_kb', 'buffer_subbuf_size_kb',
+      'buffer_total_size_kb', 'current_tracer', 'dynamic_events', 'enabled_functions', 'error_log', 'events', 'function_profile_enabled',
+      'instances', 'max_graph_depth', 'options', 'per_cpu', 'printk_formats', 'saved_cmdlines', 'saved_cmdlines_size', 'set_event',
+      'set_event_pid', 'set_ftrace_filter', 'set_ftrace_notrace', 'set_ftrace_notrace_pid', 'set_ftrace_pid', 'set_graph_function',
+      'set_graph_notrace', 'snapshot', 'stack_max_size', 'stack_trace', 'stack_trace_filter', 'touched_functions', 'trace', 'trace_clock',
+      'trace_marker', 'trace_marker_raw', 'trace_pipe', 'trace_stat', 'tracing_cpumask', 'tracing_on',
     ]);
     assert.deepEqual(fs.ls('/sys/kernel/debug/tracing/'), fs.ls());
     assert.deepEqual(fs.ls('options'), [
@@ -31,7 +33,7 @@ test('paths: both mount points and relative paths; ls; ENOENT, ENOTDIR, EISDIR',
       'funcgraph-proc', 'funcgraph-retval', 'funcgraph-retval-hex', 'funcgraph-tail', 'graph-time', 'overwrite', 'sleep-time',
     ]);
     assert.deepEqual(fs.ls('per_cpu'), ['cpu0', 'cpu1']);
-    assert.deepEqual(fs.ls('/sys/kernel/tracing/per_cpu/cpu1'), ['buffer_size_kb', 'stats', 'trace', 'trace_pipe', 'trace_pipe_raw']);
+    assert.deepEqual(fs.ls('/sys/kernel/tracing/per_cpu/cpu1'), ['buffer_size_kb', 'snapshot', 'snapshot_raw', 'stats', 'trace', 'trace_pipe', 'trace_pipe_raw']);
     assert.deepEqual(fs.stat('per_cpu'), { type: 'dir', mode: 0o750 });
     assert.deepEqual(fs.stat('tracing_on'), { type: 'file', mode: 0o640 });
 
@@ -201,27 +203,40 @@ test('buffer_subbuf_size_kb: KB rounded up to 2^order pages, order 0..7; a new s
 test('trace_clock: lists the clocks with the current one in brackets; a switch resets the buffer', async () => {
   await withMachine({ cpus: 2, bufferSizeKb: 16 }, async (m) => {
     const fs = m.fs;
-    assert.equal(fs.read('trace_clock'), '[local] global counter virtual\n');
+    assert.equal(fs.read('trace_clock'), '[local] global counter uptime perf mono mono_raw boot tai x86-tsc virtual\n');
     assert.match(fs.read('per_cpu/cpu0/stats'), /\noldest event ts: +\d+\.\d{6}\nnow ts: +\d+\.\d{6}\n/);
     assert.equal((await m.run(0, new Workload().write({ size: 16, count: 10 }))).written, 10);
 
     for (const bad of ['bogus\n', 'Local\n', 'local global\n', `${'x'.repeat(64)}`, '']) {
       await assert.rejects(fs.write('trace_clock', bad), errCode('EINVAL'), JSON.stringify(bad));
     }
-    assert.equal(fs.read('trace_clock'), '[local] global counter virtual\n');
+    assert.equal(fs.read('trace_clock'), '[local] global counter uptime perf mono mono_raw boot tai x86-tsc virtual\n');
     assert.equal(entries(m, 0), 10);
 
     await fs.write('trace_clock', 'global\n');
-    assert.equal(fs.read('trace_clock'), 'local [global] counter virtual\n');
+    assert.equal(fs.read('trace_clock'), 'local [global] counter uptime perf mono mono_raw boot tai x86-tsc virtual\n');
     assert.equal(m.buffer.clock.name, 'global');
     assert.equal(entries(m, 0), 0);
 
     // whitespace around the name is stripped (strstrip)
     await fs.write('/sys/kernel/tracing/trace_clock', '\t counter \n');
-    assert.equal(fs.read('trace_clock'), 'local global [counter] virtual\n');
+    assert.equal(fs.read('trace_clock'), 'local global [counter] uptime perf mono mono_raw boot tai x86-tsc virtual\n');
     assert.equal((await m.run(1, new Workload().write({ size: 16, count: 2 }))).written, 2);
     // counter is not in ns: plain numbers in stats
     assert.match(fs.read('per_cpu/cpu1/stats'), /^entries: 2\n(.*\n){3}oldest event ts: \d+\nnow ts: \d+\n/);
+
+    // the rest of the kernel's list: each records on its host clock; uptime and x86-tsc are not in ns
+    for (const name of ['uptime', 'perf', 'mono', 'mono_raw', 'boot', 'tai', 'x86-tsc']) {
+      await fs.write('trace_clock', `${name}\n`);
+      assert.equal(m.buffer.clock.name, name);
+      assert.equal((await m.run(0, new Workload().write({ size: 16, count: 3 }))).written, 3, name);
+    }
+    const tai = m.buffer.peek(0)!.ts;
+    assert.ok(tai >= 0);
+    await fs.write('trace_clock', 'tai\n');
+    await m.run(0, new Workload().write({ size: 16, count: 1 }));
+    // TAI: nanoseconds since 1970 (plus 37 s), so well past 2020
+    assert.ok(m.buffer.peek(0)!.ts > 1.6e18);
   });
 });
 
@@ -328,6 +343,6 @@ test('writes are serialised and a failed one does not block the next', async () 
     assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     assert.equal(fs.read('per_cpu/cpu0/buffer_size_kb'), '11\n');
     assert.equal(fs.read('per_cpu/cpu1/buffer_size_kb'), '35\n');
-    assert.equal(fs.read('trace_clock'), 'local global [counter] virtual\n');
+    assert.equal(fs.read('trace_clock'), 'local global [counter] uptime perf mono mono_raw boot tai x86-tsc virtual\n');
   });
 });

@@ -32,21 +32,29 @@ const {
   OPS_FILTER, OPS_NOTRACE, OPS_CALLBACK, OPS_ARG, OPS_NEXT, OPS_ID, OPS_OPTIONS, OPS_SIZE, FTRACE_OPS_FL_ENABLED,
   FTRACE_OPS_FL_DYNAMIC, FTRACE_OPS_FL_INITIALIZED, FTRACE_OPS_FL_TRACE_ARRAY, FT_CB_FUNCTION, FT_CB_PROFILE,
   FT_CB_PROBE, FUNC_OPT_STACK, PRB_KIND, PRB_TB, PRB_MAPPER, PRB_SIZE, PROBE_TRACEON, PROBE_TRACEOFF,
-  PROBE_STACKTRACE, PROBE_DUMP, PROBE_CPUDUMP, FTC_SIZE, FTC_PID, FTC_COMM, PROF_HITS, PROF_TIME, PROF_TIME_SQ,
+  PROBE_STACKTRACE, PROBE_DUMP, PROBE_CPUDUMP, PROBE_ENABLE_EVENT, PROBE_DISABLE_EVENT, PRB_FILE, FTC_SIZE, FTC_PID, FTC_COMM, PROF_HITS, PROF_TIME, PROF_TIME_SQ,
   PROF_SIZE, FTW_UNDERFLOW,
 } = abi;
 
 export type TracerName = 'nop' | 'function' | 'function_graph';
 // available_tracers: register_tracer() puts each new tracer first (function_graph registers last)
 export const TRACERS: readonly TracerName[] = ['function_graph', 'function', 'nop'];
-export type ProbeCommand = 'traceon' | 'traceoff' | 'stacktrace' | 'dump' | 'cpudump';
+export type ProbeCommand = 'traceon' | 'traceoff' | 'stacktrace' | 'dump' | 'cpudump' | 'enable_event' | 'disable_event';
 const PROBE_KINDS: Record<ProbeCommand, number> = {
   traceon: PROBE_TRACEON,
   traceoff: PROBE_TRACEOFF,
   stacktrace: PROBE_STACKTRACE,
   dump: PROBE_DUMP,
   cpudump: PROBE_CPUDUMP,
+  enable_event: PROBE_ENABLE_EVENT,
+  disable_event: PROBE_DISABLE_EVENT,
 };
+
+// The trace_event_file an enable_event / disable_event probe switches, and its "system:event"
+export interface ProbeEventFile {
+  addr: number;
+  name: string;
+}
 // How a change reached ftrace: the API (ftrace_set_filter & co.) or a tracefs file; only the WARNING's
 // call trace differs.
 export type CallPath = 'api' | 'tracefs';
@@ -131,6 +139,7 @@ export class FtraceOps {
 
 interface ProbeState {
   cmd: ProbeCommand;
+  event?: string; // enable_event / disable_event: "system:event"
   counted: boolean;
   ops: FtraceOps;
   prb: number;
@@ -142,6 +151,7 @@ export interface ProbeEntry {
   name: string;
   module: string | null;
   cmd: ProbeCommand;
+  event?: string; // enable_event / disable_event: "system:event"
   count: bigint | null; // null: unlimited (no counter)
 }
 
@@ -884,7 +894,7 @@ export class Ftrace {
   // count undefined: the unlimited probe_ops; a number: the counted one. dump always counts from 1
   // (ftrace_dump_probe_ops' init); cpudump has no counter and dumps at every call (its probe_ops has no
   // init, so update_count() finds no mapper). Returns the number of functions added.
-  registerProbe(buffer: TraceBuffer | undefined, cmd: ProbeCommand, funcs: Iterable<string | bigint>, count?: number | bigint): Promise<number> {
+  registerProbe(buffer: TraceBuffer | undefined, cmd: ProbeCommand, funcs: Iterable<string | bigint>, count?: number | bigint, event?: ProbeEventFile): Promise<number> {
     return this.locked(async () => {
       if (!(cmd in PROBE_KINDS)) throw new RingtraceError('EINVAL', `unknown function command "${cmd}"`);
       this.checkEnabled();
@@ -892,15 +902,16 @@ export class Ftrace {
       const counted = cmd === 'dump' || (cmd !== 'cpudump' && count !== undefined);
       const initial = cmd === 'dump' ? 1n : BigInt(count ?? -1);
       const ips = this.toIps(funcs);
-      const key = counted ? `${cmd}:count` : cmd;
+      const key = `${counted ? `${cmd}:count` : cmd}${event ? `:${event.name}` : ''}`;
       let probe = tr.probes.get(key);
       const chain = ['register_ftrace_function_probe', 'ftrace_trace_probe_callback'];
       if (!probe) {
         const prb = this.machine.arena.alloc(PRB_SIZE);
         this.machine.mem.store32(prb + PRB_KIND, PROBE_KINDS[cmd]);
         this.machine.mem.store32(prb + PRB_TB, tr.buffer.addr);
+        this.machine.mem.store32(prb + PRB_FILE, event?.addr ?? 0);
         const ops = this.newOps(`probe_${key}`, FT_CB_PROBE, prb, { filter: EMPTY, notrace: EMPTY }, FTRACE_OPS_FL_DYNAMIC);
-        probe = { cmd, counted, ops, prb, mapper: null };
+        probe = { cmd, counted, ops, prb, mapper: null, event: event?.name };
         tr.probes.set(key, probe);
       }
       const old = probe.ops.funcHash.filter;
@@ -939,12 +950,12 @@ export class Ftrace {
 
   // unregister_ftrace_function_probe_func(): take the probe off the given functions (all when funcs is
   // undefined); EINVAL when it was on none of them. Returns the number removed.
-  unregisterProbe(buffer: TraceBuffer | undefined, cmd: ProbeCommand, opts: { counted?: boolean; funcs?: Iterable<string | bigint> } = {}): Promise<number> {
+  unregisterProbe(buffer: TraceBuffer | undefined, cmd: ProbeCommand, opts: { counted?: boolean; funcs?: Iterable<string | bigint>; event?: string } = {}): Promise<number> {
     return this.locked(async () => {
       this.checkEnabled();
       const tr = this.tr(buffer);
       const counted = cmd === 'dump' || (cmd !== 'cpudump' && !!opts.counted);
-      const key = counted ? `${cmd}:count` : cmd;
+      const key = `${counted ? `${cmd}:count` : cmd}${opts.event ? `:${opts.event}` : ''}`;
       const probe = tr.probes.get(key);
       const ips = opts.funcs ? this.toIps(opts.funcs) : undefined;
       const cur = probe?.ops.funcHash.filter;
@@ -979,7 +990,7 @@ export class Ftrace {
       const counts = p.counted ? this.mapperCounts(p) : undefined;
       for (const ip of [...p.ops.funcHash.filter.ips].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
         const r = this.lookupIp(ip);
-        out.push({ ip, name: r?.name ?? hex(ip), module: r?.module ?? null, cmd: p.cmd, count: counts ? counts.get(ip) ?? null : null });
+        out.push({ ip, name: r?.name ?? hex(ip), module: r?.module ?? null, cmd: p.cmd, ...(p.event ? { event: p.event } : {}), count: counts ? counts.get(ip) ?? null : null });
       }
     }
     return out;

@@ -43,6 +43,7 @@ export interface RingExports {
   writerCommit(tb: number): void;
   writerBatch(tb: number, src: number, count: number, fresh: number): number;
   benchChunk(tb: number, size: number, n: number): number;
+  writerEmit(call: number, src: number, len: number, fresh: number): number;
   calibrationLoop(scratch: number, n: number): number;
 }
 

@@ -4,6 +4,7 @@ import { abi } from '../layout.ts';
 import type { TraceBuffer } from '../ring/trace-buffer.ts';
 import { RingtraceError } from '../errors.ts';
 import { ftraceHooks, type FtraceWorkloadHooks } from '../ftrace/registry.ts';
+import { eventHooks, type EventValues } from '../events/events.ts';
 
 const { OP_END, OP_WRITE, OP_BENCH, OP_STRESS, OP_STRESS_COUNT, OP_CONTEXT, OP_NEST_BEGIN, OP_NEST_END, OP_DISCARD_END,
   OP_DELAY, OP_READ_PAGES, OP_WALK, OP_FLOOR_WRITE, OP_FLOOR_PIPE_WRITE, OP_FLOOR_PIPE_READ, CTX_NORMAL, CTX_SOFTIRQ, CTX_IRQ, CTX_NMI } = abi;
@@ -266,6 +267,34 @@ export class Workload {
     return this;
   }
 
+  // ---- trace events
+
+  // A tracepoint site: the event "system:name" (or a unique "name") with its field values (numbers,
+  // strings for char arrays and __data_loc strings, arrays of numbers). It is written into every
+  // trace_array that has it enabled, after their pid lists, filters and triggers; disabled, it costs the
+  // CPU a load and a test.
+  event(name: string, values: EventValues = {}): this {
+    this.ops.push((r) => {
+      const h = eventHooks(r().machine);
+      if (!h) throw new RingtraceError('ENODEV', 'this machine has no event layer');
+      const { call, payload } = h.encodeEvent(name, values);
+      return [abi.OP_EVENT, call, payload.length, ...payloadWords(payload)];
+    });
+    return this;
+  }
+
+  // One entry of `type` (struct trace_entry filled in by the CPU: its context flags and current pid)
+  // with `payload` after the header, into one buffer (what trace_marker writes). WorkloadResult.written
+  // counts the entries recorded, failed those the buffer refused.
+  entry(opts: { type: number; payload: Uint8Array; buffer?: TraceBuffer }): this {
+    this.ops.push((r, res) => {
+      const tb = r(opts.buffer);
+      checkFits(tb, abi.ENT_SIZE + opts.payload.length);
+      return [abi.OP_TRACE_WRITE, tb.addr, opts.type, opts.payload.length, res, ...payloadWords(opts.payload)];
+    });
+    return this;
+  }
+
   // An event begun must end in the same workload: an open one would keep its CPU's commit from moving
   // and hide every later event of that CPU from readers.
   encode(ctx: EncodeContext): Int32Array {
@@ -305,6 +334,13 @@ function ftraceHooksOf(resolve: (b?: TraceBuffer) => TraceBuffer): FtraceWorkloa
   const h = ftraceHooks(resolve().machine);
   if (!h) throw new RingtraceError('ENODEV', 'this machine has no ftrace');
   return h;
+}
+
+// bytes as little-endian i32 program words, the last one zero-padded
+function payloadWords(bytes: Uint8Array): number[] {
+  const padded = new Uint8Array((bytes.length + 3) & ~3);
+  padded.set(bytes);
+  return Array.from(new Int32Array(padded.buffer));
 }
 
 function lo32(v: bigint): number {

@@ -10,17 +10,24 @@ const {
   TB_MAX_DATA_SIZE, TB_CPUMASK, TB_BUFFERS, TB_SIZE, RB_FL_OVERWRITE, RB_BUFFER_OFF, CPB_SIZE, CPB_NR_PAGES,
   CPB_RECORD_DISABLED, CPB_ENTRIES, CPB_OVERRUN, CPB_COMMIT_OVERRUN, CPB_DROPPED_EVENTS, CPB_READ,
   CPB_ENTRIES_BYTES, CPB_READ_BYTES, CPB_PAGES_TOUCHED, CPB_PAGES_LOST, CPB_PAGES_READ, CPB_RECURSION,
-  CPB_NR_LOOPS_WARN, BP_SIZE, BP_NEXT, BP_PREV, BP_PAGE, BP_ID, BUF_PAGE_HDR_SIZE, SYS_PAGE_SIZE,
+  CPB_NR_LOOPS_WARN, CPB_BUFFER, BP_SIZE, BP_NEXT, BP_PREV, BP_PAGE, BP_ID, BUF_PAGE_HDR_SIZE, SYS_PAGE_SIZE,
   SUBBUF_ORDER_MAX, RD_TS, RD_LOST, RD_LENGTH, RD_DATA, IT_SIZE, CLOCK_LOCAL, CLOCK_GLOBAL, CLOCK_COUNTER,
   CLOCK_VIRTUAL, BDP_COMMIT, TB_VIEWS,
 } = abi;
 
-export type ClockName = 'local' | 'global' | 'counter' | 'virtual';
+export type ClockName = 'local' | 'global' | 'counter' | 'uptime' | 'perf' | 'mono' | 'mono_raw' | 'boot' | 'tai' | 'x86-tsc' | 'virtual';
 // trace_clocks[], in the order tracefs lists them
 export const CLOCKS: { name: ClockName; id: number; inNs: boolean }[] = [
   { name: 'local', id: CLOCK_LOCAL, inNs: true },
   { name: 'global', id: CLOCK_GLOBAL, inNs: true },
   { name: 'counter', id: CLOCK_COUNTER, inNs: false },
+  { name: 'uptime', id: abi.CLOCK_UPTIME, inNs: false },
+  { name: 'perf', id: abi.CLOCK_PERF, inNs: true },
+  { name: 'mono', id: abi.CLOCK_MONO, inNs: true },
+  { name: 'mono_raw', id: abi.CLOCK_MONO_RAW, inNs: true },
+  { name: 'boot', id: abi.CLOCK_BOOT, inNs: true },
+  { name: 'tai', id: abi.CLOCK_TAI, inNs: true },
+  { name: 'x86-tsc', id: abi.CLOCK_X86_TSC, inNs: false },
   { name: 'virtual', id: CLOCK_VIRTUAL, inNs: true },
 ];
 
@@ -343,6 +350,44 @@ export class TraceBuffer {
     return this.quiesce(cpus, () => {
       for (const c of cpus) this.machine.exports.rbResetCpu(this.cpuBuffer(c));
     });
+  }
+
+  // ring_buffer_swap_cpu() for each of `cpus`: this buffer and `other` exchange the CPU's
+  // ring_buffer_per_cpu with its pages and counters (the snapshot's swap). Both must hold every CPU with
+  // the same number of pages. The CPUs' recording is off on both sides for the change, with a grace
+  // period before it (no writer is inside either buffer) and one after it (weakly ordered CPUs refresh
+  // their view of buffers[]).
+  async swapCpus(other: TraceBuffer, cpus: number[]): Promise<void> {
+    const mem = this.machine.mem;
+    for (const cpu of cpus) {
+      if (!this.cpus.has(cpu) || !other.cpus.has(cpu)) throw new RingtraceError('EINVAL', `CPU ${cpu} is not in both buffers`);
+      if (this.nrPages(cpu) !== other.nrPages(cpu) || this.subbufSize !== other.subbufSize) {
+        throw new RingtraceError('EINVAL', `CPU ${cpu}: the two buffers differ in size`);
+      }
+    }
+    for (const cpu of cpus) {
+      this.recordDisableCpu(cpu);
+      other.recordDisableCpu(cpu);
+    }
+    try {
+      await this.machine.synchronizeRcu();
+      for (const cpu of cpus) {
+        const a = this.cpus.get(cpu)!;
+        const b = other.cpus.get(cpu)!;
+        this.cpus.set(cpu, b);
+        other.cpus.set(cpu, a);
+        mem.store32(b.cb + CPB_BUFFER, this.addr);
+        mem.store32(a.cb + CPB_BUFFER, other.addr);
+        this.publishCpuBuffer(cpu);
+        other.publishCpuBuffer(cpu);
+      }
+      await this.machine.synchronizeRcu();
+    } finally {
+      for (const cpu of cpus) {
+        this.recordEnableCpu(cpu);
+        other.recordEnableCpu(cpu);
+      }
+    }
   }
 
   private checkCpu(cpu: number): number {

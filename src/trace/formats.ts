@@ -1,8 +1,6 @@
 // The format files libtraceevent / trace-cmd read to decode raw pages: events/header_page,
-// events/header_event and events/ftrace/function/format, as an x86-64 kernel prints them.
-import { abi } from '../layout.ts';
-
-const { TRACE_FN, TRACE_GRAPH_ENT, TRACE_GRAPH_RET } = abi;
+// events/header_event and every event's format file, as an x86-64 kernel prints them.
+import type { EventField } from '../events/types.ts';
 
 // ring_buffer_print_page_header(): struct buffer_data_page (u64 time_stamp, local_t commit, data[]); the
 // "overwrite" pseudo-field is the commit word's missed-events flag byte. `dataSize` is the buffer's
@@ -39,55 +37,18 @@ const COMMON_FIELDS =
   '\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n' +
   '\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n';
 
-// f_show() of FTRACE_ENTRY_REG(function, ftrace_entry, TRACE_FN, ...) in trace_entries.h, with the
-// print fmt trace_export.c makes of F_printk(" %ps <-- %ps", ...)
-export function functionFormat(): string {
-  return (
-    'name: function\n' +
-    `ID: ${TRACE_FN}\n` +
-    'format:\n' +
-    COMMON_FIELDS +
-    '\n' +
-    '\tfield:unsigned long ip;\toffset:8;\tsize:8;\tsigned:0;\n' +
-    '\tfield:unsigned long parent_ip;\toffset:16;\tsize:8;\tsigned:0;\n' +
-    '\n' +
-    'print fmt: " %ps <-- %ps", (void *)REC->ip, (void *)REC->parent_ip\n'
-  );
+// f_show(): "TYPE NAME" or, for an array type "T[N]", "T NAME[N]" ("T NAME[]" for a dynamic one);
+// __data_loc types print as they are
+function fieldLine(f: EventField): string {
+  const bracket = f.type.indexOf('[');
+  let decl: string;
+  if (bracket < 0 || f.type.startsWith('__data_loc')) decl = `${f.type} ${f.name}`;
+  else decl = `${f.type.slice(0, bracket)} ${f.name}${f.type.slice(bracket)}`;
+  return `\tfield:${decl};\toffset:${f.offset};\tsize:${f.size};\tsigned:${f.signed ? 1 : 0};\n`;
 }
 
-// f_show() of FTRACE_ENTRY_PACKED(funcgraph_entry, ftrace_graph_ent_entry, TRACE_GRAPH_ENT, ...): the
-// packed struct ftrace_graph_ent, then the dynamic args[] array (empty: no funcgraph-args)
-export function funcgraphEntryFormat(): string {
-  return (
-    'name: funcgraph_entry\n' +
-    `ID: ${TRACE_GRAPH_ENT}\n` +
-    'format:\n' +
-    COMMON_FIELDS +
-    '\n' +
-    '\tfield:unsigned long func;\toffset:8;\tsize:8;\tsigned:0;\n' +
-    '\tfield:unsigned int depth;\toffset:16;\tsize:4;\tsigned:0;\n' +
-    '\tfield:unsigned long args[];\toffset:20;\tsize:0;\tsigned:0;\n' +
-    '\n' +
-    'print fmt: "--> %ps (%u)", (void *)REC->func, REC->depth\n'
-  );
-}
-
-// f_show() of FTRACE_ENTRY_PACKED(funcgraph_exit, ftrace_graph_ret_entry, TRACE_GRAPH_RET, ...) with
-// CONFIG_FUNCTION_GRAPH_RETVAL: the packed struct ftrace_graph_ret, then calltime and rettime
-export function funcgraphExitFormat(): string {
-  return (
-    'name: funcgraph_exit\n' +
-    `ID: ${TRACE_GRAPH_RET}\n` +
-    'format:\n' +
-    COMMON_FIELDS +
-    '\n' +
-    '\tfield:unsigned long func;\toffset:8;\tsize:8;\tsigned:0;\n' +
-    '\tfield:unsigned long retval;\toffset:16;\tsize:8;\tsigned:0;\n' +
-    '\tfield:unsigned int depth;\toffset:24;\tsize:4;\tsigned:0;\n' +
-    '\tfield:unsigned int overrun;\toffset:28;\tsize:4;\tsigned:0;\n' +
-    '\tfield:unsigned long long calltime;\toffset:32;\tsize:8;\tsigned:0;\n' +
-    '\tfield:unsigned long long rettime;\toffset:40;\tsize:8;\tsigned:0;\n' +
-    '\n' +
-    'print fmt: "<-- %ps (%u) (start: %llx  end: %llx) over: %u retval: %lx", (void *)REC->func, REC->depth, REC->calltime, REC->rettime, REC->depth, REC->retval\n'
-  );
+// The format file of an event (trace_format_open's f_start/f_show/f_stop): name, ID, the common
+// fields, a blank line, the event's fields, a blank line, the print fmt
+export function eventFormat(name: string, id: number, fields: readonly EventField[], printFmt: string): string {
+  return `name: ${name}\nID: ${id}\nformat:\n${COMMON_FIELDS}\n${fields.map(fieldLine).join('')}\nprint fmt: ${printFmt}\n`;
 }

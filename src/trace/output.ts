@@ -2,7 +2,8 @@
 // default header of the function tracer with the irq-info legend, one line per event with the context
 // columns, the function and stack-trace events, unknown types, and the lost-events markers.
 //
-// Only the events the emulated kernel registers have a formatter (TRACE_FN and TRACE_STACK); any other
+// Only the events the emulated kernel registers have a formatter (TRACE_FN and TRACE_STACK here, the
+// event layer's through SymbolSource.eventPrinter); any other
 // type, e.g. the self-checking payloads of raw ring-buffer workloads, prints as the kernel prints a type
 // nobody registered ("Unknown type N").
 import type { Ftrace } from '../ftrace/ftrace.ts';
@@ -20,6 +21,8 @@ const ULONG_MAX = (1n << 64n) - 1n;
 export interface SymbolSource {
   commOf(pid: number): string;
   symbolize(addr: bigint): { name: string } | null;
+  // the output function of a registered event type (print_trace_fmt's event->funcs->trace)
+  eventPrinter?(type: number): ((data: Uint8Array, syms: SymbolSource) => string) | undefined;
 }
 
 export function symbolSource(ft: Ftrace): SymbolSource {
@@ -121,6 +124,8 @@ export function printEvent(syms: SymbolSource, ev: TraceEvent, ent: EntryHeader)
     }
     return out;
   }
+  const printer = syms.eventPrinter?.(ent.type);
+  if (printer) return printer(data, syms);
   return `Unknown type ${ent.type}\n`;
 }
 

@@ -158,7 +158,7 @@ function statsRead(tr: TraceArray, cpu: number): string {
 // tracing_buffers_read(), read until empty: every readable page as a whole sub-buffer (consuming).
 // No ring buffer for the CPU: ring_buffer_alloc_read_page() fails with ENODEV. Bounded by the ring's
 // size so that a CPU writing meanwhile cannot keep the reader going forever.
-function pipeRawRead(tr: TraceArray, cpu: number): Uint8Array {
+export function pipeRawRead(tr: TraceArray, cpu: number): Uint8Array {
   const tb = tr.buffer;
   if (!tb.hasCpu(cpu)) throw new RingtraceError('ENODEV', `CPU ${cpu} has no ring buffer (it was never online)`);
   const close = tb.open();

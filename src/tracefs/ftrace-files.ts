@@ -200,6 +200,7 @@ class RegexFile extends WordFile {
     const cmd = parseFilterWord(word, { file: this.which }, atClose);
     const name = cmd.command?.name;
     if (name && PROBE_CMDS.includes(name)) return this.probe(cmd, name as ProbeCommand);
+    if (name === 'enable_event' || name === 'disable_event') return this.eventProbe(cmd, name);
     const { recs, ips } = this.records();
     const hits = matchRecords(recs, cmd.glob, name === 'mod' ? cmd.module : undefined);
     if (hits.length) {
@@ -215,6 +216,13 @@ class RegexFile extends WordFile {
     const st = regexState(this.tr.buffer);
     st.mods[this.which] = cacheMod(st.mods[this.which], cmd, (m) => moduleLoadedExactly(ft, m));
     hookModules(this.tr.rm, ft);
+  }
+
+  private eventProbe(cmd: FilterCommand, name: 'enable_event' | 'disable_event'): Promise<void> {
+    return eventProbeCommand(this.tr, this.ft, cmd, name, () => {
+      const { recs, ips } = this.records();
+      return matchRecords(recs, cmd.glob).map((i) => ips[i]);
+    });
   }
 
   // ftrace_trace_probe_callback() -> register_ftrace_function_probe() / unregister_ftrace_function_probe_func()
@@ -235,6 +243,36 @@ class RegexFile extends WordFile {
   }
 }
 
+// event_enable_func(): "FUNC:enable_event:SYSTEM:EVENT[:COUNT]" (or disable_event); the event goes
+// into soft mode while the probe holds it
+async function eventProbeCommand(tr: TraceArray, ft: Ftrace, cmd: FilterCommand, name: 'enable_event' | 'disable_event', ips: () => bigint[]): Promise<void> {
+  const param = cmd.command?.param ?? '';
+  const [system, event, countText] = param.split(':');
+  if (!system || event === undefined) throw new RingtraceError('EINVAL', `'${cmd.word}': ${name} needs SYSTEM:EVENT`);
+  const events = tr.rm.events;
+  const call = events.find(system, event);
+  if (!call || call.ignoreEnable) throw new RingtraceError('EINVAL', `'${cmd.word}': no event ${system}:${event}`);
+  const label = `${system}:${event}`;
+  const counted = countText !== undefined;
+  if (cmd.negate) {
+    const mine = ft.probes(tr.buffer).filter((p) => p.cmd === name && p.event === label && (p.count !== null) === counted);
+    const funcs = cmd.glob === null ? undefined : mine.filter((p) => matchGlob(cmd.glob!, p.name)).map((p) => p.ip);
+    const gone = await ft.unregisterProbe(tr.buffer, name, { counted, funcs, event: label });
+    for (let i = 0; i < gone; i++) await events.setSoftMode(tr.buffer, call, -1);
+    return;
+  }
+  let count: bigint | undefined;
+  if (counted) {
+    if (!/^[0-9]+$/.test(countText)) throw new RingtraceError('EINVAL', `'${cmd.word}': "${countText}" is not a count`);
+    count = BigInt(countText);
+  }
+  const funcs = ips();
+  if (!funcs.length) throw new RingtraceError('ENOENT', `'${cmd.word}': no function matches`);
+  const f = events.file(tr.buffer, call);
+  const added = await ft.registerProbe(tr.buffer, name, funcs, count, { addr: f.addr, name: label });
+  for (let i = 0; i < added; i++) await events.setSoftMode(tr.buffer, call, +1);
+}
+
 // t_show() for the hashed functions, then t_mod_show() and t_probe_show()
 function regexRead(tr: TraceArray, which: Which): string {
   const ft = ftraceOf(tr);
@@ -249,11 +287,11 @@ function regexRead(tr: TraceArray, which: Which): string {
     // tr->func_probes is newest first; each probe's functions in address order here
     const groups = new Map<string, FilterProbeLine[]>();
     for (const p of ft.probes(tr.buffer)) {
-      const key = `${p.cmd}:${p.count === null ? 'u' : 'c'}`;
+      const key = `${p.cmd}:${p.event ?? ''}:${p.count === null ? 'u' : 'c'}`;
       let g = groups.get(key);
       if (!g) groups.set(key, (g = []));
       // cpudump_probe_ops has no counter: printed unlimited
-      g.push({ func: p.name, module: p.module, cmd: p.cmd, count: p.cmd === 'cpudump' ? null : p.count });
+      g.push({ func: p.name, module: p.module, cmd: p.event ? `${p.cmd}:${p.event}` : p.cmd, count: p.cmd === 'cpudump' ? null : p.count });
     }
     probes = [...groups.values()].reverse().flat();
   }

@@ -6,7 +6,6 @@
 // most the events that were there when the read began, so CPUs that keep writing cannot keep it going.
 import type { TraceEvent } from '../ring/trace-buffer.ts';
 import { printTraceLine, totalEntries, traceHeader, symbolSource, type SymbolSource } from '../trace/output.ts';
-import { funcgraphEntryFormat, funcgraphExitFormat, functionFormat, headerEvent, headerPage } from '../trace/formats.ts';
 import { GraphPrinter, graphHeader, printGraphEvents } from '../trace/graph-output.ts';
 import { TRACE_MODE_READ, TRACE_MODE_WRITE, file, type OpenFile, type OpenFlags } from './node.ts';
 import { resetOnlineCpus } from './ftrace-files.ts';
@@ -14,8 +13,9 @@ import type { PerCpuFile, TraceArray, TraceArrayFile } from './trace-array.ts';
 
 function symbols(tr: TraceArray): SymbolSource {
   const ft = tr.rm.ftrace;
-  if (ft) return symbolSource(ft);
-  return { commOf: (pid) => (pid === 0 ? '<idle>' : '<...>'), symbolize: () => null };
+  const base: SymbolSource = ft ? symbolSource(ft) : { commOf: (pid) => (pid === 0 ? '<idle>' : '<...>'), symbolize: () => null };
+  const events = tr.rm.events;
+  return { commOf: (pid) => base.commOf(pid), symbolize: (a) => base.symbolize(a), eventPrinter: (type) => events?.printer(type) };
 }
 
 function tracerName(tr: TraceArray): string {
@@ -23,35 +23,35 @@ function tracerName(tr: TraceArray): string {
 }
 
 // the function_graph tracer's print_line (graph_trace_open() per read), or none
-function graphPrinter(tr: TraceArray): GraphPrinter | null {
+function graphPrinter(tr: TraceArray, tracer: string): GraphPrinter | null {
   const ft = tr.rm.ftrace;
-  if (!ft || ft.currentTracer(tr.buffer) !== 'function_graph') return null;
+  if (!ft || tracer !== 'function_graph') return null;
   const syms = { commOf: (pid: number) => ft.commOf(pid), symbolize: (ip: bigint) => ft.symbolize(ip) };
   return new GraphPrinter({ ...syms, nrCpuIds: tr.rm.nrCpuIds, isIrqEntry: (ip) => ft.isIrqEntry(ip) }, ft.graph.flags);
 }
 
 // s_show()'s header for a tracer with print_header (function_graph: print_graph_headers())
-function graphTraceHeader(tr: TraceArray): string {
+function graphTraceHeader(tr: TraceArray, tracer: string): string {
   const ft = tr.rm.ftrace!;
-  let s = `# tracer: ${tracerName(tr)}\n#\n`;
+  let s = `# tracer: ${tracer}\n#\n`;
   if (ft.disabled) s += '# WARNING: FUNCTION TRACING IS CORRUPTED\n#          MAY BE MISSING FUNCTION EVENTS\n';
   return s + graphHeader(ft.graph.flags);
 }
 
 // s_show() over __tracing_open(): pause-on-trace stops recording while the file is read
 // (tracing_stop_tr .. tracing_start_tr); the header, then every event of the CPUs in stamp order.
-function traceRead(tr: TraceArray, cpu?: number): string {
+export function traceRead(tr: TraceArray, cpu?: number, tracer = tracerName(tr)): string {
   const tb = tr.buffer;
   const syms = symbols(tr);
   const inNs = tb.clock.inNs;
   tb.recordDisable();
   try {
     const cpus = cpu === undefined ? tb.bufferCpus() : tb.bufferCpus().filter((c) => c === cpu);
-    const graph = graphPrinter(tr);
-    if (graph) return graphTraceHeader(tr) + printGraphEvents(graph, [...tb.iterateMerged(cpus)], inNs, (ev) => (ev.lost ? -1 : 0));
+    const graph = graphPrinter(tr, tracer);
+    if (graph) return graphTraceHeader(tr, tracer) + printGraphEvents(graph, [...tb.iterateMerged(cpus)], inNs, (ev) => (ev.lost ? -1 : 0));
     const { entries, total } = totalEntries(tb, tr.rm.nrCpuIds);
     let out = traceHeader({
-      tracer: tracerName(tr),
+      tracer,
       entries,
       total,
       online: tr.rm.onlineCpus().length,
@@ -102,7 +102,7 @@ function tracePipeRead(tr: TraceArray, cpu?: number): string {
   try {
     let limit = 0;
     for (const c of cpus) limit += tb.stats(c).entries;
-    const graph = graphPrinter(tr);
+    const graph = graphPrinter(tr, tracerName(tr));
     if (graph) {
       const events: TraceEvent[] = [];
       for (let n = 0; n < limit; n++) {
@@ -127,11 +127,6 @@ function tracePipeRead(tr: TraceArray, cpu?: number): string {
 export const TRACE_FILES: readonly TraceArrayFile[] = [
   ['trace', (tr) => file({ mode: TRACE_MODE_WRITE, read: () => traceRead(tr), open: (flags) => traceOpen(tr, flags) })],
   ['trace_pipe', (tr) => file({ mode: TRACE_MODE_READ, read: () => tracePipeRead(tr) })],
-  ['events/header_page', (tr) => file({ mode: TRACE_MODE_READ, read: () => headerPage(tr.buffer.dataSize) })],
-  ['events/header_event', () => file({ mode: TRACE_MODE_READ, read: () => headerEvent() })],
-  ['events/ftrace/function/format', () => file({ mode: TRACE_MODE_READ, read: () => functionFormat() })],
-  ['events/ftrace/funcgraph_entry/format', () => file({ mode: TRACE_MODE_READ, read: () => funcgraphEntryFormat() })],
-  ['events/ftrace/funcgraph_exit/format', () => file({ mode: TRACE_MODE_READ, read: () => funcgraphExitFormat() })],
 ];
 
 export const PER_CPU_TRACE_FILES: readonly PerCpuFile[] = [
