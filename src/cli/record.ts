@@ -9,7 +9,7 @@ import { writeTraceDat } from '../tracedat/writer.ts';
 import type { TraceDat } from '../tracedat/format.ts';
 import { toChromeTrace } from '../perfetto/chrome-json.ts';
 import { CliError, UsageError, type Command } from './cli.ts';
-import { MACHINE_OPTIONS, bootMachine, rawErr, rawOut, scriptOf } from './sh.ts';
+import { ACTIVITY_OPTION, MACHINE_OPTIONS, bootMachine, rawErr, rawOut, scriptOf } from './sh.ts';
 
 function fileVersion(v: unknown): 6 | 7 {
   if (v === undefined) return 6;
@@ -72,6 +72,7 @@ export const recordCommand: Command = {
     { name: 'file-version', value: 'int', metavar: '6|7', help: 'trace.dat version (7 is written uncompressed)', default: 6 },
     { name: 'perfetto', value: 'string', metavar: 'FILE', help: 'also write the trace as Chrome JSON for the Perfetto UI' },
     { name: 'command', short: 'c', value: 'string', metavar: 'COMMANDS', help: 'run COMMANDS instead of a script file (put the other options before it)', last: true },
+    ACTIVITY_OPTION,
     ...MACHINE_OPTIONS.map((o) => (o.name === 'clock' ? { ...o, short: 'C' } : o.name === 'buffer-size-kb' ? { ...o, short: 'b' } : o)),
   ],
   optionsFirst: true,
@@ -104,7 +105,7 @@ export const recordCommand: Command = {
       const rec = m.record({ version, instances: [instance ?? ''], pollMs: POLL_MS });
       let status: number;
       try {
-        status = await machineShell(m, { stdout: rawOut(io), stderr: rawErr(io), args: src.args }).run(src.script);
+        status = await machineShell(m, { stdout: rawOut(io), stderr: rawErr(io), args: src.args, activity: opts.activity as boolean }).run(src.script);
       } finally {
         rec.pause();
       }
