@@ -115,6 +115,33 @@ test('sh: dmesg prints the machine log', async () => {
   });
 });
 
+test('sh: /proc/self/stat names the shell; /proc/sys/kernel/stack_tracer_enabled is the sysctl', async () => {
+  await withMachine(OPTS, async (m) => {
+    // what the selftests' func-filter-pid.tc reads
+    let r = await sh(m, 'read PID _ < /proc/self/stat; echo $PID; cut -d" " -f2-4 /proc/self/stat');
+    assert.deepEqual([r.status, r.out, r.err], [0, '1000\n(sh) R 1\n', '']);
+    r = await sh(m, 'cd /proc/sys/kernel; cat stack_tracer_enabled; echo 1 > stack_tracer_enabled; cat stack_tracer_enabled; echo x > stack_tracer_enabled');
+    assert.equal(r.out, '0\n1\n');
+    assert.equal(r.err, 'sh: echo: write error: Invalid argument\n');
+    assert.equal(m.ftrace.stack.readSysctl(), '1\n');
+    r = await sh(m, 'echo 1 > /proc/self/stat');
+    assert.equal(r.status, 1);
+  });
+});
+
+test('sh: sleep takes what coreutils sleep takes (.1, 1e-2, suffixes, several operands) and refuses the rest', async () => {
+  await withMachine(OPTS, async (m) => {
+    let r = await sh(m, 'sleep .1 && sleep 1e-2 0.01s && sleep 0m && echo slept');
+    assert.deepEqual([r.status, r.out, r.err], [0, 'slept\n', '']);
+    r = await sh(m, 'sleep .x');
+    assert.equal(r.status, 1);
+    assert.match(r.err, /^sleep: invalid time interval '\.x'/);
+    r = await sh(m, 'sleep');
+    assert.equal(r.status, 1);
+    assert.match(r.err, /^sleep: missing operand/);
+  });
+});
+
 test('sh: kcall makes a CPU call a function; with the function tracer, trace shows it', async () => {
   await withMachine(OPTS, async (m) => {
     const r = await sh(

@@ -36,7 +36,10 @@ const SKELETON: Record<string, readonly string[]> = {
   '/sys/kernel/debug': ['tracing'],
   '/sys/devices': ['system'],
   '/sys/devices/system': ['cpu'],
-  '/proc': ['cpuinfo', 'kallsyms', 'modules'],
+  '/proc': ['cpuinfo', 'kallsyms', 'modules', 'self', 'sys'],
+  '/proc/self': ['stat'],
+  '/proc/sys': ['kernel'],
+  '/proc/sys/kernel': ['stack_tracer_enabled'],
   '/dev': ['null'],
 };
 
@@ -86,10 +89,23 @@ function procKallsyms(m: RingMachine): string {
   return out;
 }
 
+// /proc/self/stat of the shell, as do_task_stat() begins it: "pid (comm) state ppid pgrp session tty_nr
+// tpgid"; the emulator keeps no accounting for the fields after those, which read 0.
+function procSelfStat(): string {
+  return `${SHELL_PID} (sh) R 1 ${SHELL_PID} ${SHELL_PID} 0 -1${' 0'.repeat(44)}\n`;
+}
+
 const PROC_FILES: Record<string, (m: RingMachine) => string> = {
   '/proc/modules': procModules,
   '/proc/cpuinfo': procCpuinfo,
   '/proc/kallsyms': procKallsyms,
+  '/proc/self/stat': procSelfStat,
+  '/proc/sys/kernel/stack_tracer_enabled': (m) => m.ftrace.stack.readSysctl(),
+};
+
+// The writable sysctls (proc_dointvec handlers).
+const PROC_SYSCTLS: Record<string, (m: RingMachine, text: string) => Promise<void>> = {
+  '/proc/sys/kernel/stack_tracer_enabled': (m, text) => m.ftrace.stack.writeSysctl(text),
 };
 
 // The optional instance operations of machine.fs (instances/NAME).
@@ -158,6 +174,7 @@ export function machineFs(m: RingMachine, activity?: KernelActivity): KernelFs {
       }
       if (isDir(path)) throw new RingtraceError('EISDIR', `${path}: is a directory`);
       if (path === '/dev/null') return;
+      if (path in PROC_SYSCTLS) return data === '' ? undefined : PROC_SYSCTLS[path](m, data);
       // mode 0444 (proc_create(..., 0, ...)); reported like tracefs reports its read-only files
       if (path in PROC_FILES) throw new RingtraceError('EACCES', `${path} is read-only`);
       const rel = cpuRel(path);

@@ -84,6 +84,7 @@ export class Shell {
     const root = new RootFs(this.writeErrors);
     const fs = new MountableFs({ base: root });
     for (const m of opts.mounts) fs.mount(m, new KernelMount(opts.fs, m, this.writeErrors));
+    const sleep = opts.sleep ?? abortableDelay;
     const ours: CustomCommand[] = [
       redirectStatusCommand(this.writeErrors),
       redirectCommand(this.writeErrors),
@@ -93,9 +94,9 @@ export class Shell {
       this.grepCommand(),
       ddCommand(),
       this.trapCommand(),
+      sleepCommand((ms) => sleep(ms, this.signal)),
     ];
     for (const [name, fn] of Object.entries(opts.commands ?? {})) ours.push(this.machineCommand(name, fn));
-    const sleep = opts.sleep ?? abortableDelay;
     this.bash = new Bash({
       fs,
       cwd: this.cwd,
@@ -270,6 +271,23 @@ export class Shell {
 
 // dd if=FILE of=FILE bs=N count=N: copies in blocks of bs bytes (a read(2) each, reading a seq_file
 // piecewise), and reports the records like coreutils
+// coreutils sleep: NUMBER[smhd] operands, floating point as strtod reads it (".1", "2.", "1e-3"), summed.
+// just-bash's own sleep rejects ".1", which the kernel's selftests use.
+const SLEEP_UNIT_S: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
+function sleepCommand(sleep: (ms: number) => Promise<void>): CustomCommand {
+  return defineCommand('sleep', async (args) => {
+    if (args.length === 0) return { stdout: '', stderr: "sleep: missing operand\nTry 'sleep --help' for more information.\n", exitCode: 1 };
+    let seconds = 0;
+    for (const a of args) {
+      const m = /^(\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?([smhd]?)$/.exec(a) ?? /^(inf(?:inity)?)([smhd]?)$/i.exec(a);
+      if (!m) return { stdout: '', stderr: `sleep: invalid time interval '${a}'\nTry 'sleep --help' for more information.\n`, exitCode: 1 };
+      seconds += Number(a.slice(0, a.length - m[2].length).replace(/^inf(inity)?$/i, 'Infinity')) * SLEEP_UNIT_S[m[2]];
+    }
+    await sleep(seconds * 1000);
+    return { stdout: '', stderr: '', exitCode: 0 };
+  });
+}
+
 function ddCommand(): CustomCommand {
   return defineCommand('dd', async (args, ctx) => {
     const o: Record<string, string> = {};
