@@ -52,6 +52,8 @@ export const FIGURES: Record<string, FigureSpec> = {
   'smp.on_each_cpu': { unit: 'us', direction: 'smaller', target: 25, calibration: 'calib.js', title: 'on_each_cpu() round trip to 2 online CPUs' },
   'smp.hotplug_cycle': { unit: 'us', direction: 'smaller', target: 1000, calibration: 'calib.js', title: 'cpuDown + cpuUp of a started worker' },
 
+  'cli.sh_startup': { unit: 'ms', direction: 'smaller', target: 1000, calibration: 'calib.js', title: '`ringtrace sh -c true`: a whole process, start to exit' },
+
   'embed.write.worker': { unit: 'ns/event', direction: 'smaller', calibration: 'calib.js', title: "Writer.write(bytes) from a user's worker, attached through machine.handle()" },
 };
 

@@ -1,13 +1,13 @@
 // How busy the machine was while the benchmark ran: the load average before and after, and, where
 // /proc/stat exists, the CPU time of every other process during each round (all cores' busy time minus
-// this process's own, which includes its workers).
+// this process's own, which includes its workers and the child processes it waited for).
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
 
 export interface CpuSnapshot {
   at: number; // performance.now()
   busyS: number | null; // all cores' non-idle time since boot (s), null without /proc/stat
-  ownS: number; // this process's user + system time (s)
+  ownS: number; // this process's user + system time (s), with its waited-for children's
 }
 
 const USER_HZ = 100; // /proc/stat's unit (sysconf(_SC_CLK_TCK) on every Linux architecture Node runs on)
@@ -23,7 +23,18 @@ export function cpuSnapshot(): CpuSnapshot {
     busyS = null;
   }
   const u = process.cpuUsage();
-  return { at: performance.now(), busyS, ownS: (u.user + u.system) / 1e6 };
+  return { at: performance.now(), busyS, ownS: (u.user + u.system) / 1e6 + childrenCpuS() };
+}
+
+// cutime + cstime of /proc/self/stat (fields 16 and 17, after the parenthesised comm): the CPU time of
+// the children this process waited for, e.g. the CLI processes of cli.sh_startup
+function childrenCpuS(): number {
+  try {
+    const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    return (Number(f[13]) + Number(f[14])) / USER_HZ;
+  } catch {
+    return 0;
+  }
 }
 
 // other processes' share of all cores between two snapshots, in percent (null without /proc/stat)

@@ -6,5 +6,6 @@ import { ringSuite } from './ring.ts';
 import { ftraceSuite } from './ftrace.ts';
 import { smpSuite } from './smp.ts';
 import { embedSuite } from './embed.ts';
+import { cliSuite } from './cli.ts';
 
-export const SUITES: Suite[] = [calibrationSuite, ringSuite, ftraceSuite, smpSuite, embedSuite];
+export const SUITES: Suite[] = [calibrationSuite, ringSuite, ftraceSuite, smpSuite, embedSuite, cliSuite];
