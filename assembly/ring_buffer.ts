@@ -419,9 +419,14 @@ let wcBsize: u32 = 0; // buffer->subbuf_size (changes only with the writer quies
 let wcClock: i32 = 0;
 
 function wcFlush(): void {
-  const cb = wcCb;
-  if (cb == 0) return;
+  if (wcCb == 0) return;
   atomic.store<u32>(wcTail, wcWrite, BP_WRITE);
+  wcSpill();
+}
+
+// the cache's fields but the write index back into the cpu_buffer and its tail page
+function wcSpill(): void {
+  const cb = wcCb;
   store<u32>(wcTail, wcPageEntries, BP_ENTRIES);
   store<u32>(cb, wcCommitIndex, CPB_COMMIT_INDEX);
   store<i32>(cb, wcCommitting, CPB_COMMITTING);
@@ -519,9 +524,13 @@ export function rbPublishAll(): void {
 }
 
 // The page->commit stores alone, for a writer no reader ever waits on (an attached writer, see
-// writer.ts): its own sequentially consistent store that ends the call publishes the counters.
+// writer.ts): being sequentially consistent, they publish the counters stored before them too.
 export function rbPublishCommits(): void {
-  wcFlush();
+  // the write index too: the page->commit stores below publish it
+  if (wcCb != 0) {
+    store<u32>(wcTail, wcWrite, BP_WRITE);
+    wcSpill();
+  }
   const n = load<u32>(cpuDesc, CPU_DIRTY_COUNT);
   for (let i: u32 = 0; i < n; i++) {
     const cb = load<u32>(cpuDesc + CPU_DIRTY + (i << 2));

@@ -38,12 +38,13 @@ export interface RingExports {
   runProgram(prog: number): number;
   cpuTrap(): void;
   writerAttach(token: number): void;
-  writerWrite(tb: number, length: number, src: number, fresh: number): number;
-  writerReserve(tb: number, length: number, fresh: number): number;
+  writerWrite(tb: number, length: number, src: number, flags: number): number;
+  writerReserve(tb: number, length: number, flags: number): number;
   writerCommit(tb: number): void;
-  writerBatch(tb: number, src: number, count: number, fresh: number): number;
+  writerBatch(tb: number, src: number, count: number, flags: number): number;
+  writerTurnEnd(): void;
   benchChunk(tb: number, size: number, n: number): number;
-  writerEmit(call: number, src: number, len: number, fresh: number): number;
+  writerEmit(call: number, src: number, len: number, flags: number): number;
   calibrationLoop(scratch: number, n: number): number;
 }
 
