@@ -9,7 +9,7 @@ export {
   rbWriterFlush, rbReaderWait, rbTrapRecover,
 } from "./ring_buffer";
 export { runProgram, benchChunk, cpuTrap } from "./workload";
-export { writerAttach, writerWrite, writerReserve, writerCommit, writerBatch, writerEmit, writerTurnEnd } from "./writer";
+export { writerAttach, writerReserve, writerCommit, writerBatch, writerEmit, writerTurnEnd } from "./writer";
 export { calibrationLoop } from "./bench_floor";
 export {
   ftraceHashBuild, ftraceHashLookup, ftraceClearModFromHash, ftraceLookupRec, ftraceHashRecUpdate,

@@ -15,7 +15,7 @@ import {
 } from "./abi";
 import { cpuDesc } from "./cpu";
 import {
-  rbWrite, lockReserve, unlockCommit, eventData, rbPublishCommits, rbWriterFlush, rbWriteRun, RUN_FILL_COPY,
+  lockReserve, unlockCommit, eventData, rbPublishCommits, rbWriterFlush, rbWriteRun, RUN_FILL_COPY,
 } from "./ring_buffer";
 import { clockSessionStart } from "./clock";
 import { tracepoint } from "./events";
@@ -56,14 +56,6 @@ export function writerTurnEnd(): void {
   if (atomic.xchg<i32>(cpuDesc + CPU_WRITER_ACTIVE, 0) & WRITER_QS_WANTED) atomic.notify(cpuDesc + CPU_WRITER_ACTIVE);
 }
 
-// ring_buffer_write() of `length` bytes at `src`: 0 recorded, -16 not recorded, WRITER_LOST
-export function writerWrite(tb: usize, length: u32, src: usize, flags: u32): i32 {
-  if (!writerEnter(flags)) return WRITER_LOST;
-  const r = rbWrite(tb, length, src);
-  rbPublishCommits();
-  return r;
-}
-
 // ring_buffer_lock_reserve(): the event's data address for the caller to fill, 0 when not recorded,
 // WRITER_LOST; writerCommit() ends the call
 export function writerReserve(tb: usize, length: u32, flags: u32): i32 {
@@ -81,7 +73,8 @@ export function writerCommit(tb: usize): void {
   rbPublishCommits();
 }
 
-// Records of [u32 length][payload, padded to 4 bytes] at `src`: how many were recorded, or WRITER_LOST
+// ring_buffer_write() of each record of [u32 length][payload, padded to 4 bytes] at `src` (one for
+// Writer.write): how many were recorded, or WRITER_LOST
 export function writerBatch(tb: usize, src: usize, count: u32, flags: u32): i32 {
   if (!writerEnter(flags)) return WRITER_LOST;
   const written = <i32>rbWriteRun(tb, 0, count, RUN_FILL_COPY, src);

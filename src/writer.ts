@@ -166,8 +166,11 @@ export class Writer {
     this.checkLength(len);
     let r: number;
     if (len <= SMALL_EVENT) {
-      copyIn(this.u8, this.u32, this.src, bytes);
-      r = this.x.writerWrite(this.tb, len, this.src, this.flags());
+      // a batch of one: [u32 length][payload]
+      this.u32[this.src >> 2] = len;
+      copyIn(this.u8, this.u32, this.src + 4, bytes);
+      const n = this.x.writerBatch(this.tb, this.src, 1, this.flags());
+      r = n === 1 ? 0 : n === 0 ? -16 : n;
     } else {
       r = this.x.writerReserve(this.tb, len, this.flags());
       if (r > 0) {

@@ -38,7 +38,6 @@ export interface RingExports {
   runProgram(prog: number): number;
   cpuTrap(): void;
   writerAttach(token: number): void;
-  writerWrite(tb: number, length: number, src: number, flags: number): number;
   writerReserve(tb: number, length: number, flags: number): number;
   writerCommit(tb: number): void;
   writerBatch(tb: number, src: number, count: number, flags: number): number;
