@@ -266,7 +266,7 @@ export const OP_NEST_END = 6; // commit the innermost open event
 export const OP_DISCARD_END = 7; // discard the innermost open event (ring_buffer_discard_commit)
 export const OP_DELAY = 8; // ns: advance this CPU's virtual clock
 export const OP_STRESS_COUNT = 9; // tb, seed, max size, nest percent, result ptr, count: like OP_STRESS, bounded
-export const OP_READ_PAGES = 10; // tb, cpu, spare page, result ptr: consume pages (ring_buffer_read_page) until stop
+export const OP_READ_PAGES = 10; // tb, cpu, spare page, result ptr, pool, pool size: consume pages (ring_buffer_read_page) until stop
 export const OP_WALK = 12; // count (0: until stopped), barrier every N walks, result ptr: ring_buffer_entries() of every trace_buffer
 // the benchmark's floor references (bench_floor.ts): the same bytes without the kernel's bookkeeping
 export const OP_FLOOR_WRITE = 13; // page, page size, payload size, result ptr: bump-pointer writes into one page until stop
