@@ -462,6 +462,12 @@ function wcLoad(cb: usize): void {
 // Write the cache back and drop it.
 export function rbWriterFlush(): void {
   wcFlush();
+  rbWriterDrop();
+}
+
+// Drop the cache without writing it back: for a writer that published it whole (rbPublishCommits)
+// after its last event, or has lost its CPU to another writer.
+export function rbWriterDrop(): void {
   wcCb = 0;
   wcTb = 0;
 }

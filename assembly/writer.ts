@@ -15,7 +15,7 @@ import {
 } from "./abi";
 import { cpuDesc } from "./cpu";
 import {
-  lockReserve, unlockCommit, eventData, rbPublishCommits, rbWriterFlush, rbWriteRun, RUN_FILL_COPY,
+  lockReserve, unlockCommit, eventData, rbPublishCommits, rbWriterDrop, rbWriteRun, RUN_FILL_COPY,
 } from "./ring_buffer";
 import { clockSessionStart } from "./clock";
 import { tracepoint } from "./events";
@@ -42,16 +42,18 @@ function writerEnter(flags: u32): bool {
 }
 
 // A quiescent state between two calls of a turn: the cache goes (the host may change the buffers
-// after the grace period), and the store that says so orders this call's loads after it.
+// after the grace period; every call published it whole), and the store that says so orders this
+// call's loads after it.
 function writerQuiescent(): void {
-  rbWriterFlush();
+  rbWriterDrop();
   atomic.store<i32>(cpuDesc, WRITER_SECTION, CPU_WRITER_ACTIVE);
   atomic.notify(cpuDesc + CPU_WRITER_ACTIVE);
 }
 
-// The end of the thread's turn (a microtask the Writer queues at its first call of the turn)
+// The end of the thread's turn (a microtask the Writer queues at its first call of the turn). An event
+// reserved and never committed (the caller threw in between) goes with the cache.
 export function writerTurnEnd(): void {
-  rbWriterFlush();
+  rbWriterDrop();
   if (atomic.load<i32>(cpuDesc, CPU_WRITER) != token) return;
   if (atomic.xchg<i32>(cpuDesc + CPU_WRITER_ACTIVE, 0) & WRITER_QS_WANTED) atomic.notify(cpuDesc + CPU_WRITER_ACTIVE);
 }

@@ -169,8 +169,7 @@ export class Writer {
       // a batch of one: [u32 length][payload]
       this.u32[this.src >> 2] = len;
       copyIn(this.u8, this.u32, this.src + 4, bytes);
-      const n = this.x.writerBatch(this.tb, this.src, 1, this.flags());
-      r = n === 1 ? 0 : n === 0 ? -16 : n;
+      r = this.x.writerBatch(this.tb, this.src, 1, this.flags());
     } else {
       r = this.x.writerReserve(this.tb, len, this.flags());
       if (r > 0) {
@@ -181,7 +180,7 @@ export class Writer {
       }
     }
     if (r === WRITER_LOST) this.lost();
-    return r === 0;
+    return r > 0;
   }
 
   // Many events in one call per scratch area's worth; returns how many were recorded. Every event is
