@@ -105,6 +105,7 @@ export const TB_TIME_STAMP_ABS = 20;
 export const TB_ID = 24;
 export const TB_MAX_DATA_SIZE = 28;
 export const TB_VIEWS = 32; // weak memory model: nr_cpu_ids rows (one per viewing CPU) of buffers[] as that CPU sees it
+export const TB_SNAPSHOT_REQ = 36; // tracing_snapshot() calls by CPUs (probes, triggers) that the host has not served yet
 export const TB_CPUMASK = 64;
 export const TB_BUFFERS = 128; // MAX_CPUS pointers to ring_buffer_per_cpu
 export const TB_SIZE = 1152;
@@ -439,6 +440,7 @@ export const PROBE_DUMP = 4;
 export const PROBE_CPUDUMP = 5;
 export const PROBE_ENABLE_EVENT = 6;
 export const PROBE_DISABLE_EVENT = 7;
+export const PROBE_SNAPSHOT = 8;
 
 // per-CPU ftrace state: current task, irq flags, and the workload's call stack
 export const FTC_PID = 0; // current->pid
@@ -618,10 +620,11 @@ export const TRG_SIZE = 24;
 export const TRIG_TRACEON = 1;
 export const TRIG_TRACEOFF = 2;
 export const TRIG_STACKTRACE = 3;
+export const TRIG_SNAPSHOT = 4;
 
 // workload ops of the event layer (numbered from 60)
 export const OP_EVENT = 60; // call, payload length, payload (padded to 4 bytes): a tracepoint site (trace_<event>())
-export const OP_TRACE_WRITE = 61; // tb, type, payload length, result ptr, payload: one entry into one buffer (trace_marker)
+export const OP_TRACE_WRITE = 61; // tb, type, payload length, result ptr, trace_event_file whose triggers run on the entry (0 = none), offset of the added newline (0 = none), payload: one entry into one buffer (trace_marker)
 // ---- function_graph (kernel/trace/fgraph.c, trace_functions_graph.c) ----
 export const FGRAPH_ARRAY_SIZE = 16; // fgraph_array[]: graph users at once
 // fgraph_get_task_var() bits of one fgraph_ops on one CPU (trace.h's TRACE_GRAPH_BIT / TRACE_GRAPH_NOTRACE,

@@ -70,8 +70,10 @@ test('ids: static types for the ftrace entries, then dynamic ones from __TRACE_L
     assert.equal(ids[0], 21);
     ids.forEach((id, i) => assert.equal(id, 21 + i));
     for (const c of m.events.calls) assert.equal(m.fs.read(`events/${c.system}/${c.name}/id`), `${c.id}\n`);
-    // the ftrace system has no enable or filter files, and its events only format and id
-    assert.deepEqual(m.fs.ls('events/ftrace/print'), ['format', 'id']);
+    // the ftrace system has no enable or filter files, its events only format and id, and print a
+    // trigger (event_callback(): trace_marker's triggers)
+    assert.deepEqual(m.fs.ls('events/ftrace/function'), ['format', 'id']);
+    assert.deepEqual(m.fs.ls('events/ftrace/print'), ['format', 'id', 'trigger']);
     assert.ok(!m.fs.ls('events/ftrace').includes('enable'));
     assert.deepEqual(m.fs.ls('events/sched/sched_switch'), ['enable', 'filter', 'format', 'id', 'trigger']);
     assert.deepEqual(m.fs.ls('events/sched').slice(0, 2), ['enable', 'filter']);
@@ -239,7 +241,7 @@ test('triggers: traceoff with a count, stacktrace, removal; the event is soft-en
   await withMachine(OPTS, async (m) => {
     const fs = m.fs;
     const trig = 'events/sched/sched_wakeup/trigger';
-    assert.equal(fs.read(trig), '# Available triggers:\n# traceon traceoff stacktrace\n');
+    assert.equal(fs.read(trig), '# Available triggers:\n# traceon traceoff snapshot stacktrace\n');
     await fs.write(trig, 'traceoff:1 if pid == 2\n');
     assert.equal(fs.read(trig), 'traceoff:count=1 if pid == 2\n');
     await assert.rejects(fs.write(trig, 'traceoff\n'), errCode('EEXIST'));
@@ -277,7 +279,8 @@ async function initializeFtrace(m: RingMachine): Promise<void> {
       for (const line of fs.read(`events/${sys}/${ev}/trigger`).split('\n')) {
         if (line && !line.startsWith('#')) await fs.write(`events/${sys}/${ev}/trigger`, `!${line.split(' ')[0].split(':')[0]}\n`);
       }
-      if (fs.read(`events/${sys}/${ev}/filter`) !== 'none\n') await fs.write(`events/${sys}/${ev}/filter`, '0\n');
+      // ftrace/print has a trigger and no filter
+      if (fs.exists(`events/${sys}/${ev}/filter`) && fs.read(`events/${sys}/${ev}/filter`) !== 'none\n') await fs.write(`events/${sys}/${ev}/filter`, '0\n');
     }
   }
   await fs.write('set_ftrace_filter', '\n');

@@ -55,6 +55,8 @@ export class TraceArrayEvents {
 // What a workload needs to emit events (kept apart so the workload builder does not import the layer)
 export interface EventWorkloadHooks {
   encodeEvent(event: string, values: EventValues): { call: number; payload: Uint8Array };
+  // the address of a buffer's trace_event_file of an event (whose triggers a workload entry runs)
+  eventFile(buffer: TraceBuffer, event: string): number;
 }
 
 export type EventValue = number | bigint | string | readonly (number | bigint)[];
@@ -81,7 +83,7 @@ export class EventLayer {
     this.snapshots = new Snapshots(rm);
     this.userEvents = new UserEvents(this);
     for (const group of EVENT_DEFS) for (const def of group) this.register(def);
-    hooks.set(rm.machine, { encodeEvent: (e, v) => this.encode(e, v) });
+    hooks.set(rm.machine, { encodeEvent: (e, v) => this.encode(e, v), eventFile: (b, e) => this.file(b, this.resolve(e)).addr });
   }
 
   // local_clock() for error_log stamps: ns since the machine booted
@@ -285,7 +287,7 @@ export class EventLayer {
 
   // instance_rmdir(): the instance's events are disabled, its files and its snapshot buffer freed
   async releaseTraceArray(buffer: TraceBuffer): Promise<void> {
-    await this.snapshots.free(buffer);
+    await this.snapshots.release(buffer);
     const tr = this.arrays.get(buffer);
     if (!tr) return;
     await this.setEnabled(buffer, this.calls, false);
