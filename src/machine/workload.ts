@@ -283,6 +283,17 @@ export class Workload {
     return this;
   }
 
+  // A tracepoint site whose record the caller laid out (the bytes after struct trace_entry), as a
+  // user_events_data write carries it
+  eventRecord(name: string, payload: Uint8Array): this {
+    this.ops.push((r) => {
+      const h = eventHooks(r().machine);
+      if (!h) throw new RingtraceError('ENODEV', 'this machine has no event layer');
+      return [abi.OP_EVENT, h.eventCall(name), payload.length, ...payloadWords(payload)];
+    });
+    return this;
+  }
+
   // One entry of `type` (struct trace_entry filled in by the CPU: its context flags and current pid)
   // with `payload` after the header, into one buffer (what trace_marker writes). WorkloadResult.written
   // counts the entries recorded, failed those the buffer refused.

@@ -212,6 +212,9 @@ export const TOP_LEVEL_EVENT_FILES: readonly TraceArrayFile[] = [
     read: () => tr.rm.events.userEvents.show(),
     write: (t, o) => tr.rm.events.userEvents.dynamicEventsWrite(t, o.append ?? false),
   })],
+  // user_events_status (user_seq_show); user_events_data needs its ioctls, so programs open it
+  // through the API (m.events.userEvents.open())
+  ['user_events_status', (tr) => file({ mode: TRACE_MODE_WRITE, read: () => tr.rm.events.userEvents.status() })],
   // no trace_printk() call sites in the emulated kernel: no formats
   ['printk_formats', () => file({ mode: TRACE_MODE_READ, read: () => '' })],
 ];
