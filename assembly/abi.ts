@@ -533,7 +533,7 @@ export const LOG_FTRACE_DUMP = 64; // ftrace_dump(): arg0 = trace_buffer, arg1 =
 // ---- trace events (kernel/trace/trace_events.c, include/linux/trace_events.h): the host lays out one
 // trace_event_call per event and one trace_event_file per (event, trace_array); Wasm writes the events
 // =====================================================================================================
-// enum trace_type (kernel/trace/trace.h): the static types of the ftrace events; dynamic event types
+// enum trace_type of 6.12 (kernel/trace/trace.h): the static types of the ftrace events; dynamic event types
 // are allocated from TRACE_LAST_TYPE on (alloc_trace_event_type)
 export const TRACE_CTX = 2;
 export const TRACE_WAKE = 3;
@@ -542,16 +542,15 @@ export const TRACE_BPRINT = 6;
 export const TRACE_MMIO_RW = 7;
 export const TRACE_MMIO_MAP = 8;
 export const TRACE_BRANCH = 9;
-export const TRACE_GRAPH_RETADDR_ENT = 12;
-export const TRACE_USER_STACK = 13;
-export const TRACE_BLK = 14;
-export const TRACE_BPUTS = 15;
-export const TRACE_HWLAT = 16;
-export const TRACE_OSNOISE = 17;
-export const TRACE_TIMERLAT = 18;
-export const TRACE_RAW_DATA = 19;
-export const TRACE_FUNC_REPEATS = 20;
-export const TRACE_LAST_TYPE = 21;
+export const TRACE_USER_STACK = 12;
+export const TRACE_BLK = 13;
+export const TRACE_BPUTS = 14;
+export const TRACE_HWLAT = 15;
+export const TRACE_OSNOISE = 16;
+export const TRACE_TIMERLAT = 17;
+export const TRACE_RAW_DATA = 18;
+export const TRACE_FUNC_REPEATS = 19;
+export const TRACE_LAST_TYPE = 20;
 export const TRACE_EVENT_TYPE_MAX = 65535; // common_type is a u16
 export const ENT_SIZE = 8; // sizeof(struct trace_entry): an event's own fields start here
 
