@@ -18,7 +18,8 @@ import { CpuSysfs } from '../sysfs.ts';
 import { TRACEFS_MOUNTS } from '../tracefs/tracefs.ts';
 import { catalogModules, moduleName } from '../ftrace/kernel-text.ts';
 import { SHELL_PID, Shell, abortableDelay, type Command } from './shell.ts';
-import { KernelActivity } from './activity.ts';
+import { KernelActivity, type Task } from './activity.ts';
+import { Processes } from './process.ts';
 import { errnoText, type KernelFs } from './kernel-fs.ts';
 
 // The emulated kernel's release (uname -r); the same string the ftrace WARNING prints.
@@ -450,14 +451,16 @@ export interface MachineShellOptions {
 
 // A shell over a machine: its file systems and commands, cwd `/` unless told.
 export function machineShell(m: RingMachine, opts: MachineShellOptions): Shell {
-  const activity = opts.activity ? new KernelActivity(m, { pid: SHELL_PID, comm: 'sh' }) : undefined;
+  // the living kernel: the shell's processes make its system calls
+  const processes: Processes | undefined = opts.activity ? new Processes(m, (w): Promise<void> => activity!.onShellCpu(w), { pid: SHELL_PID, comm: 'sh' }) : undefined;
+  const activity: KernelActivity | undefined = processes && new KernelActivity(m, (): Task => processes.current());
   return new Shell({
     fs: machineFs(m, activity),
     sleep: activity && (async (ms, signal) => {
       await activity.sleep(ms);
       await abortableDelay(ms, signal);
     }),
-    fork: activity && (() => activity.fork()),
+    processes,
     mounts: MACHINE_MOUNTS,
     commands: { ...machineCommands(m), ...opts.commands },
     cwd: opts.cwd ?? '/',
