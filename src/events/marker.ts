@@ -30,6 +30,17 @@ async function writeEntry(rm: RingMachine, buffer: TraceBuffer, cpu: number, typ
   return res.written === 1;
 }
 
+// struct print_entry after its header: the ip, the text, "\n" unless the text ends with one, and a NUL
+// (write_marker_to_buffer(), __trace_puts())
+export function printEntryPayload(ip: bigint, text: Uint8Array): Uint8Array {
+  const cnt = text.length;
+  const payload = new Uint8Array(PRINT_ENTRY_SIZE - ENT_SIZE + cnt + 2);
+  new DataView(payload.buffer).setBigUint64(0, ip, true);
+  payload.set(text, 8);
+  if (cnt === 0 || text[cnt - 1] !== 0x0a) payload[8 + cnt] = 0x0a;
+  return payload;
+}
+
 // write_marker_to_buffer(): one write(2) of trace_marker. The entry is the text plus "\n" (unless it
 // ends with one) and a NUL; text too long for one event is cut to what fits, and write(2) returns how
 // many bytes it took (the caller writes the rest again, as a shell's echo does).
@@ -38,11 +49,7 @@ export async function markerWriteOnce(rm: RingMachine, buffer: TraceBuffer, byte
   const meta = PRINT_ENTRY_SIZE + 2;
   const max = buffer.maxDataSize;
   if (cnt + meta > max) cnt = max - meta;
-  const payload = new Uint8Array(PRINT_ENTRY_SIZE - ENT_SIZE + cnt + 2);
-  new DataView(payload.buffer).setBigUint64(0, markIp(rm, 'tracing_mark_write'), true);
-  const text = bytes.subarray(0, cnt);
-  payload.set(text, 8);
-  if (cnt === 0 || text[cnt - 1] !== 0x0a) payload[8 + cnt] = 0x0a;
+  const payload = printEntryPayload(markIp(rm, 'tracing_mark_write'), bytes.subarray(0, cnt));
   // ring buffer disabled: "return as if not open for write"
   if (!(await writeEntry(rm, buffer, markerCpu(rm, cpu), TRACE_PRINT, payload))) throw new RingtraceError('EBADF', 'the ring buffer is not recording');
   return cnt;

@@ -71,6 +71,8 @@ const WELL_KNOWN: readonly (readonly [string, readonly string[]])[] = [
   // the process lifecycle the living kernel runs for a shell's commands: fork (kernel/fork.c), exec
   // (fs/exec.c, fs/binfmt_elf.c), exit and wait (kernel/exit.c)
   ['kernel', ['__do_sys_clone', 'arch_dup_task_struct', '__sched_fork', 'copy_fs', 'copy_sighand', 'copy_signal', 'copy_thread', 'alloc_pid', 'sched_cgroup_fork', '_raw_write_lock_irq', '_raw_write_unlock_irq', 'ret_from_fork', 'schedule_tail', 'sched_exec', '__set_task_comm', '__x64_sys_exit_group', 'exit_signals', 'exit_notify', 'do_notify_parent', '__wake_up_parent', 'do_task_dead', 'exit_task_namespaces', '__do_sys_wait4', '__do_wait', 'do_wait_thread', 'wait_consider_task', 'wait_task_zombie', '__exit_signal']],
+  // irq_work (kernel/irq_work.c) and its self-IPI, what a module's init may queue
+  ['kernel', ['irq_work_queue', 'irq_work_sync', 'sysvec_irq_work', '__sysvec_irq_work', 'irq_work_run', 'irq_work_single']],
   ['mm', ['dup_mm', 'dup_mmap', 'down_write_killable', 'vm_area_dup', 'copy_pte_range', 'mm_alloc', 'mmput', 'exit_mm', 'exit_mmap', 'free_pgtables']],
   ['fs', ['dup_fd', '__x64_sys_execve', 'do_execve', 'do_execveat_common', 'alloc_bprm', 'bprm_mm_init', 'copy_string_kernel', 'copy_strings', 'bprm_execve', 'prepare_bprm_creds', 'do_open_execat', 'exec_binprm', 'search_binary_handler', 'load_elf_binary', 'begin_new_exec', 'exec_mmap', 'setup_new_exec', 'setup_arg_pages', 'start_thread', 'exit_files', 'put_files_struct', 'exit_fs']],
 ];
@@ -94,7 +96,7 @@ const GEN_OBJECTS = ['', 'entry', 'entries', 'node', 'nodes', 'page', 'pages', '
 
 // The functions of the emulated .irqentry.text (__irqentry_text_start .. __irqentry_text_end): where an
 // interrupt enters the kernel, what function_graph marks with ==========> and funcgraph-irqs hides.
-export const IRQENTRY_TEXT: ReadonlySet<string> = new Set(['sysvec_apic_timer_interrupt', 'serial8250_interrupt', 'nvme_irq', 'xhci_irq', 'vring_interrupt']);
+export const IRQENTRY_TEXT: ReadonlySet<string> = new Set(['sysvec_apic_timer_interrupt', 'sysvec_irq_work', 'serial8250_interrupt', 'nvme_irq', 'xhci_irq', 'vring_interrupt']);
 
 // Who calls whom in the emulated kernel: the callees of a function, in call order, as a 6.x x86-64
 // kernel runs them (inlined helpers left out). callTree() unfolds them for Workload.callGraph(), so
@@ -181,6 +183,10 @@ export const KERNEL_CALLS: Readonly<Record<string, readonly string[]>> = {
   exit_notify: ['_raw_write_lock_irq', 'do_notify_parent', '_raw_write_unlock_irq'],
   do_notify_parent: ['__wake_up_parent'],
   do_task_dead: ['__schedule'],
+  // the irq_work self-IPI: its handler runs the queued works
+  sysvec_irq_work: ['__sysvec_irq_work'],
+  __sysvec_irq_work: ['irq_work_run'],
+  irq_work_run: ['irq_work_single'],
   // wait4(2) reaping a zombie child
   __do_sys_wait4: ['kernel_wait4'],
   kernel_wait4: ['do_wait'],
@@ -331,6 +337,9 @@ const CATALOG: Record<string, readonly string[]> = {
   ],
   'snd-dummy': ['dummy_hrtimer_start', 'dummy_hrtimer_stop', 'dummy_hrtimer_callback', 'dummy_hrtimer_pointer', 'dummy_pcm_trigger', 'dummy_pcm_prepare', 'dummy_pcm_open', 'dummy_pcm_close', 'dummy_pcm_hw_params', 'snd_dummy_probe', 'snd_card_dummy_pcm'],
   'ftrace-direct': ['my_direct_func', 'ftrace_direct_init', 'ftrace_direct_exit'],
+  // samples/trace_printk/trace-printk.c; trace_printk_init() is __init (its record goes when init
+  // returns, ftrace_free_mem()) and trace_printk_exit() is empty
+  'trace-printk': ['trace_printk_irq_work'],
 };
 
 // modprobe accepts '-' and '_' alike (module names are stored with '_')
