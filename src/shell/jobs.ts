@@ -171,7 +171,7 @@ export function jobCommands(jobs: Jobs, run: JobRunner, processes?: Processes): 
     // the rest of the subshell runs as the forked child
     defineCommand(FORK_COMMAND, async (args, ctx) => {
       if (processes) {
-        const child = await processes.fork(processes.taskOf(ctx.env), { sync: true });
+        const child = await processes.fork(processes.taskOf(ctx.env), 'subshell');
         await ctx.assignShellVariable?.(TASK_VAR, String(child.pid));
         processes.enter(child.pid);
       }
@@ -179,7 +179,7 @@ export function jobCommands(jobs: Jobs, run: JobRunner, processes?: Processes): 
     }),
     defineCommand(FORK_DONE, async () => ok()),
     defineCommand(BG_COMMAND, async (args, ctx) => {
-      const child = processes && (await processes.fork(processes.taskOf(ctx.env), { sync: false }));
+      const child = processes && (await processes.fork(processes.taskOf(ctx.env), 'job'));
       const [declared, job] = args;
       const cwd = ctx.cwd;
       const task = child ? `${TASK_VAR}=${child.pid}\n` : '';

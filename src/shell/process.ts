@@ -108,11 +108,13 @@ export class Processes {
     }
   }
 
-  // fork(2) by `parent`: kernel_clone() in its context; the child starts as a copy (same comm).
-  async fork(parentPid: number, opts: { sync: boolean }): Promise<Task> {
+  // fork(2) by `parent`: kernel_clone() in its context; the child starts as a copy (same comm). A
+  // subshell or a command has the parent wait for it: it blocks in wait4(2) before the child runs; a
+  // subshell is reaped when the parent goes on (settle), a command by spawn(); a job by `wait` or settle.
+  async fork(parentPid: number, kind: 'subshell' | 'command' | 'job'): Promise<Task> {
     await this.settle(parentPid);
     const parent = this.proc(parentPid);
-    const child: Proc = { pid: this.allocPid(), comm: parent.comm, parent: parent.pid, zombie: false, sync: opts.sync, children: [] };
+    const child: Proc = { pid: this.allocPid(), comm: parent.comm, parent: parent.pid, zombie: false, sync: kind === 'subshell', children: [] };
     this.procs.set(child.pid, child);
     parent.children.push(child);
     // kernel_clone(): copy_process(), trace_sched_process_fork(), wake_up_new_task()
@@ -129,6 +131,14 @@ export class Processes {
     );
     // the sched_process_fork probe of function-fork (ftrace_pid_follow_sched_process_fork)
     await ftracePidFollowFork(this.m, parent.pid, child.pid);
+    // bash waits: wait4(2) finds no zombie yet and schedules away (do_wait() -> schedule())
+    if (kind !== 'job') {
+      await this.runKernel(
+        this.syscall(parent, '__do_sys_wait4', (w) =>
+          w.enter('kernel_wait4').enter('do_wait').call('add_wait_queue').enter('__do_wait').call('_raw_read_lock').enter('do_wait_thread').call('wait_consider_task').exit().call('_raw_read_unlock').exit().callGraph(callTree('schedule')).exit().exit(),
+        ),
+      );
+    }
     // the child's first steps: ret_from_fork() back to user space
     await this.runKernel(new Workload().task(child.pid, child.comm).callGraph(callTree('ret_from_fork')));
     return child;
@@ -173,7 +183,7 @@ export class Processes {
     p.zombie = true;
   }
 
-  // wait4(2) by the parent: the zombie child is released.
+  // wait4(2) by the parent, woken by the child's exit: the zombie child is released.
   async reap(parentPid: number, childPid: number): Promise<void> {
     const parent = this.procs.get(parentPid);
     const child = this.procs.get(childPid);
@@ -186,7 +196,7 @@ export class Processes {
 
   // An external command run by `parent`: fork, exec, the command in the child's context, exit, wait.
   async spawn<T>(parentPid: number, name: string, run: () => Promise<T>): Promise<T> {
-    const child = await this.fork(parentPid, { sync: false });
+    const child = await this.fork(parentPid, 'command');
     await this.exec(child.pid, name);
     try {
       return await this.runAs(child.pid, run);
