@@ -245,8 +245,9 @@ export class Shell {
   // GNU grep's -H (print the file name with each match), which just-bash's grep lacks: the classic
   // second file /dev/null makes it name the file.
   private grepCommand(): CustomCommand {
-    return defineCommand('grep', async (args, ctx) => {
+    return defineCommand('grep', async (argv, ctx) => {
       const run = ctx.origCommand!;
+      const args = basicPatternsJoined(argv);
       const h = args.findIndex((a) => /^-[A-Za-z]*H[A-Za-z]*$/.test(a));
       if (h < 0) return run(args);
       const rest = [...args];
@@ -278,6 +279,17 @@ export class Shell {
       return { stdout: '', stderr: '', exitCode: 0 };
     });
   }
+}
+
+// Several `-e PATTERN` of a basic regular expression grep as one `\(P1\)\|\(P2\)` (GNU grep's
+// meaning): just-bash's grep joins them with a bare `\|` and loses the anchors next to it (`grep -v
+// -e '^#' -e schedule` printed the comment lines). Patterns with back-references keep their numbers.
+function basicPatternsJoined(args: string[]): string[] {
+  const other = args.some((a) => /^-[A-Za-z]*[EFP]/.test(a) || /^--(extended|fixed|perl)/.test(a));
+  const patterns = args.flatMap((a, i) => (a === '-e' && i + 1 < args.length ? [args[i + 1]] : []));
+  if (other || patterns.length < 2 || patterns.some((p) => /\\[1-9]/.test(p))) return args;
+  const rest = args.filter((_, i) => args[i] !== '-e' && args[i - 1] !== '-e');
+  return ['-e', patterns.map((p) => `\\(${p}\\)`).join('\\|'), ...rest];
 }
 
 // dd if=FILE of=FILE bs=N count=N: copies in blocks of bs bytes (a read(2) each, reading a seq_file
