@@ -3,7 +3,8 @@
 // where the comm becomes the command's name), runs it (its system calls in its own context), exits
 // (do_exit()) and the parent reaps it (kernel_wait4()). A subshell is a forked child that runs shell
 // code and never execs. Every traced function runs in the context of the task that calls it, so
-// set_ftrace_pid, set_ftrace_notrace_pid and options/function-fork see the pids a kernel would.
+// set_ftrace_pid, set_ftrace_notrace_pid, set_event_pid and the fork options see the pids a kernel
+// would.
 //
 // Which task a piece of the script runs as: the shell keeps the pid of the task in a shell variable
 // that subshells inherit and do not hand back (TASK_VAR); concurrent work (an `&` job, an external
@@ -12,7 +13,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { RingMachine } from '../api.ts';
 import { Workload } from '../machine/workload.ts';
 import { callTree } from '../ftrace/kernel-text.ts';
-import { ftracePidFollowExit, ftracePidFollowFork } from '../tracefs/pid-files.ts';
+import { schedProcessExitProbes, schedProcessForkProbes } from '../tracefs/option-files.ts';
 import type { Task } from './activity.ts';
 
 // The shell variable holding the pid of the task the shell code runs as.
@@ -129,8 +130,8 @@ export class Processes {
           .exit(),
       ),
     );
-    // the sched_process_fork probe of function-fork (ftrace_pid_follow_sched_process_fork)
-    await ftracePidFollowFork(this.m, parent.pid, child.pid);
+    // the sched_process_fork probes of function-fork and event-fork
+    await schedProcessForkProbes(this.m, parent.pid, child.pid);
     // bash waits: wait4(2) finds no zombie yet and schedules away (do_wait() -> schedule())
     if (kind !== 'job') {
       await this.runKernel(
@@ -178,8 +179,8 @@ export class Processes {
         w.exit().exit();
       }, false),
     );
-    // the sched_process_exit probe of function-fork (ftrace_pid_follow_sched_process_exit)
-    await ftracePidFollowExit(this.m, pid);
+    // the sched_process_exit probes of function-fork and event-fork
+    await schedProcessExitProbes(this.m, pid);
     p.zombie = true;
   }
 

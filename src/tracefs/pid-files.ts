@@ -5,7 +5,7 @@
 import type { RingMachine } from '../api.ts';
 import type { TraceBuffer } from '../ring/trace-buffer.ts';
 import { abi } from '../layout.ts';
-import { type PidListBlock, pidListBlock, tracePidWrite } from '../events/pid-list.ts';
+import { type PidListBlock, pidListBlock, traceFilterAddRemoveTask, tracePidWrite } from '../events/pid-list.ts';
 import { TRACE_MODE_WRITE, file } from './node.ts';
 import type { TraceArray, TraceArrayFile } from './trace-array.ts';
 
@@ -62,25 +62,24 @@ function following(rm: RingMachine): [TraceBuffer, TracePids][] {
   return out;
 }
 
-// ftrace_pid_follow_sched_process_fork() -> trace_filter_add_remove_task(): a child joins each list
-// its parent is in
-export async function ftracePidFollowFork(rm: RingMachine, parent: number, child: number): Promise<void> {
+// trace_filter_add_remove_task() on both lists of each trace_array that follows forks
+async function follow(rm: RingMachine, self: number | undefined, task: number): Promise<void> {
   for (const [b, s] of following(rm)) {
     for (const which of ['pid', 'nopid'] as const) {
-      const st = s[which];
-      if (st.pids.includes(parent) && !st.pids.includes(child)) await setPids(rm, b, st, which, [...st.pids, child].sort((x, y) => x - y));
+      const next = traceFilterAddRemoveTask(s[which].pids, self, task);
+      if (next) await setPids(rm, b, s[which], which, next);
     }
   }
 }
 
+// ftrace_pid_follow_sched_process_fork(): a child joins each list its parent is in
+export function ftracePidFollowFork(rm: RingMachine, parent: number, child: number): Promise<void> {
+  return follow(rm, parent, child);
+}
+
 // ftrace_pid_follow_sched_process_exit(): an exiting task leaves both lists
-export async function ftracePidFollowExit(rm: RingMachine, pid: number): Promise<void> {
-  for (const [b, s] of following(rm)) {
-    for (const which of ['pid', 'nopid'] as const) {
-      const st = s[which];
-      if (st.pids.includes(pid)) await setPids(rm, b, st, which, st.pids.filter((p) => p !== pid));
-    }
-  }
+export function ftracePidFollowExit(rm: RingMachine, pid: number): Promise<void> {
+  return follow(rm, undefined, pid);
 }
 
 // options/function-fork of a trace_array: set_tracer_flag(TRACE_ITER_FUNC_FORK) -> ftrace_pid_follow_fork()
