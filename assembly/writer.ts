@@ -27,15 +27,16 @@ export function writerAttach(t: i32): void {
 }
 
 // The read side opens before the ownership check (both sequentially consistent): a claimant that
-// took the CPU over either sees this turn's section or is seen by this call.
+// took the CPU over either sees this turn's section or is seen by this call. A writer that lost its
+// CPU touches the read side of the new owner no further.
 function writerEnter(flags: u32): bool {
   const begin = (flags & WRITER_TURN_BEGIN) != 0;
   if (begin) atomic.store<i32>(cpuDesc, WRITER_SECTION, CPU_WRITER_ACTIVE);
-  else if (atomic.load<i32>(cpuDesc, CPU_WRITER_ACTIVE) & WRITER_QS_WANTED) writerQuiescent();
   if (atomic.load<i32>(cpuDesc, CPU_WRITER) != token) {
     if (begin) atomic.store<i32>(cpuDesc, 0, CPU_WRITER_ACTIVE);
     return false;
   }
+  if (!begin && (atomic.load<i32>(cpuDesc, CPU_WRITER_ACTIVE) & WRITER_QS_WANTED)) writerQuiescent();
   store<u32>(cpuDesc, load<u32>(cpuDesc, CPU_WRITER_CALLS) + 1, CPU_WRITER_CALLS);
   if (flags & WRITER_FRESH_CLOCK) clockSessionStart();
   return true;
