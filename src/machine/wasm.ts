@@ -24,6 +24,8 @@ export interface RingExports {
   rbCalculateEventLength(length: number): number;
   rbRequestPublish(cb: number): void;
   rbReaderWait(wait: number): void;
+  rbReaderLock(cb: number): void;
+  rbReaderUnlock(cb: number): void;
   rbTrapRecover(): void;
   rbPublishAll(): void;
   rbConsume(tb: number, cpu: number, out: number, cap: number): number;
