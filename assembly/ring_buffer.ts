@@ -1135,6 +1135,13 @@ export function rbReaderLock(cb: usize): void {
   readerLock(cb);
 }
 
+// The CPU buffer a read works on: the one whose reader_lock this instance holds already (a JavaScript
+// reader took buffers[cpu] once and locked it, as the kernel's readers take cpu_buffer once: a snapshot
+// swap meanwhile does not move its read), else buffers[cpu].
+function readerCpuBuffer(tb: usize, cpu: i32): usize {
+  return heldReaderLock != 0 ? heldReaderLock : rbPerCpu(tb, cpu);
+}
+
 // A no-op unless this instance holds it (a trap in the read gave it back already: rbTrapRecover)
 export function rbReaderUnlock(cb: usize): void {
   if (heldReaderLock == cb) readerUnlock(cb);
@@ -1340,7 +1347,7 @@ function copyOut(ev: usize, ts: u64, lost: u64, out: usize, cap: u32): void {
 
 // ring_buffer_consume(): 1 and the event in `out`, or 0 when the buffer is empty
 export function rbConsume(tb: usize, cpu: i32, out: usize, cap: u32): i32 {
-  const cb = rbPerCpu(tb, cpu);
+  const cb = readerCpuBuffer(tb, cpu);
   if (cb == 0) return 0;
   while (true) {
     readerLock(cb);
@@ -1359,7 +1366,7 @@ export function rbConsume(tb: usize, cpu: i32, out: usize, cap: u32): i32 {
 
 // ring_buffer_peek(): like consume, without consuming
 export function rbPeek(tb: usize, cpu: i32, out: usize, cap: u32): i32 {
-  const cb = rbPerCpu(tb, cpu);
+  const cb = readerCpuBuffer(tb, cpu);
   if (cb == 0) return 0;
   while (true) {
     readerLock(cb);
@@ -1412,7 +1419,7 @@ export function rbOldestEventTs(tb: usize, cpu: i32): u64 {
 // reader page may be swapped in for it) with events from `cpu`. Returns the offset of the first
 // unread byte in the page handed back, or -1 when there was nothing to read.
 export function rbReadPage(tb: usize, cpu: i32, slot: usize, len: u32, full: bool): i32 {
-  const cb = rbPerCpu(tb, cpu);
+  const cb = readerCpuBuffer(tb, cpu);
   if (cb == 0) return -1;
   const bsize = load<u32>(tb, TB_SUBBUF_SIZE);
   let bpage = load<u32>(slot);

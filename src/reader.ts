@@ -5,7 +5,7 @@
 // readers take; a read never waits on a writer beyond one event's commit. A reader holds nothing between
 // calls, so a thread that ends (or is terminated) between them leaves nothing behind.
 import type { Mem } from './layout.ts';
-import type { RingExports } from './machine/wasm.ts';
+import { guardTraps, type RingExports } from './machine/wasm.ts';
 import { RingtraceError } from './errors.ts';
 import { consumeLocked, readPageLocked, type TraceEvent } from './ring/cpu-reader.ts';
 import { openHandle, checkCpuId, checkLiveBuffer, checkBufferCpu, cpuDesc, type MachineHandle } from './writer.ts';
@@ -27,7 +27,7 @@ export class Reader {
   static open(handle: MachineHandle, opts: ReaderOptions = {}): Reader {
     const { mem, exports, tb } = openHandle(handle, opts.instance);
     checkLiveBuffer(mem, tb);
-    return new Reader(mem, exports, tb);
+    return new Reader(mem, guardTraps(exports), tb);
   }
 
   // The CPU buffer to read; the writer of that CPU is asked to publish what it has committed.

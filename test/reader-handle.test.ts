@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createMachine, openReader, attachWriter, Workload } from '../src/index.ts';
 import { UserWorker, withMachine, errCode } from './helpers.ts';
 import { decodePage, dataEvents } from './decode.ts';
+import { abi } from '../src/layout.ts';
 
 const seqOf = (data: Uint8Array) => new DataView(data.buffer, data.byteOffset).getUint32(0, true);
 
@@ -185,4 +186,25 @@ test('a reader thread terminated between reads leaves nothing held; readers end 
   } finally {
     await m.close();
   }
+});
+
+test("a read that traps on a corrupted ring is EFAULT in the worker, and gives the CPU buffer's reader lock back", async () => {
+  await withMachine({ cpus: 2, clock: 'counter', bufferSizeKb: 64 }, async (m) => {
+    const reader = new UserWorker();
+    try {
+      await m.run(1, new Workload().write({ size: 16, count: 50 }));
+      assert.deepEqual(await reader.call({ op: 'open-reader', handle: m.handle() }), { ok: 'opened' });
+      const mem = m.machine.mem;
+      const at = m.buffer.cpuBuffer(1) + abi.CPB_READER_PAGE;
+      const readerPage = mem.load32(at);
+      mem.store32(at, 0x7ffffff0); // beyond the memory: the next read traps
+      assert.deepEqual(await reader.call({ op: 'consume', cpu: 1, max: 1 }), { error: 'EFAULT' });
+      mem.store32(at, readerPage);
+      // the lock was given back: both threads read on
+      assert.equal((await reader.call({ op: 'consume', cpu: 1, max: 10 })).ok instanceof Array, true);
+      assert.ok(m.buffer.consume(1));
+    } finally {
+      await reader.terminate();
+    }
+  });
 });

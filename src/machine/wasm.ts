@@ -48,3 +48,28 @@ export function instantiateRingtrace(module: WebAssembly.Module, memory: WebAsse
   exports._start();
   return exports;
 }
+
+// The reader and control calls of the host's instance, and of a reader's on a user's thread. A trap in
+// one (a ring whose memory is corrupted) gives back the reader lock it held and becomes an EFAULT,
+// instead of leaving the lock held for the next reader to wait on forever.
+const GUARDED = [
+  'rbConsume', 'rbPeek', 'rbEmptyCpu', 'rbOldestEventTs', 'rbReadPage', 'rbIterStart', 'rbIterNext', 'rbEntriesCpu',
+  'rbBytesCpu', 'rbRemovePages', 'rbInsertPages', 'rbResetCpu', 'rbInitCpuBuffer',
+] as const;
+
+export function guardTraps(exports: RingExports): RingExports {
+  const guarded: Record<string, unknown> = { ...exports };
+  for (const name of GUARDED) {
+    const fn = exports[name] as (...args: number[]) => unknown;
+    guarded[name] = (...args: number[]) => {
+      try {
+        return fn(...args);
+      } catch (err) {
+        if (!(err instanceof WebAssembly.RuntimeError)) throw err;
+        exports.rbTrapRecover();
+        throw new RingtraceError('EFAULT', `${name}(): ${err.message}: the ring buffer's memory is corrupted`);
+      }
+    };
+  }
+  return guarded as unknown as RingExports;
+}

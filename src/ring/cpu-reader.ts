@@ -26,21 +26,17 @@ export function readRecord(mem: Mem, at: number, cap: number, cpu: number): Trac
   };
 }
 
-// Run `read` on `cpu`'s buffer of the trace_buffer at `tb` with its reader_lock held; `read` gets the
-// spare page's slot (a buffer_page's BP_PAGE word) and the sub-buffer size. null when the CPU has no
-// buffer.
+// Run `read` on `cpu`'s buffer of the trace_buffer at `tb` with its reader_lock held (the reads inside
+// work on that CPU buffer even if a snapshot swap moves it meanwhile); `read` gets the spare page's
+// slot (a buffer_page's BP_PAGE word) and the sub-buffer size. null when the CPU has no buffer.
 function underReaderLock<T>(mem: Mem, x: RingExports, tb: number, cpu: number, read: (slot: number, subbuf: number) => T): T | null {
-  for (;;) {
-    const cb = mem.load32(tb + TB_BUFFERS + cpu * 4);
-    if (cb === 0) return null;
-    x.rbReaderLock(cb);
-    try {
-      // a snapshot swap may have moved another CPU buffer in while this one was being locked
-      if (mem.load32(tb + TB_BUFFERS + cpu * 4) !== cb) continue;
-      return read(mem.load32(cb + CPB_SPARE_PAGE) + BP_PAGE, mem.load32(tb + TB_SUBBUF_SIZE) + BDP_DATA);
-    } finally {
-      x.rbReaderUnlock(cb);
-    }
+  const cb = mem.load32(tb + TB_BUFFERS + cpu * 4);
+  if (cb === 0) return null;
+  x.rbReaderLock(cb);
+  try {
+    return read(mem.load32(cb + CPB_SPARE_PAGE) + BP_PAGE, mem.load32(tb + TB_SUBBUF_SIZE) + BDP_DATA);
+  } finally {
+    x.rbReaderUnlock(cb);
   }
 }
 
