@@ -135,11 +135,12 @@ test('the installed bin runs the compiled CLI with no loader', () => {
 
 test('every example runs against the installed package, in Node and in Deno', () => {
   const ex = (...p: string[]) => join('examples', ...p);
-  assert.deepEqual(readdirSync(join(root, 'examples')).filter((f) => !f.startsWith('ci')).sort(), ['deno-app.ts', 'node-app.mjs', 'worker-writer', 'worker-writer-ts']);
+  assert.deepEqual(readdirSync(join(root, 'examples')).filter((f) => !f.startsWith('ci')).sort(), ['deno-app.ts', 'node-app.mjs', 'worker-reader', 'worker-writer', 'worker-writer-ts']);
   assert.match(ok('node', [ex('node-app.mjs')]), /read 300 events/);
   assert.match(ok(deno, ['run', '--node-modules-dir=manual', '--allow-read', ex('deno-app.ts')]), /CPU 1 recorded 8 events/);
   for (const cmd of [['node'], [deno, 'run', '--node-modules-dir=manual', '--allow-read']]) {
     assert.match(ok(cmd[0], [...cmd.slice(1), ex('worker-writer', 'main.mjs')]), /worker wrote 2000 events as CPU 1; read back 2000 in order/);
+    assert.match(ok(cmd[0], [...cmd.slice(1), ex('worker-reader', 'main.mjs')]), /a worker wrote 2000 events as CPU 1, another read 2000 of them in order; entries 0, overrun 0, read 2000/);
   }
   assert.match(ok('node', ['--import', 'tsx', ex('worker-writer-ts', 'main.ts')]), /wrote 1000 events as CPU 2; read back 1000 in order/);
   assert.match(ok(deno, ['run', '--node-modules-dir=manual', '--allow-read', ex('worker-writer-ts', 'main.ts')]), /wrote 1000 events as CPU 2; read back 1000 in order/);
