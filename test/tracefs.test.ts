@@ -29,8 +29,8 @@ test('paths: both mount points and relative paths; ls; ENOENT, ENOTDIR, EISDIR',
     ]);
     assert.deepEqual(fs.ls('/sys/kernel/debug/tracing/'), fs.ls());
     assert.deepEqual(fs.ls('options'), [
-      'funcgraph-abstime', 'funcgraph-cpu', 'funcgraph-duration', 'funcgraph-irqs', 'funcgraph-overhead', 'funcgraph-overrun',
-      'funcgraph-proc', 'funcgraph-retval', 'funcgraph-retval-hex', 'funcgraph-tail', 'graph-time', 'overwrite', 'sleep-time',
+      'event-fork', 'funcgraph-abstime', 'funcgraph-cpu', 'funcgraph-duration', 'funcgraph-irqs', 'funcgraph-overhead', 'funcgraph-overrun',
+      'funcgraph-proc', 'funcgraph-retval', 'funcgraph-retval-hex', 'funcgraph-tail', 'function-fork', 'graph-time', 'overwrite', 'sleep-time',
     ]);
     assert.deepEqual(fs.ls('per_cpu'), ['cpu0', 'cpu1']);
     assert.deepEqual(fs.ls('/sys/kernel/tracing/per_cpu/cpu1'), ['buffer_size_kb', 'snapshot', 'snapshot_raw', 'stats', 'trace', 'trace_pipe', 'trace_pipe_raw']);
