@@ -17,7 +17,7 @@ const encoder = new TextEncoder();
 // and prints twice more. The kernel writes the constant-format prints as bputs/bprint records (a
 // pointer to the format); here every print is a print record of the text as it would read.
 function traceprintkInit(w: Workload, ip: (fn: string) => bigint, initIp: bigint): void {
-  const print = (at: bigint, text: string) => w.entry({ type: TRACE_PRINT, payload: printEntryPayload(at, encoder.encode(text)) });
+  const print = (at: bigint, text: string) => w.entry({ type: TRACE_PRINT, payload: printEntryPayload(at, encoder.encode(text)).payload });
   print(initIp, 'This is a static string that will use trace_bputs\n');
   print(initIp, 'This is a dynamic string that will use trace_puts\n');
   w.call('irq_work_queue');
