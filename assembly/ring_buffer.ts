@@ -1115,6 +1115,7 @@ export function rbRequestPublish(cb: usize): void {
 // without publishing (the writer's cache may be half updated; what was published stays readable).
 export function rbTrapRecover(): void {
   if (heldReaderLock != 0) readerUnlock(heldReaderLock);
+  writerMoving = 0;
   wcCb = 0;
   wcTb = 0;
   lastDirty = 0;
@@ -1144,8 +1145,28 @@ export function rbReaderWait(wait: bool): void {
   readerWaitLoops = wait ? READER_WAIT_LOOPS : 0;
 }
 
-// rb_get_reader_page()
-function rbGetReaderPage(cb: usize): usize {
+// The reader page on which rb_get_reader_page() found a writer past the end. The kernel's reader waits
+// for it holding reader_lock; a reader here waits with the lock dropped and then starts over, so no
+// other reader of the CPU buffer (the host's, which never waits on a writer) waits behind it for the
+// whole of a descheduled writer's move.
+let writerMoving: usize = 0;
+
+// Wait a little for the writer on `writerMoving`, the reader lock not held; false (and RB_WARN_ON, like
+// the kernel's nr_loops == USECS_WAIT) once `waits` reached the bound.
+function rbWaitForWriter(cb: usize, waits: i32): bool {
+  const page = writerMoving;
+  writerMoving = 0;
+  if (waits >= readerWaitLoops) {
+    rbWarnOn(cb, RBW_READER_WAIT);
+    return false;
+  }
+  memory.atomic.wait32(page + BP_WRITE, atomic.load<u32>(page, BP_WRITE), 1000);
+  return true;
+}
+
+// rb_get_reader_page(). `entry`: the first call of a reader's locked section, which may stop at a writer
+// past the end of the page (0, with writerMoving set); later calls of the same section go on.
+function rbGetReaderPage(cb: usize, entry: bool): usize {
   let reader: usize = 0;
   let nrLoops = 0;
   while (true) {
@@ -1199,18 +1220,11 @@ function rbGetReaderPage(cb: usize): usize {
   if (reader != 0 && load<u32>(reader, BP_READ) == 0) {
     store<u64>(cb, load<u64>(dataPage(reader), BDP_TIME_STAMP), CPB_READ_STAMP);
   }
-  // a writer past the end of the page is still moving to the next one: wait for it, but not forever
-  // (the kernel's USECS_WAIT of a second; each wait here is at least a microsecond)
-  if (reader != 0) {
-    const bsize = load<u32>(load<u32>(cb, CPB_BUFFER), TB_SUBBUF_SIZE);
-    let nrLoops = 0;
-    for (; nrLoops < readerWaitLoops && rbPageWrite(reader) > bsize; nrLoops++) {
-      memory.atomic.wait32(reader + BP_WRITE, atomic.load<u32>(reader, BP_WRITE), 1000);
-    }
-    if (readerWaitLoops != 0 && nrLoops == readerWaitLoops) {
-      rbWarnOn(cb, RBW_READER_WAIT);
-      return 0;
-    }
+  // a writer past the end of the page is still moving to the next one: the caller waits for it, but
+  // not forever (the kernel's USECS_WAIT of a second; each wait here is at least a microsecond)
+  if (entry && reader != 0 && readerWaitLoops != 0 && rbPageWrite(reader) > load<u32>(load<u32>(cb, CPB_BUFFER), TB_SUBBUF_SIZE)) {
+    writerMoving = reader;
+    return 0;
   }
   return reader;
 }
@@ -1236,7 +1250,7 @@ function rbUpdateReadStamp(cb: usize, ev: usize): void {
 
 // rb_advance_reader()
 function rbAdvanceReader(cb: usize): void {
-  const reader = rbGetReaderPage(cb);
+  const reader = rbGetReaderPage(cb, false);
   if (reader == 0) return;
   const ev = rbReaderEvent(cb);
   if (evTypeLen(ev) <= <u32>RINGBUF_TYPE_DATA_TYPE_LEN_MAX) inc64(cb, CPB_READ, 1);
@@ -1259,7 +1273,7 @@ function rbBufferPeek(cb: usize): usize {
       rbWarnOn(cb, RBW_PEEK_LOOPS);
       return 0;
     }
-    const reader = rbGetReaderPage(cb);
+    const reader = rbGetReaderPage(cb, nrLoops == 1);
     if (reader == 0) return 0;
     const ev = rbReaderEvent(cb);
     const typeLen = evTypeLen(ev);
@@ -1297,6 +1311,7 @@ function copyOut(ev: usize, ts: u64, lost: u64, out: usize, cap: u32): void {
 export function rbConsume(tb: usize, cpu: i32, out: usize, cap: u32): i32 {
   const cb = rbPerCpu(tb, cpu);
   if (cb == 0) return 0;
+  let waits = 0;
   while (true) {
     readerLock(cb);
     const ev = rbBufferPeek(cb);
@@ -1306,6 +1321,7 @@ export function rbConsume(tb: usize, cpu: i32, out: usize, cap: u32): i32 {
       rbAdvanceReader(cb);
     }
     readerUnlock(cb);
+    if (ev == 0 && writerMoving != 0 && rbWaitForWriter(cb, waits++)) continue;
     if (ev == 0) return 0;
     if (evTypeLen(ev) != RINGBUF_TYPE_PADDING) return 1;
   }
@@ -1316,6 +1332,7 @@ export function rbConsume(tb: usize, cpu: i32, out: usize, cap: u32): i32 {
 export function rbPeek(tb: usize, cpu: i32, out: usize, cap: u32): i32 {
   const cb = rbPerCpu(tb, cpu);
   if (cb == 0) return 0;
+  let waits = 0;
   while (true) {
     readerLock(cb);
     const ev = rbBufferPeek(cb);
@@ -1323,6 +1340,7 @@ export function rbPeek(tb: usize, cpu: i32, out: usize, cap: u32): i32 {
     if (ev != 0 && !padding) copyOut(ev, peekTs, peekLost, out, cap);
     if (padding) rbAdvanceReader(cb);
     readerUnlock(cb);
+    if (ev == 0 && writerMoving != 0 && rbWaitForWriter(cb, waits++)) continue;
     if (ev == 0) return 0;
     if (!padding) return 1;
   }
@@ -1374,11 +1392,13 @@ export function rbReadPage(tb: usize, cpu: i32, slot: usize, len: u32, full: boo
   let ret: i32 = -1;
   if (len <= <u32>BDP_DATA) return -1;
   len -= BDP_DATA;
-  readerLock(cb);
-  const reader = rbGetReaderPage(cb);
-  if (reader == 0) {
+  let reader: usize = 0;
+  for (let waits = 0; ; waits++) {
+    readerLock(cb);
+    reader = rbGetReaderPage(cb, true);
+    if (reader != 0) break;
     readerUnlock(cb);
-    return -1;
+    if (writerMoving == 0 || !rbWaitForWriter(cb, waits)) return -1;
   }
   let ev = rbReaderEvent(cb);
   let read = load<u32>(reader, BP_READ);

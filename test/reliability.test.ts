@@ -51,6 +51,34 @@ test('1: readers of a writing CPU never block the host, also with recording off 
   });
 });
 
+test('1: a CPU\'s page reader waiting for a writer past the end of its page does not hold up the host\'s readers', { timeout: 60_000 }, async () => {
+  await withMachine({ cpus: 2, bufferSizeKb: 16 }, async (m) => {
+    await m.run(0, new Workload().write({ size: 24, count: 20 }));
+    // the host's peek swaps the written page in as the reader page; then CPU 0's writer is made to look
+    // descheduled in the middle of moving its tail off that page (rb_move_tail(): write past the end)
+    assert.ok(m.buffer.peek(0));
+    const { mem } = m.machine;
+    const readerPage = mem.load32(m.buffer.cpuBuffer(0) + abi.CPB_READER_PAGE);
+    const write = mem.load32(readerPage + abi.BP_WRITE);
+    mem.store32(readerPage + abi.BP_WRITE, m.buffer.subbufSize + 64);
+    // CPU 1 reads CPU 0's pages (ring_buffer_read_page): it waits for that writer, up to a second
+    // at a time; before, it waited holding the reader lock, and every host reader of CPU 0 with it
+    const reader = m.run(1, new Workload().readPages({ cpu: 0 }));
+    await sleep(50);
+    const { ms } = timed(() => {
+      for (let i = 0; i < 20; i++) m.buffer.peek(0);
+      return m.fs.read('per_cpu/cpu0/trace');
+    });
+    mem.store32(readerPage + abi.BP_WRITE, write);
+    m.stop(1);
+    await reader;
+    assert.ok(ms < NOT_STALLED_MS, `20 peeks and a trace read of CPU 0 took ${ms.toFixed(0)} ms while CPU 1 waited for its writer`);
+    let n = 0;
+    while (m.buffer.consume(0)) n++;
+    assert.equal(n, 20, 'nothing was lost');
+  });
+});
+
 test('2: a sub-buffer size change that runs out of memory leaves the buffer exactly as it was', { timeout: 60_000 }, async () => {
   // 700 MB per CPU in 512 KB sub-buffers: the first change fits beside the old pages, the second does not
   await withMachine({ cpus: 1, bufferSizeKb: 700_000, subbufSize: 524288 }, async (m) => {
