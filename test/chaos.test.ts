@@ -10,7 +10,6 @@
 //     (see CHILD_ENV), which must end on its own once its test passed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -18,6 +17,7 @@ import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url';
 import { createMachine, Workload, RingtraceError, type RingMachine, type TraceBuffer } from '../src/index.ts';
 import { checkItem, dataEvents, decodePage } from './decode.ts';
+import { runNodeChild } from './helpers.ts';
 
 const CHAOS_MS = Number(process.env.CHAOS_MS ?? 30_000);
 const SEED = Number(process.env.CHAOS_SEED ?? 0x13c4a05);
@@ -436,28 +436,16 @@ if (process.env[CHILD_ENV]) {
   test(TITLE, { timeout: CHAOS_MS + 300_000 }, chaosRun);
 } else {
   test(`${TITLE}, in a child process that exits by itself`, { timeout: CHAOS_MS + 300_000 + EXIT_MS }, async () => {
-    const args = [...CHILD_FLAGS, '--import', import.meta.resolve('tsx'), fileURLToPath(import.meta.url)];
-    const child = spawn(process.execPath, args, { env: { ...process.env, [CHILD_ENV]: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let passedAt: ReturnType<typeof setTimeout> | undefined;
-    let hung = false;
-    const onData = (d: Buffer) => {
-      out += d;
-      // node:test's summary: the test is over, the process must end by itself now
-      if (!passedAt && /^# pass 1$/m.test(out)) {
-        passedAt = setTimeout(() => {
-          hung = true;
-          child.kill('SIGKILL');
-        }, EXIT_MS);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    clearTimeout(passedAt);
+    const { code, out, hung } = await runNodeChild(fileURLToPath(import.meta.url), {
+      flags: CHILD_FLAGS,
+      env: { [CHILD_ENV]: '1' },
+      done: /^# pass 1$/m, // node:test's summary: the test is over, the process must end by itself now
+      exitMs: EXIT_MS,
+      timeoutMs: CHAOS_MS + 300_000,
+    });
     const report = out.match(/chaos report: .*/)?.[0];
     if (report) console.log(report);
-    assert.ok(!hung, `the chaos process did not exit by itself after its test passed:\n${out}`);
+    assert.ok(!hung, `the chaos process did not end by itself:\n${out}`);
     assert.equal(code, 0, out);
   });
 }

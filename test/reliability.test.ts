@@ -3,9 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { createMachine, Workload, RingtraceError, type MachineOptions } from '../src/index.ts';
 import { abi } from '../src/layout.ts';
-import { errCode, runCliCaptured, withMachine } from './helpers.ts';
+import { errCode, runCliCaptured, runNodeChild, withMachine } from './helpers.ts';
 
 // A generous bound on one call that used to block the host for seconds (tens of microseconds now); the
 // point is "not seconds", not a timing.
@@ -174,6 +175,18 @@ test('5: calls after close() fail and start nothing; close() leaves no thread be
   await assert.rejects(m.fs.write('buffer_size_kb', '8\n'), errCode('ENODEV'));
   await assert.rejects(m.createInstance('x'), errCode('ENODEV'));
   assert.equal(m.machine.onlineCpus().length, 0);
+});
+
+test('5: a createMachine() that runs out of memory after its workers started leaves nothing; the process exits by itself', { timeout: 300_000 }, async () => {
+  const { code, out, hung } = await runNodeChild(fileURLToPath(new URL('./fixtures/enomem-after-start.ts', import.meta.url)), {
+    flags: ['--expose-gc'],
+    done: /^done: /m,
+    exitMs: 30_000, // a hang guard: an exit takes milliseconds
+    timeoutMs: 240_000,
+  });
+  assert.ok(!hung, `the process did not end by itself:\n${out}`);
+  assert.equal(code, 0, out);
+  assert.match(out, /^done: /m);
 });
 
 test('7: a trap in a CPU\'s work is an oops, not a dead worker; a bad readPages slot is refused', { timeout: 60_000 }, async () => {
