@@ -261,3 +261,10 @@ test('10: sh --online with a huge range is a usage error at once', { timeout: 60
   assert.match(r.stderr, /--online': CPU 2 does not exist/);
   assert.ok(performance.now() - t0 < 5000);
 });
+
+test('10: sh --timeout stops a script that would sleep for weeks: exit 124, like timeout(1)', { timeout: 60_000 }, async () => {
+  const r = await runCliCaptured(['sh', '--timeout', '0.5', '-c', 'sleep 2000000; echo never']);
+  assert.equal(r.code, 124);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /ran out of time \(--timeout 0\.5\)/);
+});
