@@ -1,6 +1,7 @@
 // The chaos test (issue 13): for CHAOS_MS, writers on every CPU, consuming and non-consuming readers of
-// every kind, and every control operation run concurrently, chosen by a seeded generator, with no guard
-// in the test: operations that collide get their errno (EBUSY, ENODEV, ...) and that is all. Checked:
+// every kind (on the host and on CPUs), and every control operation run concurrently, chosen by a
+// seeded generator, with no guard in the test: operations that collide get their errno (EBUSY, ENODEV,
+// ...) and that is all. Checked:
 //   - the host never blocks its event loop for MAX_BLOCKED_MS or more (StallMonitor),
 //   - every trace_pipe_raw page decodes with the independent decoder, every self-checking payload
 //     verifies, and each CPU's sequence numbers only grow in what consuming readers take,
@@ -245,6 +246,17 @@ class Chaos {
     }
   }
 
+  // A reader on a CPU: ring_buffer_read_page() of another CPU's buffer (the readPages workload) for a
+  // while, sharing that CPU buffer's reader lock with the host's readers.
+  async pageReader(): Promise<void> {
+    while (this.running) {
+      const { tb } = this.pick(this.itemBuffers());
+      const w = new Workload().readPages({ cpu: this.pick([0, 1, 2, 3]), buffer: tb });
+      await this.op('read pages on a CPU', () => this.m.run(this.pick([0, 1, 2, 3]), w, { durationMs: 10 + this.rand() * 90 }));
+      await sleep(this.rand() * 50);
+    }
+  }
+
   // Readers of every kind, consuming and not, on every buffer, one after the other; all synchronous,
   // between them the event loop turns.
   async reader(): Promise<void> {
@@ -374,6 +386,7 @@ async function chaosRun(): Promise<void> {
     const all = Promise.all([
       ...[0, 1, 2, 3].map((cpu) => chaos.writer(cpu)),
       chaos.caller(),
+      chaos.pageReader(),
       chaos.reader(),
       chaos.controller(),
       chaos.controller(),
