@@ -1076,9 +1076,20 @@ export function rbWrite(tb: usize, length: u32, src: usize): i32 {
 // The reader lock this instance holds, given back if its work traps (rbTrapRecover).
 let heldReaderLock: usize = 0;
 
-function readerLock(cb: usize): void {
+// How many times a reader that never waits (the host's) tries a reader lock a CPU holds. A CPU holds
+// it for one page copy, but its thread can be descheduled meanwhile, for as long as the OS likes: the
+// host does not sleep on it, it gives up, and its read finds nothing this time, as if the other reader
+// had taken it (that reader consumes concurrently anyway).
+const NOWAIT_LOCK_TRIES = 10000;
+
+// false only for a reader that never waits, when the lock stayed held
+function readerLock(cb: usize): bool {
   const p = cb + CPB_READER_LOCK;
   let c = atomic.cmpxchg<i32>(p, 0, 1);
+  if (c != 0 && readerWaitLoops == 0) {
+    for (let i = 0; i < NOWAIT_LOCK_TRIES && c != 0; i++) c = atomic.cmpxchg<i32>(p, 0, 1);
+    if (c != 0) return false;
+  }
   if (c != 0) {
     if (c != 2) c = atomic.xchg<i32>(p, 2);
     while (c != 0) {
@@ -1087,6 +1098,7 @@ function readerLock(cb: usize): void {
     }
   }
   heldReaderLock = cb;
+  return true;
 }
 
 function readerUnlock(cb: usize): void {
@@ -1138,7 +1150,8 @@ const READER_WAIT_LOOPS = 20000;
 // the middle of moving its tail (a kernel writer cannot: preemption is off). The host's reader goes on
 // without waiting: it only reads up to the page's published commit, which the writer's move leaves
 // alone (the padding it adds lies beyond it), and a page the writer is still on is the commit page, so
-// read_page copies from it rather than swapping it out.
+// read_page copies from it rather than swapping it out. A reader that never waits does not sleep on
+// another reader's lock either (readerLock).
 let readerWaitLoops: i32 = READER_WAIT_LOOPS;
 
 export function rbReaderWait(wait: bool): void {
@@ -1313,7 +1326,7 @@ export function rbConsume(tb: usize, cpu: i32, out: usize, cap: u32): i32 {
   if (cb == 0) return 0;
   let waits = 0;
   while (true) {
-    readerLock(cb);
+    if (!readerLock(cb)) return 0;
     const ev = rbBufferPeek(cb);
     if (ev != 0) {
       if (evTypeLen(ev) != RINGBUF_TYPE_PADDING) copyOut(ev, peekTs, peekLost, out, cap);
@@ -1334,7 +1347,7 @@ export function rbPeek(tb: usize, cpu: i32, out: usize, cap: u32): i32 {
   if (cb == 0) return 0;
   let waits = 0;
   while (true) {
-    readerLock(cb);
+    if (!readerLock(cb)) return 0;
     const ev = rbBufferPeek(cb);
     const padding = ev != 0 && evTypeLen(ev) == RINGBUF_TYPE_PADDING;
     if (ev != 0 && !padding) copyOut(ev, peekTs, peekLost, out, cap);
@@ -1362,7 +1375,7 @@ function rbPerCpuEmpty(cb: usize): bool {
 export function rbEmptyCpu(tb: usize, cpu: i32): bool {
   const cb = rbPerCpu(tb, cpu);
   if (cb == 0) return true;
-  readerLock(cb);
+  if (!readerLock(cb)) return true;
   const empty = rbPerCpuEmpty(cb);
   readerUnlock(cb);
   return empty;
@@ -1372,7 +1385,7 @@ export function rbEmptyCpu(tb: usize, cpu: i32): bool {
 export function rbOldestEventTs(tb: usize, cpu: i32): u64 {
   const cb = rbPerCpu(tb, cpu);
   if (cb == 0) return 0;
-  readerLock(cb);
+  if (!readerLock(cb)) return 0;
   let bp: usize;
   if (atomic.load<u32>(cb, CPB_TAIL_PAGE) == load<u32>(cb, CPB_READER_PAGE)) bp = load<u32>(cb, CPB_READER_PAGE);
   else bp = rbSetHeadPage(cb);
@@ -1394,7 +1407,7 @@ export function rbReadPage(tb: usize, cpu: i32, slot: usize, len: u32, full: boo
   len -= BDP_DATA;
   let reader: usize = 0;
   for (let waits = 0; ; waits++) {
-    readerLock(cb);
+    if (!readerLock(cb)) return -1;
     reader = rbGetReaderPage(cb, true);
     if (reader != 0) break;
     readerUnlock(cb);
@@ -1499,7 +1512,7 @@ export function rbIterStart(tb: usize, cpu: i32, it: usize): bool {
   rbRequestPublish(cb);
   store<u32>(it, cb, IT_CPU_BUFFER);
   store<u32>(it, 0, IT_MISSED_EVENTS);
-  readerLock(cb);
+  if (!readerLock(cb)) return false;
   rbIterReset(it);
   readerUnlock(cb);
   return true;
@@ -1655,7 +1668,7 @@ function rbIterPeekEvent(it: usize): usize {
 // or 0 at the end. Lost events (the writer overwrote the iterator) are reported in RD_LOST as 1.
 export function rbIterNext(it: usize, out: usize, cap: u32): i32 {
   const cb = load<u32>(it, IT_CPU_BUFFER);
-  readerLock(cb);
+  if (!readerLock(cb)) return 0;
   const ev = rbIterPeekEvent(it);
   if (ev != 0) {
     copyOut(ev, peekTs, load<u32>(it, IT_MISSED_EVENTS), out, cap);

@@ -80,6 +80,26 @@ test('1: a CPU\'s page reader waiting for a writer past the end of its page does
   });
 });
 
+test('1: the host does not sleep on a reader lock a descheduled CPU holds; its read finds nothing this time', { timeout: 60_000 }, async () => {
+  await withMachine({ cpus: 2, bufferSizeKb: 16 }, async (m) => {
+    await m.run(0, new Workload().write({ size: 24, count: 20 }));
+    // as if a reader on a CPU took CPU 0's reader lock and its thread was then descheduled
+    const lock = m.buffer.cpuBuffer(0) + abi.CPB_READER_LOCK;
+    m.machine.mem.store32(lock, 1);
+    assert.equal(m.buffer.consume(0), null);
+    assert.equal(m.buffer.peek(0), null);
+    assert.equal(m.buffer.readPage(0), null);
+    assert.deepEqual([...m.buffer.iterate(0)], []);
+    assert.equal(m.fs.read('per_cpu/cpu0/trace_pipe'), '');
+    assert.equal(m.buffer.stats(0).entries, 20, 'counters need no lock');
+    m.machine.mem.store32(lock, 0);
+    assert.equal([...m.buffer.iterate(0)].length, 20);
+    let n = 0;
+    while (m.buffer.consume(0)) n++;
+    assert.equal(n, 20, 'nothing was lost');
+  });
+});
+
 test('2: a sub-buffer size change that runs out of memory leaves the buffer exactly as it was', { timeout: 60_000 }, async () => {
   // 700 MB per CPU in 512 KB sub-buffers: the first change fits beside the old pages, the second does not
   await withMachine({ cpus: 1, bufferSizeKb: 700_000, subbufSize: 524288 }, async (m) => {
