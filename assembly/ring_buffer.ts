@@ -290,8 +290,11 @@ export function rbInitCpuBuffer(cb: usize, tb: usize, cpu: i32, first: usize, re
   rbHeadPageActivate(cb);
 }
 
-// rb_reset_cpu()
-export function rbResetCpu(cb: usize): void {
+// rb_reset_cpu(), under the reader lock like reset_disabled_cpu_buffer(): a reader on a CPU may be in
+// the middle of a page. false when a reader that never waits (the host) found the lock held: the
+// caller tries again.
+export function rbResetCpu(cb: usize): bool {
+  if (!readerLock(cb)) return false;
   rbHeadPageDeactivate(cb);
   const first = load<u32>(cb, CPB_PAGES);
   store<u32>(cb, first, CPB_HEAD_PAGE);
@@ -328,6 +331,8 @@ export function rbResetCpu(cb: usize): void {
   rbHeadPageActivate(cb);
   store<u32>(cb, 0, CPB_PAGES_REMOVED);
   smpMb();
+  readerUnlock(cb);
+  return true;
 }
 
 // rb_remove_pages(): unlink nrPages pages after the tail (the oldest data), counting what they held as

@@ -13,7 +13,7 @@ export interface RingExports {
   setContextLevel(level: number): void;
   rbInitPage(page: number): void;
   rbInitCpuBuffer(cb: number, tb: number, cpu: number, first: number, readerPage: number): void;
-  rbResetCpu(cb: number): void;
+  rbResetCpu(cb: number): number;
   rbRemovePages(cb: number, nrPages: number, out: number): number;
   rbInsertPages(cb: number, first: number, last: number, nrPages: number): number;
   rbLockReserve(tb: number, length: number): number;

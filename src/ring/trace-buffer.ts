@@ -330,11 +330,11 @@ export class TraceBuffer {
     return run;
   }
 
-  private async quiesce<T>(cpus: number[], fn: () => T): Promise<T> {
+  private async quiesce<T>(cpus: number[], fn: () => T): Promise<Awaited<T>> {
     for (const cpu of cpus) this.recordDisableCpu(cpu);
     try {
       await this.machine.synchronizeRcu();
-      return fn();
+      return await fn();
     } finally {
       for (const cpu of cpus) this.recordEnableCpu(cpu);
     }
@@ -347,8 +347,11 @@ export class TraceBuffer {
   }
 
   private resetCpus(cpus: number[]): Promise<void> {
-    return this.quiesce(cpus, () => {
-      for (const c of cpus) this.machine.exports.rbResetCpu(this.cpuBuffer(c));
+    return this.quiesce(cpus, async () => {
+      for (const c of cpus) {
+        // a reader on a CPU holds the reader lock for a page copy: the host tries again, never waits
+        while (!this.machine.exports.rbResetCpu(this.cpuBuffer(c))) await new Promise((r) => setTimeout(r, 1));
+      }
     });
   }
 
