@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createMachine, Workload, RingtraceError, type MachineOptions } from '../src/index.ts';
+import { createMachine, Workload, RingtraceError, type MachineOptions, type RingMachine } from '../src/index.ts';
 import { abi } from '../src/layout.ts';
 import { errCode, runCliCaptured, runNodeChild, withMachine } from './helpers.ts';
 
@@ -80,19 +80,26 @@ test('1: a CPU\'s page reader waiting for a writer past the end of its page does
   });
 });
 
-test('1: the host does not sleep on a reader lock a descheduled CPU holds; its read finds nothing this time', { timeout: 60_000 }, async () => {
+// A machine whose CPU 0 holds 20 events and whose reader lock is held, as if a reader on a CPU had
+// taken it and its thread had then been descheduled; `release` gives it back.
+async function withHeldReaderLock(fn: (m: RingMachine, release: () => void) => Promise<void>): Promise<void> {
   await withMachine({ cpus: 2, bufferSizeKb: 16 }, async (m) => {
     await m.run(0, new Workload().write({ size: 24, count: 20 }));
-    // as if a reader on a CPU took CPU 0's reader lock and its thread was then descheduled
     const lock = m.buffer.cpuBuffer(0) + abi.CPB_READER_LOCK;
     m.machine.mem.store32(lock, 1);
+    await fn(m, () => m.machine.mem.store32(lock, 0));
+  });
+}
+
+test('1: the host does not sleep on a reader lock a descheduled CPU holds; its read finds nothing this time', { timeout: 60_000 }, async () => {
+  await withHeldReaderLock(async (m, release) => {
     assert.equal(m.buffer.consume(0), null);
     assert.equal(m.buffer.peek(0), null);
     assert.equal(m.buffer.readPage(0), null);
     assert.deepEqual([...m.buffer.iterate(0)], []);
     assert.equal(m.fs.read('per_cpu/cpu0/trace_pipe'), '');
     assert.equal(m.buffer.stats(0).entries, 20, 'counters need no lock');
-    m.machine.mem.store32(lock, 0);
+    release();
     assert.equal([...m.buffer.iterate(0)].length, 20);
     let n = 0;
     while (m.buffer.consume(0)) n++;
@@ -101,16 +108,13 @@ test('1: the host does not sleep on a reader lock a descheduled CPU holds; its r
 });
 
 test('1: a reset waits, without blocking the host, for a reader on a CPU in the middle of a page (reset_disabled_cpu_buffer)', { timeout: 60_000 }, async () => {
-  await withMachine({ cpus: 2, bufferSizeKb: 16 }, async (m) => {
-    await m.run(0, new Workload().write({ size: 24, count: 20 }));
-    const lock = m.buffer.cpuBuffer(0) + abi.CPB_READER_LOCK;
-    m.machine.mem.store32(lock, 1);
+  await withHeldReaderLock(async (m, release) => {
     let done = false;
     const reset = m.fs.write('per_cpu/cpu0/trace', '').then(() => (done = true));
     await sleep(50);
     assert.equal(done, false, 'the reset waits for the reader');
     assert.equal(m.buffer.stats(0).entries, 20);
-    m.machine.mem.store32(lock, 0);
+    release();
     await reset;
     assert.equal(m.buffer.stats(0).entries, 0);
   });
