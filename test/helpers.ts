@@ -2,6 +2,7 @@
 // child processes that must end by themselves.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { createMachine, RingtraceError, type MachineOptions, type RingMachine } from '../src/index.ts';
 import { runCli, type Io } from '../src/cli/cli.ts';
 import { commands } from '../src/cli/commands.ts';
@@ -92,4 +93,21 @@ export async function runNodeChild(
   clearTimeout(overall);
   clearTimeout(exitTimer);
   return { code, out, hung };
+}
+
+// A user's own worker thread (test/fixtures/user-thread.ts) driven one command at a time.
+export class UserWorker {
+  private readonly worker = new Worker(new URL('./fixtures/user-thread-boot.mjs', import.meta.url));
+
+  call(cmd: unknown): Promise<{ ok?: unknown; error?: string }> {
+    return new Promise((resolve, reject) => {
+      this.worker.once('message', resolve);
+      this.worker.once('error', reject);
+      this.worker.postMessage(cmd);
+    });
+  }
+
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
 }

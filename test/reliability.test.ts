@@ -107,19 +107,6 @@ test('1: the host does not sleep on a reader lock a descheduled CPU holds; its r
   });
 });
 
-test('1: a reset waits, without blocking the host, for a reader on a CPU in the middle of a page (reset_disabled_cpu_buffer)', { timeout: 60_000 }, async () => {
-  await withHeldReaderLock(async (m, release) => {
-    let done = false;
-    const reset = m.fs.write('per_cpu/cpu0/trace', '').then(() => (done = true));
-    await sleep(50);
-    assert.equal(done, false, 'the reset waits for the reader');
-    assert.equal(m.buffer.stats(0).entries, 20);
-    release();
-    await reset;
-    assert.equal(m.buffer.stats(0).entries, 0);
-  });
-});
-
 test('2: a sub-buffer size change that runs out of memory leaves the buffer exactly as it was', { timeout: 60_000 }, async () => {
   // 700 MB per CPU in 512 KB sub-buffers: the first change fits beside the old pages, the second does not
   await withMachine({ cpus: 1, bufferSizeKb: 700_000, subbufSize: 524288 }, async (m) => {
