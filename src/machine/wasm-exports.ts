@@ -33,7 +33,8 @@ export interface RingExports {
   rbWriterFlush(): void; // assembly/ring_buffer/rbWriterFlush (): void
   rbReaderWait(wait: number): void; // assembly/ring_buffer/rbReaderWait (bool): void
   rbTrapRecover(): void; // assembly/ring_buffer/rbTrapRecover (): void
-  rbReaderLock(cb: number): void; // assembly/ring_buffer/rbReaderLock (usize): void
+  rbReaderLock(cb: number): number; // assembly/ring_buffer/rbReaderLock (usize): bool
+  rbReaderLockWait(cb: number): void; // assembly/ring_buffer/rbReaderLockWait (usize): void
   rbReaderUnlock(cb: number): void; // assembly/ring_buffer/rbReaderUnlock (usize): void
   runProgram(prog: number): number; // assembly/workload/runProgram (usize): i32
   benchChunk(tb: number, size: number, n: number): number; // assembly/workload/benchChunk (usize, u32, u32): u32
