@@ -511,13 +511,19 @@ function traceStack(tb: usize, ip: u64, parent: u64): void {
   unlockCommit(tb);
 }
 
-// function_trace_call() (and function_stack_trace_call() with options/func_stack_trace), behind
-// ftrace_pid_func(): set_ftrace_pid and set_ftrace_notrace_pid decide by the current task
-@inline function functionTraceCall(op: usize, ip: u64, parent: u64): void {
+// ftrace_trace_task(): set_ftrace_pid and set_ftrace_notrace_pid of the ops' trace_array decide by the
+// current task
+@inline function ftraceTraceTask(op: usize): bool {
   const pids = load<u32>(op, OPS_PIDS);
-  if (pids != 0 && !pidListed(pids, ftPid)) return;
+  if (pids != 0 && !pidListed(pids, ftPid)) return false;
   const noPids = load<u32>(op, OPS_NO_PIDS);
-  if (noPids != 0 && pidListed(noPids, ftPid)) return;
+  return noPids == 0 || !pidListed(noPids, ftPid);
+}
+
+// function_trace_call() (and function_stack_trace_call() with options/func_stack_trace), behind
+// ftrace_pid_func()
+@inline function functionTraceCall(op: usize, ip: u64, parent: u64): void {
+  if (!ftraceTraceTask(op)) return;
   const tb = load<u32>(op, OPS_ARG);
   traceFunction(tb, ip, parent);
   if (load<u32>(op, OPS_OPTIONS) & FUNC_OPT_STACK) traceStack(tb, ip, parent);
@@ -596,6 +602,7 @@ function graphEntry(op: usize, ip: u64): void {
     fgMask |= <u32>1 << idx;
     return;
   }
+  if (!ftraceTraceTask(op)) return;
   // ftrace_graph_addr(): nested in a set_graph_function function, or one of them
   if ((v & <u32>GRAPH_VAR_ACTIVE) == 0) {
     const gh = load<u32>(ft, FT_GRAPH_HASH);

@@ -12,7 +12,7 @@ const TREE = join(import.meta.dirname, 'ftracetest');
 test('ftracetest: every result code, the instance round, the summary, per-test logs and exit status 1', async () => {
   const logs = await mkdtemp(join(tmpdir(), 'ringtrace-ftracetest-'));
   try {
-    const r = await runCliCaptured(['ftracetest', '--timeout', '3', '-l', logs, TREE]);
+    const r = await runCliCaptured(['ftracetest', '--timeout', '3', '-l', logs, join(TREE, 'test.d/basic'), join(TREE, 'test.d/results')]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const lines = r.stdout.split('\n');
     assert.equal(lines[0], '=== Ftrace unit tests ===');
@@ -56,4 +56,13 @@ test('ftracetest: passing tests exit 0; -v shows a failed log; --fail-unsupporte
   assert.match(v.stdout, /^sh: echo: write error: Invalid argument$/m);
   const usage = await runCliCaptured(['ftracetest']);
   assert.equal(usage.code, 2);
+});
+
+test('ftracetest: processes of the living kernel (test.d/process): pid filters following forks (function-fork, event-fork), function_graph by pid, trace_options, the stack of a fork, the init of a module, sched_process_* events, set -e around forks', async () => {
+  const r = await runCliCaptured(['ftracetest', '--timeout', '120', '-l', '-', join(TREE, 'test.d/process')]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const results = r.stdout.split('\n').filter((l) => /^\[\d+\]/.test(l));
+  // nine tests, four of them again in an instance
+  assert.equal(results.length, 13, r.stdout);
+  for (const l of results) assert.match(l, /\t\[PASS\]$/);
 });

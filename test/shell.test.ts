@@ -163,6 +163,18 @@ test('set -x traces commands on stderr; set -e stops at a failure; exit abc is s
   assert.match(bad.err, /exit: abc: numeric argument required/);
 });
 
+test('set -e and forks: a subshell or $(…) entered with a failed $? goes on, and set -x does not show the fork hooks', async () => {
+  const r = await sh('set -e; set -x; if [ a = b ]; then :; else x=$(echo forked); fi; ( false ) || y=$(echo $?); echo "$x $y"');
+  assert.equal(r.status, 0, r.err);
+  assert.equal(r.out, 'forked 1\n');
+  assert.ok(!/__fork/.test(r.err), r.err);
+});
+
+test('grep with several -e patterns keeps each one\'s anchors (GNU grep: any of them matches)', async () => {
+  const r = await sh("printf '#a\\nb\\nxschedule\\nc#\\n' > /tmp/f; grep -v -e '^#' -e schedule /tmp/f; grep -e 'a$' -e '^x' /tmp/f; grep -c -e b -e c /tmp/f");
+  assert.equal(r.out, 'b\nc#\n#a\nxschedule\n3\n', r.err);
+});
+
 test('& runs a job beside the script: $!, kill -SIG PID and wait give 128+SIG; the job sees the variables and functions', async () => {
   const r = await sh(`loop() { while :; do : > /t/trace; done; }
 loop &

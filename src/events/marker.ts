@@ -32,7 +32,8 @@ async function writeEntry(rm: RingMachine, buffer: TraceBuffer, cpu: number, ent
 
 // A print entry's payload (struct print_entry after trace_entry: ip, then the text with "\n" added
 // unless it ends with one, and a NUL); newlineAt is where a "\n" was added, 0 when none was
-function printPayload(ip: bigint, text: Uint8Array): { payload: Uint8Array; newlineAt: number } {
+// (write_marker_to_buffer(), __trace_puts())
+export function printEntryPayload(ip: bigint, text: Uint8Array): { payload: Uint8Array; newlineAt: number } {
   const cnt = text.length;
   const payload = new Uint8Array(PRINT_ENTRY_SIZE - ENT_SIZE + cnt + 2);
   new DataView(payload.buffer).setBigUint64(0, ip, true);
@@ -45,7 +46,7 @@ function printPayload(ip: bigint, text: Uint8Array): { payload: Uint8Array; newl
 // __trace_array_puts(): a print entry the kernel itself writes (as tracing_snapshot_instance_cond
 // does), with no triggers
 export function tracePutsWorkload(rm: RingMachine, buffer: TraceBuffer, text: string, fn: string): Workload {
-  const { payload } = printPayload(markIp(rm, fn), new TextEncoder().encode(text));
+  const { payload } = printEntryPayload(markIp(rm, fn), new TextEncoder().encode(text));
   return new Workload().entry({ type: TRACE_PRINT, payload, buffer });
 }
 
@@ -57,7 +58,7 @@ export async function markerWriteOnce(rm: RingMachine, buffer: TraceBuffer, byte
   const meta = PRINT_ENTRY_SIZE + 2;
   const max = buffer.maxDataSize;
   if (cnt + meta > max) cnt = max - meta;
-  const { payload, newlineAt } = printPayload(markIp(rm, 'tracing_mark_write'), bytes.subarray(0, cnt));
+  const { payload, newlineAt } = printEntryPayload(markIp(rm, 'tracing_mark_write'), bytes.subarray(0, cnt));
   // the triggers of events/ftrace/print (tr->trace_marker_file) run on the entry before its commit;
   // ring buffer disabled: "return as if not open for write"
   const entry = { type: TRACE_PRINT, payload, triggers: 'ftrace:print', newlineAt };

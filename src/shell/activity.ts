@@ -1,7 +1,7 @@
 // A living kernel under `ringtrace sh` and `ftracetest`: what a real kernel does by itself while a
 // script watches it through the function tracer. The shell's own system calls run through their
 // kernel call chains on the CPU the shell runs on (open/read/write/close through the VFS, a tracefs
-// read through seq_file, fork through kernel_clone for a subshell or an & job), `sleep` blocks in hrtimer_nanosleep() and schedules away to the idle task,
+// read through seq_file; fork, exec, exit and wait in process.ts), `sleep` blocks in hrtimer_nanosleep() and schedules away to the idle task,
 // and while it sleeps every online CPU takes timer ticks at HZ (the tick's call chain in hard-irq
 // context). Library users keep explicit workloads: only the CLI turns this on.
 import type { RingMachine } from '../api.ts';
@@ -44,13 +44,12 @@ const CLOSE: CallNode = { fn: 'do_syscall_64', children: [{ fn: 'exit_to_user_mo
 // nanosleep(2): hrtimer_nanosleep() → do_nanosleep() → schedule() to the idle task
 const NANOSLEEP: CallNode = { fn: 'do_syscall_64', children: [{ fn: 'hrtimer_nanosleep', children: [{ fn: 'do_nanosleep', children: [leaf('hrtimer_start_range_ns'), chain('schedule', '__schedule')] }] }] };
 const WAKEUP: CallNode = chain('finish_task_switch');
-// fork(2) of a subshell: kernel_clone() → copy_process() (sched_fork, copy_mm) → wake_up_new_task()
-const FORK: CallNode = { fn: 'do_syscall_64', children: [{ fn: 'kernel_clone', children: [{ fn: 'copy_process', children: [leaf('sched_fork'), leaf('copy_mm')] }, leaf('wake_up_new_task')] }] };
 
 export class KernelActivity {
   constructor(
     private readonly m: RingMachine,
-    private readonly task: Task,
+    // the task making the system calls (process.ts: the shell, a subshell, a command)
+    private readonly current: () => Task,
     private readonly cpu = 0,
   ) {}
 
@@ -70,30 +69,30 @@ export class KernelActivity {
     }
   }
 
-  // open → read or write → close of one file by the shell
+  // Kernel work on the shell's CPU (a workload that names its tasks)
+  async onShellCpu(w: Workload): Promise<void> {
+    const cpu = this.shellCpu();
+    if (cpu === undefined) return;
+    await this.run(cpu, w);
+  }
+
+  // open → read or write → close of one file by the current task
   async fileAccess(kind: 'read' | 'write', seqFile: boolean): Promise<void> {
-    const cpu = this.shellCpu();
-    if (cpu === undefined) return;
-    await this.run(cpu, new Workload().task(this.task.pid, this.task.comm).callGraph([OPEN, kind === 'read' ? readCall(seqFile) : WRITE, CLOSE]));
+    const task = this.current();
+    await this.onShellCpu(new Workload().task(task.pid, task.comm).callGraph([OPEN, kind === 'read' ? readCall(seqFile) : WRITE, CLOSE]));
   }
 
-  // The shell forks a subshell (( … ), $( … ), an & job)
-  async fork(): Promise<void> {
-    const cpu = this.shellCpu();
-    if (cpu === undefined) return;
-    await this.run(cpu, new Workload().task(this.task.pid, this.task.comm).callGraph(FORK));
-  }
-
-  // The shell goes to sleep for ms: it schedules away, every online CPU ticks for the time slept
-  // (bounded), and the shell is switched back in.
+  // The current task goes to sleep for ms: it schedules away, every online CPU ticks for the time
+  // slept (bounded), and the task is switched back in.
   async sleep(ms: number): Promise<void> {
     const cpu = this.shellCpu();
     if (cpu === undefined) return;
-    await this.run(cpu, new Workload().task(this.task.pid, this.task.comm).callGraph(NANOSLEEP));
+    const task = this.current();
+    await this.run(cpu, new Workload().task(task.pid, task.comm).callGraph(NANOSLEEP));
     const ticks = Math.min(MAX_TICKS, Math.max(1, Math.round((ms * HZ) / 1000)));
     await Promise.all(
       this.m.onlineCpus().map((c) => this.run(c, new Workload().task(IDLE.pid, `${IDLE.comm}/${c}`).context('irq').callGraph({ ...TICK, count: ticks }).context('normal'))),
     );
-    await this.run(cpu, new Workload().task(this.task.pid, this.task.comm).callGraph(WAKEUP));
+    await this.run(cpu, new Workload().task(task.pid, task.comm).callGraph(WAKEUP));
   }
 }

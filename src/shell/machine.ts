@@ -18,7 +18,9 @@ import { CpuSysfs } from '../sysfs.ts';
 import { TRACEFS_MOUNTS } from '../tracefs/tracefs.ts';
 import { catalogModules, moduleName } from '../ftrace/kernel-text.ts';
 import { SHELL_PID, Shell, abortableDelay, type Command } from './shell.ts';
-import { KernelActivity } from './activity.ts';
+import { KernelActivity, type Task } from './activity.ts';
+import { Processes } from './process.ts';
+import { moduleInitWorkload } from './module-init.ts';
 import { errnoText, type KernelFs } from './kernel-fs.ts';
 
 // The emulated kernel's release (uname -r); the same string the ftrace WARNING prints.
@@ -257,7 +259,12 @@ function symbolArg(text: string): string | bigint {
   return /^0x[0-9a-f]{1,16}$/i.test(text) ? BigInt(text) : text;
 }
 
-export function machineCommands(m: RingMachine): Record<string, Command> {
+// What the living kernel does beside a command: a module's init after modprobe loaded it.
+export interface CommandActivity {
+  moduleLoaded(name: string): Promise<void>;
+}
+
+export function machineCommands(m: RingMachine, activity?: CommandActivity): Record<string, Command> {
   const ft = () => m.ftrace;
   const notFound = (name: string) => `modprobe: FATAL: Module ${name} not found in directory /lib/modules/${KERNEL_RELEASE}\n`;
 
@@ -322,6 +329,7 @@ export function machineCommands(m: RingMachine): Record<string, Command> {
       }
       // the module's parse_args(): it has no parameters, so each one is ignored with a message
       for (const p of params) m.machine.logLine(`${name}: unknown parameter '${p.replace(/=.*/, '')}' ignored`);
+      await activity?.moduleLoaded(name);
       return 0;
     },
 
@@ -450,16 +458,22 @@ export interface MachineShellOptions {
 
 // A shell over a machine: its file systems and commands, cwd `/` unless told.
 export function machineShell(m: RingMachine, opts: MachineShellOptions): Shell {
-  const activity = opts.activity ? new KernelActivity(m, { pid: SHELL_PID, comm: 'sh' }) : undefined;
+  // the living kernel: the shell's processes make its system calls
+  const processes: Processes | undefined = opts.activity ? new Processes(m, (w): Promise<void> => activity!.onShellCpu(w), { pid: SHELL_PID, comm: 'sh' }) : undefined;
+  const activity: KernelActivity | undefined = processes && new KernelActivity(m, (): Task => processes.current());
+  const moduleInit = async (name: string): Promise<void> => {
+    const w = processes && moduleInitWorkload(m, name, processes.current());
+    if (w) await activity?.onShellCpu(w);
+  };
   return new Shell({
     fs: machineFs(m, activity),
     sleep: activity && (async (ms, signal) => {
       await activity.sleep(ms);
       await abortableDelay(ms, signal);
     }),
-    fork: activity && (() => activity.fork()),
+    processes,
     mounts: MACHINE_MOUNTS,
-    commands: { ...machineCommands(m), ...opts.commands },
+    commands: { ...machineCommands(m, activity && processes && { moduleLoaded: (name) => moduleInit(name) }), ...opts.commands },
     cwd: opts.cwd ?? '/',
     stdout: opts.stdout,
     stderr: opts.stderr,
