@@ -25,7 +25,7 @@ test('paths: both mount points and relative paths; ls; ENOENT, ENOTDIR, EISDIR',
       'instances', 'max_graph_depth', 'options', 'per_cpu', 'printk_formats', 'saved_cmdlines', 'saved_cmdlines_size', 'set_event',
       'set_event_pid', 'set_ftrace_filter', 'set_ftrace_notrace', 'set_ftrace_notrace_pid', 'set_ftrace_pid', 'set_graph_function',
       'set_graph_notrace', 'snapshot', 'stack_max_size', 'stack_trace', 'stack_trace_filter', 'touched_functions', 'trace', 'trace_clock',
-      'trace_marker', 'trace_marker_raw', 'trace_pipe', 'trace_stat', 'tracing_cpumask', 'tracing_on', 'user_events_status',
+      'trace_marker', 'trace_marker_raw', 'trace_options', 'trace_pipe', 'trace_stat', 'tracing_cpumask', 'tracing_on', 'user_events_status',
     ]);
     assert.deepEqual(fs.ls('/sys/kernel/debug/tracing/'), fs.ls());
     assert.deepEqual(fs.ls('options'), [
