@@ -6,7 +6,7 @@ export {
   rbInitPage, rbInitCpuBuffer, rbResetCpu, rbRemovePages, rbInsertPages, rbLockReserve, rbUnlockCommit,
   rbDiscardCommit, rbWrite, rbEventData, rbCalculateEventLength, rbRequestPublish, rbPublishAll, rbConsume,
   rbPeek, rbEmptyCpu, rbOldestEventTs, rbReadPage, rbIterStart, rbIterNext, rbEntriesCpu, rbBytesCpu,
-  rbWriterFlush, rbReaderWait, rbTrapRecover, rbReaderLock, rbReaderUnlock,
+  rbWriterFlush, rbReaderWait, rbTrapRecover, rbReaderLock, rbReaderLockWait, rbReaderUnlock,
 } from "./ring_buffer";
 export { runProgram, benchChunk, cpuTrap } from "./workload";
 export { writerAttach, writerReserve, writerCommit, writerBatch, writerEmit, writerTurnEnd } from "./writer";

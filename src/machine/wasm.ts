@@ -6,7 +6,7 @@ import { RingtraceError } from '../errors.ts';
 
 import type { RingExports } from './wasm-exports.ts';
 
-// The module's exports, generated from the AssemblyScript sources at build time (tools/wasm-exports.mjs).
+// The module's exports, generated from the AssemblyScript sources at build time (assembly/wasm-exports.mjs).
 export type { RingExports };
 
 const wasmUrl = new URL('../../build/ringtrace.wasm', import.meta.url);
