@@ -143,6 +143,24 @@ test('a writer whose thread was terminated without release() does not wedge its 
   });
 });
 
+// A thread terminated inside a turn of its event loop leaves its read side open: the grace period
+// that waits for it takes the CPU from the gone writer (lease out, no call meanwhile) and ends.
+test('a writer thread terminated inside a turn does not wedge a grace period', async () => {
+  await withMachine(async (m) => {
+    const w = new UserWorker();
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    assert.deepEqual(await w.call({ op: 'attach', handle: m.handle(), cpu: 1 }), { ok: 'attached' });
+    void w.call({ op: 'spin', flag, size: 16 }).catch(() => undefined);
+    while (m.buffer.stats(1).entries === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await w.terminate();
+    await m.buffer.reset(1);
+    assert.equal(m.buffer.stats(1).entries, 0);
+    const r = await m.run(1, new Workload().write({ size: 16, count: 5 }));
+    assert.equal(r.written, 5);
+    assert.equal(m.buffer.stats(1).entries, 5);
+  });
+});
+
 test('no writer outlives close(): later calls fail clearly, and the thread can write into the next machine', async () => {
   const m1 = await createMachine({ cpus: 2, clock: 'counter', bufferSizeKb: 64 });
   const here = m1.attachWriter(1);

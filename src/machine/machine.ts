@@ -6,7 +6,7 @@ import { compileRingtrace, instantiateRingtrace, guardTraps, type RingExports } 
 import { spawnCpuThread, type Thread } from './platform.ts';
 import { RingtraceError } from '../errors.ts';
 import { formatLogRecord } from './log.ts';
-import { claimWriter, releaseWriter } from './writer-claim.ts';
+import { claimWriter, releaseWriter, reapDeadWriter, WRITER_LEASE_MS } from './writer-claim.ts';
 
 const {
   LAYOUT_BASE, H_MAGIC, H_NR_CPU_IDS, H_SYSTEM_STATE, H_MEMORY_MODEL, H_VIRTUAL_STEP, H_CPU_TABLE, H_LOG,
@@ -374,7 +374,25 @@ export class Machine {
       answered = 0;
       for (const [addr, seq] of acks) if (this.mem.load32(addr) === seq) answered++;
     }
-    if (answered < acks.length) await Promise.all(acks.map(([addr, seq]) => this.waitWord(addr, seq)));
+    if (answered < acks.length) {
+      const acked = Promise.all(acks.map(([addr, seq]) => this.waitWord(addr, seq)));
+      if (func === IPI_QUIESCE) await this.reapDeadWritersUntil(acked, cpus);
+      else await acked;
+    }
+  }
+
+  // A grace period waits for an attached writer's read side, which a thread terminated inside a turn
+  // of its event loop leaves open: while it waits, writers whose threads are gone lose their CPU.
+  private async reapDeadWritersUntil(acked: Promise<unknown>, cpus: number[]): Promise<void> {
+    let done = false;
+    const settled = acked.finally(() => { done = true; });
+    while (!done) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([settled, new Promise((resolve) => { timer = setTimeout(resolve, WRITER_LEASE_MS); })]);
+      clearTimeout(timer);
+      if (!done) await Promise.all(cpus.map((cpu) => reapDeadWriter(this.mem, this.slots[cpu].desc)));
+    }
+    await settled;
   }
 
   // synchronize_rcu(): every online CPU passes a quiescent state (between two events)

@@ -38,22 +38,29 @@ export function claimWriterNow(mem: Mem, cpu: number, desc: number, token: numbe
 
 // Take the CPU; an attached writer whose lease ran out is taken over.
 export async function claimWriter(mem: Mem, cpu: number, desc: number, token: number): Promise<void> {
-  const i32 = mem.i32;
-  const claim = (desc + CPU_WRITER) >> 2;
   for (;;) {
-    const holder = Atomics.compareExchange(i32, claim, WRITER_FREE, token);
+    const holder = Atomics.compareExchange(mem.i32, (desc + CPU_WRITER) >> 2, WRITER_FREE, token);
     if (holder === WRITER_FREE) break;
-    if (holder <= 0 || !leaseExpired(mem, desc)) throw busy(cpu, holder);
-    const calls = Atomics.load(i32, (desc + CPU_WRITER_CALLS) >> 2);
-    await new Promise((resolve) => setTimeout(resolve, WRITER_WATCH_MS));
-    if (Atomics.load(i32, (desc + CPU_WRITER_CALLS) >> 2) !== calls || !leaseExpired(mem, desc)) throw busy(cpu, holder);
-    if (Atomics.compareExchange(i32, claim, holder, token) !== holder) continue;
-    // a thread that died inside a call left its read side open
-    Atomics.store(i32, (desc + CPU_WRITER_ACTIVE) >> 2, 0);
-    Atomics.notify(i32, (desc + CPU_WRITER_ACTIVE) >> 2);
-    break;
+    if (!(await reapDeadWriter(mem, desc))) throw busy(cpu, holder);
   }
   beat(mem, desc);
+}
+
+// An attached writer whose thread is gone (its lease ran out and it made no call while we watched)
+// loses the CPU, and the read side its thread may have left open inside a turn closes, so that a
+// grace period waiting for it ends. true when this call freed the CPU.
+export async function reapDeadWriter(mem: Mem, desc: number): Promise<boolean> {
+  const i32 = mem.i32;
+  const claim = (desc + CPU_WRITER) >> 2;
+  const holder = Atomics.load(i32, claim);
+  if (holder <= 0 || !leaseExpired(mem, desc)) return false;
+  const calls = Atomics.load(i32, (desc + CPU_WRITER_CALLS) >> 2);
+  await new Promise((resolve) => setTimeout(resolve, WRITER_WATCH_MS));
+  if (Atomics.load(i32, (desc + CPU_WRITER_CALLS) >> 2) !== calls || !leaseExpired(mem, desc)) return false;
+  if (Atomics.compareExchange(i32, claim, holder, WRITER_FREE) !== holder) return false;
+  Atomics.store(i32, (desc + CPU_WRITER_ACTIVE) >> 2, 0);
+  Atomics.notify(i32, (desc + CPU_WRITER_ACTIVE) >> 2);
+  return true;
 }
 
 function leaseExpired(mem: Mem, desc: number): boolean {
