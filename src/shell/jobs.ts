@@ -12,7 +12,7 @@
 import type { CommandNode, ScriptNode, StatementNode, TransformPlugin, WordNode } from 'just-bash';
 
 type FunctionDefNode = Extract<CommandNode, { type: 'FunctionDef' }>;
-import { commandStatement, literalWord, parameterWord, rewrite } from './ast.ts';
+import { commandStatement, keptStatus, literalWord, rewrite, statusArgs } from './ast.ts';
 import { defineCommand, serialize, type CustomCommand } from 'just-bash';
 
 export const BG_COMMAND = '__bg';
@@ -127,7 +127,7 @@ function inheritedVariables(declared: string): string {
 
 // A subshell forks: `( … )` and `$( … )` start with FORK_COMMAND (the shell's fork hook), keeping $?.
 export function forkPlugin(): TransformPlugin {
-  const fork = () => commandStatement(FORK_COMMAND, [parameterWord('?')]);
+  const fork = () => commandStatement(FORK_COMMAND, statusArgs());
   return {
     name: 'fork',
     transform: ({ ast }) => ({
@@ -154,7 +154,7 @@ export function jobCommands(jobs: Jobs, run: JobRunner, fork: () => Promise<void
   return [
     defineCommand(FORK_COMMAND, async (args) => {
       await fork();
-      return { stdout: '', stderr: '', exitCode: Number(args[0]) };
+      return { stdout: '', stderr: '', exitCode: keptStatus(args) };
     }),
     defineCommand(BG_COMMAND, async (args, ctx) => {
       await fork();
