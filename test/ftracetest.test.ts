@@ -12,7 +12,7 @@ const TREE = join(import.meta.dirname, 'ftracetest');
 test('ftracetest: every result code, the instance round, the summary, per-test logs and exit status 1', async () => {
   const logs = await mkdtemp(join(tmpdir(), 'ringtrace-ftracetest-'));
   try {
-    const r = await runCliCaptured(['ftracetest', '--timeout', '3', '-l', logs, TREE]);
+    const r = await runCliCaptured(['ftracetest', '--timeout', '3', '-l', logs, join(TREE, 'test.d/basic'), join(TREE, 'test.d/results')]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const lines = r.stdout.split('\n');
     assert.equal(lines[0], '=== Ftrace unit tests ===');
@@ -56,4 +56,12 @@ test('ftracetest: passing tests exit 0; -v shows a failed log; --fail-unsupporte
   assert.match(v.stdout, /^sh: echo: write error: Invalid argument$/m);
   const usage = await runCliCaptured(['ftracetest']);
   assert.equal(usage.code, 2);
+});
+
+// test.d/living: the living kernel's scheduler, ticks, locks and procfs writes, as the kernel's own
+// func_traceonoff_triggers, func_profiler, fgraph-multi and fgraph-retval rely on them
+test('ftracetest: the living kernel cases pass, and in an instance', async () => {
+  const r = await runCliCaptured(['ftracetest', '--timeout', '60', '-l', '-', join(TREE, 'test.d/living')]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^# of passed: {2}7$/m);
 });

@@ -40,6 +40,8 @@ export interface ShellOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   // what the kernel does when the shell forks a subshell or a job
   fork?: () => Promise<void>;
+  // what runs beside a script from its start to its end (the living kernel's clock)
+  beside?: { start(): void; stop(): Promise<void> };
 }
 
 // $$ of the shell; background jobs get the pids after it
@@ -125,6 +127,7 @@ export class Shell {
     // positional parameters: just-bash takes them from a `set --` in the script's environment
     const prologue = args.length ? `set -- ${args.map(shellQuote).join(' ')}\n` : '';
     let status: number;
+    this.opts.beside?.start();
     try {
       const r = await this.bash.exec(prologue + script, { rawScript: true, signal: this.signal, cwd: this.cwd, env: { '0': runOpts.name ?? 'sh' } });
       // the next run goes on where this one left (just-bash starts each exec afresh)
@@ -147,6 +150,7 @@ export class Shell {
       this.opts.stdout(r.stdout);
       this.opts.stderr(r.stderr);
     }
+    await this.opts.beside?.stop();
     return status;
   }
 
@@ -232,10 +236,13 @@ export class Shell {
   }
 
   // GNU grep's -H (print the file name with each match), which just-bash's grep lacks: the classic
-  // second file /dev/null makes it name the file.
+  // second file /dev/null makes it name the file. And GNU grep's several -e PATTERN (each one more
+  // pattern; just-bash's keeps the last): one -e with the patterns on lines, as GNU grep reads a
+  // pattern with newlines too.
   private grepCommand(): CustomCommand {
-    return defineCommand('grep', async (args, ctx) => {
+    return defineCommand('grep', async (argv, ctx) => {
       const run = ctx.origCommand!;
+      const args = joinPatterns(argv);
       const h = args.findIndex((a) => /^-[A-Za-z]*H[A-Za-z]*$/.test(a));
       if (h < 0) return run(args);
       const rest = [...args];
@@ -267,6 +274,22 @@ export class Shell {
       return { stdout: '', stderr: '', exitCode: 0 };
     });
   }
+}
+
+// grep's arguments with every -e PATTERN / --regexp=PATTERN before a `--` (GNU grep permutes them) folded
+// into one -e, the patterns joined by newlines
+function joinPatterns(args: readonly string[]): string[] {
+  const patterns: string[] = [];
+  const rest: string[] = [];
+  let i = 0;
+  for (; i < args.length && args[i] !== '--'; i++) {
+    const a = args[i];
+    if (a === '-e' && i + 1 < args.length) patterns.push(args[++i]);
+    else if (a.startsWith('--regexp=')) patterns.push(a.slice('--regexp='.length));
+    else rest.push(a);
+  }
+  if (patterns.length < 2) return [...args];
+  return ['-e', patterns.join('\n'), ...rest, ...args.slice(i)];
 }
 
 // dd if=FILE of=FILE bs=N count=N: copies in blocks of bs bytes (a read(2) each, reading a seq_file
