@@ -105,6 +105,7 @@ export const TB_TIME_STAMP_ABS = 20;
 export const TB_ID = 24;
 export const TB_MAX_DATA_SIZE = 28;
 export const TB_VIEWS = 32; // weak memory model: nr_cpu_ids rows (one per viewing CPU) of buffers[] as that CPU sees it
+export const TB_SNAPSHOT_REQ = 36; // tracing_snapshot() calls by CPUs (probes, triggers) that the host has not served yet
 export const TB_CPUMASK = 64;
 export const TB_BUFFERS = 128; // MAX_CPUS pointers to ring_buffer_per_cpu
 export const TB_SIZE = 1152;
@@ -439,6 +440,7 @@ export const PROBE_DUMP = 4;
 export const PROBE_CPUDUMP = 5;
 export const PROBE_ENABLE_EVENT = 6;
 export const PROBE_DISABLE_EVENT = 7;
+export const PROBE_SNAPSHOT = 8;
 
 // per-CPU ftrace state: current task, irq flags, and the workload's call stack
 export const FTC_PID = 0; // current->pid
@@ -535,7 +537,7 @@ export const LOG_FTRACE_DUMP = 64; // ftrace_dump(): arg0 = trace_buffer, arg1 =
 // ---- trace events (kernel/trace/trace_events.c, include/linux/trace_events.h): the host lays out one
 // trace_event_call per event and one trace_event_file per (event, trace_array); Wasm writes the events
 // =====================================================================================================
-// enum trace_type (kernel/trace/trace.h): the static types of the ftrace events; dynamic event types
+// enum trace_type of 6.12 (kernel/trace/trace.h): the static types of the ftrace events; dynamic event types
 // are allocated from TRACE_LAST_TYPE on (alloc_trace_event_type)
 export const TRACE_CTX = 2;
 export const TRACE_WAKE = 3;
@@ -544,16 +546,15 @@ export const TRACE_BPRINT = 6;
 export const TRACE_MMIO_RW = 7;
 export const TRACE_MMIO_MAP = 8;
 export const TRACE_BRANCH = 9;
-export const TRACE_GRAPH_RETADDR_ENT = 12;
-export const TRACE_USER_STACK = 13;
-export const TRACE_BLK = 14;
-export const TRACE_BPUTS = 15;
-export const TRACE_HWLAT = 16;
-export const TRACE_OSNOISE = 17;
-export const TRACE_TIMERLAT = 18;
-export const TRACE_RAW_DATA = 19;
-export const TRACE_FUNC_REPEATS = 20;
-export const TRACE_LAST_TYPE = 21;
+export const TRACE_USER_STACK = 12;
+export const TRACE_BLK = 13;
+export const TRACE_BPUTS = 14;
+export const TRACE_HWLAT = 15;
+export const TRACE_OSNOISE = 16;
+export const TRACE_TIMERLAT = 17;
+export const TRACE_RAW_DATA = 18;
+export const TRACE_FUNC_REPEATS = 19;
+export const TRACE_LAST_TYPE = 20;
 export const TRACE_EVENT_TYPE_MAX = 65535; // common_type is a u16
 export const ENT_SIZE = 8; // sizeof(struct trace_entry): an event's own fields start here
 
@@ -622,10 +623,11 @@ export const TRG_SIZE = 24;
 export const TRIG_TRACEON = 1;
 export const TRIG_TRACEOFF = 2;
 export const TRIG_STACKTRACE = 3;
+export const TRIG_SNAPSHOT = 4;
 
 // workload ops of the event layer (numbered from 60)
 export const OP_EVENT = 60; // call, payload length, payload (padded to 4 bytes): a tracepoint site (trace_<event>())
-export const OP_TRACE_WRITE = 61; // tb, type, payload length, result ptr, payload: one entry into one buffer (trace_marker)
+export const OP_TRACE_WRITE = 61; // tb, type, payload length, result ptr, trace_event_file whose triggers run on the entry (0 = none), offset of the added newline (0 = none), payload: one entry into one buffer (trace_marker)
 // ---- function_graph (kernel/trace/fgraph.c, trace_functions_graph.c) ----
 export const FGRAPH_ARRAY_SIZE = 16; // fgraph_array[]: graph users at once
 // fgraph_get_task_var() bits of one fgraph_ops on one CPU (trace.h's TRACE_GRAPH_BIT / TRACE_GRAPH_NOTRACE,

@@ -8,11 +8,11 @@ import {
   EVENT_FILE_FL_SOFT_DISABLED, FP_COUNT, FP_PREDS, FPR_OP, FPR_OFFSET, FPR_FIELD_SIZE,
   FPR_FLAGS, FPR_VAL, FPR_WHEN, FPR_TARGET, FPR_SIZE, FPF_SIGNED, FPF_NOT, FPF_DATA_LOC, FOP_EQ, FOP_LT,
   FOP_LE, FOP_GT, FOP_GE, FOP_BAND, FOP_STR_EQ, FOP_GLOB, FOP_TRUE, TRG_COUNT, TRG_COND, TRG_ENTRIES, TRG_KIND, TRG_TB,
-  TRG_COUNTER, TRG_FILTER, TRG_SIZE, TRIG_TRACEON, TRIG_TRACEOFF, TRIG_STACKTRACE,
+  TRG_COUNTER, TRG_FILTER, TRG_SIZE, TRIG_TRACEON, TRIG_TRACEOFF, TRIG_STACKTRACE, TRIG_SNAPSHOT,
   TB_RECORD_DISABLED, RB_BUFFER_OFF, ENT_SIZE, RES_WRITTEN, RES_FAILED, RES_BYTES,
 } from "./abi";
 import { lockReserve, eventData, unlockCommit, rbDiscardCommit } from "./ring_buffer";
-import { traceEntryInit, currentPid, traceStackHere } from "./ftrace";
+import { traceEntryInit, currentPid, traceStackHere, requestSnapshot } from "./ftrace";
 import { pidListed } from "./pid_list";
 
 // A field's value, sign- or zero-extended to 64 bits
@@ -92,11 +92,14 @@ function globMatch(pat: usize, plen: u32, s: usize, slen: u32): bool {
   }
 }
 
-// The string a predicate looks at: a char[N] up to its NUL, or a __data_loc string
+// The string a predicate looks at: a char[N] up to its NUL, or a __data_loc string. A char[] of size 0
+// (ftrace/print's buf) ends at its NUL (regex_match_full() with len 0), which its writer always puts
+// there; the scan stops at 64 KiB, beyond any event.
 @inline function strField(rec: usize, pred: usize): u64 {
   const off = load<u32>(pred, FPR_OFFSET);
   let p = rec + off;
   let max = load<u32>(pred, FPR_FIELD_SIZE);
+  if (max == 0) max = 0x10000;
   if (load<u32>(pred, FPR_FLAGS) & FPF_DATA_LOC) {
     const loc = load<u32>(p);
     p = rec + (loc & 0xffff);
@@ -172,6 +175,9 @@ function triggersCall(list: usize, rec: usize): void {
       else atomic.or<i32>(tb + TB_RECORD_DISABLED, RB_BUFFER_OFF);
     } else if (kind == TRIG_STACKTRACE) {
       if (takeCount(t)) traceStackHere(tb);
+    } else if (kind == TRIG_SNAPSHOT) {
+      // snapshot_trigger() with event_trigger_count()
+      if (takeCount(t)) requestSnapshot(tb);
     }
   }
 }
@@ -230,12 +236,15 @@ export function evOpEvent(pc: usize): void {
   tracepoint(load<u32>(pc, 4), pc + 12, load<u32>(pc, 8));
 }
 
-// OP_TRACE_WRITE tb, type, length, result, payload: one entry into one buffer (tracing_mark_write)
+// OP_TRACE_WRITE tb, type, length, result, file, newline, payload: one entry into one buffer
+// (tracing_mark_write). The triggers of `file` (ftrace/print's) see the entry before its added newline.
 export function evOpTraceWrite(pc: usize): void {
   const tb = load<u32>(pc, 4);
   const type = load<u32>(pc, 8);
   const len = load<u32>(pc, 12);
   const res = load<u32>(pc, 16);
+  const file = load<u32>(pc, 20);
+  const nl = load<u32>(pc, 24);
   const ev = lockReserve(tb, ENT_SIZE + len);
   if (ev == 0) {
     store<u64>(res, load<u64>(res, RES_FAILED) + 1, RES_FAILED);
@@ -243,7 +252,13 @@ export function evOpTraceWrite(pc: usize): void {
   }
   const d = eventData(ev);
   traceEntryInit(d, type);
-  memory.copy(d + ENT_SIZE, pc + 20, len);
+  memory.copy(d + ENT_SIZE, pc + 28, len);
+  const triggers = file != 0 ? atomic.load<u32>(file, EF_TRIGGERS) : 0;
+  if (triggers != 0) {
+    if (nl != 0) store<u8>(d + ENT_SIZE + nl, 0);
+    triggersCall(triggers, d);
+    if (nl != 0) store<u8>(d + ENT_SIZE + nl, 0x0a);
+  }
   unlockCommit(tb);
   store<u64>(res, load<u64>(res, RES_WRITTEN) + 1, RES_WRITTEN);
   store<u64>(res, load<u64>(res, RES_BYTES) + <u64>len, RES_BYTES);

@@ -17,7 +17,7 @@ import {
   FTF_PARENT, FTF_ENTRY, FTF_SIZE, FTC_SIZE, PROF_HITS, PROF_TIME, PROF_TIME_SQ, PROF_SIZE, TRACE_FN,
   TRACE_STACK, ENT_PID, FN_IP, FN_PARENT_IP, TRACE_FN_SIZE, STACK_SIZE, STACK_CALLER, FTRACE_STACK_MAX,
   CTX_TRACE_FLAGS, TB_RECORD_DISABLED, RB_BUFFER_OFF, FT_CALL_BATCH, FTW_UNDERFLOW, FTW_OVERFLOW,
-  LOG_FTRACE_DUMP, CPU_VCLOCK, OPS_PIDS, OPS_NO_PIDS, PRB_FILE, PROBE_ENABLE_EVENT, PROBE_DISABLE_EVENT, EF_FLAGS,
+  LOG_FTRACE_DUMP, CPU_VCLOCK, OPS_PIDS, OPS_NO_PIDS, PRB_FILE, PROBE_ENABLE_EVENT, PROBE_DISABLE_EVENT, PROBE_SNAPSHOT, TB_SNAPSHOT_REQ, EF_FLAGS,
   EVENT_FILE_FL_SOFT_DISABLED,
   FTRACE_HASH_FL_MOD, FH_FLAGS, FT_CB_GRAPH, FT_CB_STACK, FT_GRAPH_HASH, FT_GRAPH_NOTRACE, FT_GRAPH_MAX_DEPTH,
   FT_GRAPH_FLAGS, FT_GRAPH_ARRAY, FT_STACK, OPS_GRAPH_IDX, FTC_GRAPH_DEPTH, FTC_LOST, FTC_OVERRUN, FTC_GRAPH_VARS, FTF_GRAPH,
@@ -453,6 +453,14 @@ export function traceStackHere(tb: usize): void {
   atomic.or<i32>(tb + TB_RECORD_DISABLED, RB_BUFFER_OFF);
 }
 
+// tracing_snapshot_instance(): the swap with the snapshot buffer (update_max_tr) is the host's, which
+// serves the request when this CPU's workload ends; a call in NMI context is ignored, as the kernel
+// ignores it
+export function requestSnapshot(tb: usize): void {
+  if (contextLevel == CTX_NMI) return;
+  atomic.add<u32>(tb + TB_SNAPSHOT_REQ, 1);
+}
+
 // ---------------------------------------------------------------------------------------------------
 // callbacks
 
@@ -504,13 +512,19 @@ function traceStack(tb: usize, ip: u64, parent: u64): void {
   unlockCommit(tb);
 }
 
-// function_trace_call() (and function_stack_trace_call() with options/func_stack_trace), behind
-// ftrace_pid_func(): set_ftrace_pid and set_ftrace_notrace_pid decide by the current task
-@inline function functionTraceCall(op: usize, ip: u64, parent: u64): void {
+// ftrace_trace_task(): set_ftrace_pid and set_ftrace_notrace_pid of the ops' trace_array decide by the
+// current task
+@inline function ftraceTraceTask(op: usize): bool {
   const pids = load<u32>(op, OPS_PIDS);
-  if (pids != 0 && !pidListed(pids, ftPid)) return;
+  if (pids != 0 && !pidListed(pids, ftPid)) return false;
   const noPids = load<u32>(op, OPS_NO_PIDS);
-  if (noPids != 0 && pidListed(noPids, ftPid)) return;
+  return noPids == 0 || !pidListed(noPids, ftPid);
+}
+
+// function_trace_call() (and function_stack_trace_call() with options/func_stack_trace), behind
+// ftrace_pid_func()
+@inline function functionTraceCall(op: usize, ip: u64, parent: u64): void {
+  if (!ftraceTraceTask(op)) return;
   const tb = load<u32>(op, OPS_ARG);
   traceFunction(tb, ip, parent);
   if (load<u32>(op, OPS_OPTIONS) & FUNC_OPT_STACK) traceStack(tb, ip, parent);
@@ -589,6 +603,7 @@ function graphEntry(op: usize, ip: u64): void {
     fgMask |= <u32>1 << idx;
     return;
   }
+  if (!ftraceTraceTask(op)) return;
   // ftrace_graph_addr(): nested in a set_graph_function function, or one of them
   if ((v & <u32>GRAPH_VAR_ACTIVE) == 0) {
     const gh = load<u32>(ft, FT_GRAPH_HASH);
@@ -743,6 +758,18 @@ function probeCall(op: usize, ip: u64, parent: u64): void {
     }
     if (enable) atomic.and<u32>(file + EF_FLAGS, ~(<u32>EVENT_FILE_FL_SOFT_DISABLED));
     else atomic.or<u32>(file + EF_FLAGS, EVENT_FILE_FL_SOFT_DISABLED);
+    return;
+  }
+  if (kind == PROBE_SNAPSHOT) {
+    // ftrace_snapshot() / ftrace_count_snapshot(): a counted probe snapshots while its count is above 0
+    if (count != 0) {
+      while (true) {
+        const old = atomic.load<i64>(count);
+        if (old <= 0) return;
+        if (atomic.cmpxchg<i64>(count, old, old - 1) == old) break;
+      }
+    }
+    requestSnapshot(load<u32>(prb, PRB_TB));
     return;
   }
   const global = load<u32>(ftArea(), FT_GLOBAL_TB);

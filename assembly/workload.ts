@@ -257,7 +257,7 @@ export function runProgram(prog: usize): i32 {
       pc += 12 + ((<usize>load<u32>(pc, 8) + 3) & ~3);
     } else if (op == OP_TRACE_WRITE) {
       evOpTraceWrite(pc);
-      pc += 20 + ((<usize>load<u32>(pc, 12) + 3) & ~3);
+      pc += 28 + ((<usize>load<u32>(pc, 12) + 3) & ~3);
     } else {
       ret = -1;
       break;

@@ -55,6 +55,9 @@ export const FIGURES: Record<string, FigureSpec> = {
   'cli.sh_startup': { unit: 'ms', direction: 'smaller', target: 1000, calibration: 'calib.js', title: '`ringtrace sh -c true`: a whole process, start to exit' },
 
   'embed.write.worker': { unit: 'ns/event', direction: 'smaller', calibration: 'calib.js', title: "Writer.write(bytes) from a user's worker, attached through machine.handle()" },
+  'embed.user_event': { unit: 'ns/event', direction: 'smaller', calibration: 'calib.js', title: 'a user event (u32, u32, u64) through its typed writer, main thread' },
+  'embed.user_event.raw': { unit: 'ns/event', direction: 'smaller', calibration: 'calib.js', title: 'Writer.write() of the same 24 bytes, main thread' },
+  'embed.user_event.ratio': { unit: 'x', direction: 'smaller', target: 1.5, derived: { from: ['embed.user_event', 'embed.user_event.raw'], op: 'ratio' }, title: 'embed.user_event / embed.user_event.raw' },
 };
 
 // `ring.pipe.cpus4.lost` is `ring.pipe.lost` run with 4 producers

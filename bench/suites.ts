@@ -6,6 +6,7 @@ import { ringSuite } from './ring.ts';
 import { ftraceSuite } from './ftrace.ts';
 import { smpSuite } from './smp.ts';
 import { embedSuite } from './embed.ts';
+import { eventsSuite } from './events.ts';
 import { cliSuite } from './cli.ts';
 
-export const SUITES: Suite[] = [calibrationSuite, ringSuite, ftraceSuite, smpSuite, embedSuite, cliSuite];
+export const SUITES: Suite[] = [calibrationSuite, ringSuite, ftraceSuite, smpSuite, embedSuite, eventsSuite, cliSuite];

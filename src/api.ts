@@ -335,6 +335,8 @@ export class RingMachine {
       const ret = await m.runProgram(cpu, prog, durationMs);
       if (ret === EFAULT_RET) throw new KernelOopsError(cpu, m.dmesg());
       if (ret !== 0) throw new RingtraceError('EINVAL', `CPU ${cpu} rejected the workload program (${ret})`);
+      // a snapshot the workload asked for (a snapshot probe or trigger) is taken before run() returns
+      await this.events?.snapshots.serve(workload);
       return {
         written: m.mem.load64(res + RES_WRITTEN),
         failed: m.mem.load64(res + RES_FAILED),

@@ -101,3 +101,100 @@ test('snapshot swaps under a concurrent writer: nothing lost, the accounting exa
     assert.ok(swaps >= 3);
   });
 });
+
+const pids = (text: string): string[] => lines(text).map((l) => /pid=(\d+)/.exec(l)?.[1] ?? l);
+
+test('snapshot trigger: armed at registration, counts down, a filter picks the record, removal with !', async () => {
+  await withMachine(OPTS, async (m) => {
+    const fs = m.fs;
+    const trig = 'events/sched/sched_wakeup/trigger';
+    assert.equal(fs.read(trig), '# Available triggers:\n# traceon traceoff snapshot stacktrace\n');
+    // the selftest's semantic errors
+    await assert.rejects(fs.write(trig, 'snapshot+1\n'), errCode('EINVAL'));
+    await fs.write(trig, 'snapshot:1\n');
+    await assert.rejects(fs.write(trig, 'snapshot\n'), errCode('EEXIST'));
+    assert.equal(fs.read(trig), 'snapshot:count=1\n');
+    assert.match(fs.read('snapshot'), /Snapshot is allocated/, 'register_snapshot_trigger() allocates');
+    await fs.write('events/sched/sched_wakeup/enable', '1\n');
+    await m.run(0, new Workload().event('sched_wakeup', { pid: 1 }).event('sched_wakeup', { pid: 2 }));
+    // one workload asked once: the swap at its end takes both records along
+    assert.deepEqual(pids(fs.read('snapshot')), ['1', '2']);
+    assert.deepEqual(pids(fs.read('trace')), []);
+    assert.equal(fs.read(trig), 'snapshot:count=0\n');
+    await m.run(1, new Workload().event('sched_wakeup', { pid: 3 }));
+    assert.deepEqual(pids(fs.read('trace')), ['3'], 'a used-up count takes no snapshot');
+    await fs.write(trig, '!snapshot\n');
+    assert.match(fs.read(trig), /^# Available triggers/);
+    await fs.write(trig, 'snapshot if pid == 5\n');
+    assert.equal(fs.read(trig), 'snapshot:unlimited if pid == 5\n');
+    await m.run(0, new Workload().event('sched_wakeup', { pid: 4 }));
+    assert.deepEqual(pids(fs.read('trace')), ['3', '4']);
+    await m.run(0, new Workload().event('sched_wakeup', { pid: 5 }));
+    assert.deepEqual(pids(fs.read('snapshot')).sort(), ['3', '4', '5']);
+    assert.deepEqual(pids(fs.read('trace')), ['1', '2'], 'the old snapshot is the main buffer now');
+    await fs.write(trig, '!snapshot\n');
+    assert.equal(fs.read('events/sched/sched_wakeup/enable'), '1\n');
+  });
+});
+
+test('snapshot trigger on ftrace/print: trace_marker writes alternate between the buffers', async () => {
+  await withMachine(OPTS, async (m) => {
+    const fs = m.fs;
+    assert.deepEqual(fs.ls('events/ftrace/print').sort(), ['format', 'id', 'trigger']);
+    await fs.write('events/ftrace/print/trigger', 'snapshot\n');
+    for (let i = 1; i <= 6; i++) await fs.write('trace_marker', `hello >${i}<\n`);
+    // each write is reserved in one buffer, swapped out, then committed: odd ones end in the main buffer
+    const marks = (text: string) => lines(text).map((l) => />(\d)</.exec(l)![1]);
+    assert.deepEqual(marks(fs.read('trace')), ['1', '3', '5']);
+    assert.deepEqual(marks(fs.read('snapshot')), ['2', '4', '6']);
+    // the triggers see the text without the newline tracing_mark_write adds after them
+    await fs.write('events/ftrace/print/trigger', '!snapshot\n');
+    await fs.write('events/ftrace/print/trigger', 'traceoff if buf == "stop"\n');
+    await fs.write('trace_marker', 'go on');
+    assert.equal(fs.read('tracing_on'), '1\n');
+    await fs.write('trace_marker', 'stop');
+    assert.equal(fs.read('tracing_on'), '0\n');
+    assert.match(fs.read('trace'), /tracing_mark_write: stop\n$/);
+  });
+});
+
+test('a snapshot asked for after the snapshot was freed stops tracing and says so', async () => {
+  await withMachine(OPTS, async (m) => {
+    const fs = m.fs;
+    await fs.write('events/sched/sched_wakeup/trigger', 'snapshot\n');
+    await fs.write('snapshot', '0\n');
+    await m.run(0, new Workload().event('sched_wakeup', { pid: 1 }));
+    assert.equal(fs.read('tracing_on'), '0\n');
+    assert.deepEqual(lines(fs.read('trace')).map((l) => l.replace(/^.*: \*/, '*')), ['*** SNAPSHOT NOT ALLOCATED ***', '*** stopping trace here!   ***']);
+  });
+});
+
+test('snapshot function command: counted and unlimited probes, listed in set_ftrace_filter, removed with !', async () => {
+  await withMachine(OPTS, async (m) => {
+    const fs = m.fs;
+    await assert.rejects(fs.write('set_ftrace_notrace', 'vfs_read:snapshot\n'), errCode('EINVAL'));
+    assert.match(fs.read('snapshot'), /Snapshot is freed/);
+    await fs.write('set_ftrace_filter', 'vfs_read:snapshot:2\n');
+    assert.match(fs.read('snapshot'), /Snapshot is allocated/, 'ftrace_trace_snapshot_callback() arms first');
+    assert.equal(fs.read('set_ftrace_filter'), '#### all functions enabled ####\nvfs_read:snapshot:count=2\n');
+    await fs.write('trace_marker', 'one\n');
+    await m.run(0, new Workload().call('vfs_read'));
+    assert.match(fs.read('snapshot'), /tracing_mark_write: one\n$/);
+    assert.equal(lines(fs.read('trace')).length, 0);
+    assert.equal(fs.read('set_ftrace_filter'), '#### all functions enabled ####\nvfs_read:snapshot:count=1\n');
+    await m.run(0, new Workload().call('vfs_read'));
+    assert.match(fs.read('trace'), /tracing_mark_write: one\n$/, 'the second swap brings it back');
+    await fs.write('trace_marker', 'two\n');
+    await m.run(0, new Workload().call('vfs_read'));
+    assert.match(fs.read('trace'), /tracing_mark_write: one\n.*tracing_mark_write: two\n$/s, 'a used-up count takes no snapshot');
+    assert.equal(fs.read('set_ftrace_filter'), '#### all functions enabled ####\nvfs_read:snapshot:count=0\n');
+    await fs.write('set_ftrace_filter', '!vfs_read:snapshot:0\n', { append: true });
+    await fs.write('set_ftrace_filter', 'vfs_write:snapshot\n', { append: true });
+    assert.equal(fs.read('set_ftrace_filter'), '#### all functions enabled ####\nvfs_write:snapshot:unlimited\n');
+    await m.run(1, new Workload().call('vfs_write'));
+    assert.match(fs.read('snapshot'), /tracing_mark_write: two\n$/);
+    assert.equal(lines(fs.read('trace')).length, 0);
+    await fs.write('set_ftrace_filter', '!vfs_write:snapshot\n', { append: true });
+    assert.equal(fs.read('set_ftrace_filter'), '#### all functions enabled ####\n');
+  });
+});

@@ -93,3 +93,69 @@ test('a user event decodes from the page with its format file alone', async () =
     assert.equal(new TextDecoder().decode(e.data.subarray(loc & 0xffff, (loc & 0xffff) + (loc >>> 16) - 1)), 'hello world');
   });
 });
+
+// a write(2) to user_events_data: the write index, then the record
+function indexed(idx: number, payload: number[]): Uint8Array {
+  const b = new Uint8Array(4 + payload.length);
+  new DataView(b.buffer).setInt32(0, idx, true);
+  b.set(payload, 4);
+  return b;
+}
+
+test('user_events_data: DIAG_IOCSREG gives a write index and an enable bit, writes refused with the kernel errnos', async () => {
+  await withMachine(OPTS, async (m) => {
+    const fs = m.fs;
+    const data = m.events.userEvents.open();
+    const words = new Int32Array(new SharedArrayBuffer(8));
+    const a = data.register({ nameArgs: 'app_a u32 value', enable: { array: words, index: 0, bit: 3 } });
+    const b = data.register({ nameArgs: 'app_b u16 x;u16 y', enable: { array: words, index: 1, bit: 0 } });
+    assert.deepEqual([a, b], [0, 1]);
+    // the same event again keeps its index; a word and bit reflect one event only
+    const wide = new BigUint64Array(1);
+    assert.equal(data.register({ nameArgs: 'app_a u32 value', enable: { array: wide, index: 0, bit: 63 } }), 0);
+    assert.throws(() => data.register({ nameArgs: 'app_c u32 v', enable: { array: words, index: 0, bit: 3 } }), errCode('EADDRINUSE'));
+    assert.throws(() => data.register({ nameArgs: 'app_a u64 value', enable: { array: words, index: 0, bit: 4 } }), errCode('EADDRINUSE'));
+    assert.throws(() => data.register({ nameArgs: 'app_c u32 v', enable: { array: words, index: 0, bit: 32 } }), errCode('EINVAL'));
+    assert.throws(() => data.register({ nameArgs: 'app_c u32 v', enable: { array: words, index: 0, bit: 5 }, flags: 4 }), errCode('EINVAL'));
+    assert.throws(() => data.register({ nameArgs: 'app_c u32 v', enable: { array: words, index: 2, bit: 5 } }), errCode('EFAULT'));
+    assert.equal(words[0], 0, 'nothing traces app_a yet');
+    assert.equal(fs.read('user_events_status'), 'app_a\napp_b\n\nActive: 2\nBusy: 0\n');
+    // disabled: EBADF; bad index: EINVAL / ENOENT; short record: EINVAL
+    await assert.rejects(data.write(indexed(a, [1, 0, 0, 0])), errCode('EBADF'));
+    await fs.write('events/user_events/app_a/enable', '1\n');
+    assert.equal(words[0], 1 << 3, 'the kernel sets the bit when a tool attaches');
+    assert.equal(wide[0], 1n << 63n);
+    assert.equal(fs.read('user_events_status'), 'app_a # Used by ftrace\napp_b\n\nActive: 2\nBusy: 1\n');
+    await assert.rejects(data.write(indexed(-1, [1, 0, 0, 0])), errCode('EINVAL'));
+    await assert.rejects(data.write(indexed(7, [1, 0, 0, 0])), errCode('ENOENT'));
+    await assert.rejects(data.write(indexed(a, [1, 0])), errCode('EINVAL'));
+    await assert.rejects(data.write(new Uint8Array(2)), errCode('EFAULT'));
+    assert.equal(await data.write(indexed(a, [42, 0, 0, 0])), 8);
+    assert.match(fs.read('trace'), /app_a: value=0x2a \(42\)\n$/);
+    // DIAG_IOCSUNREG: the bit is cleared and no longer follows the event
+    await data.unregister({ array: words, index: 0, bit: 3 });
+    assert.equal(words[0], 0);
+    await assert.rejects(data.unregister({ array: words, index: 0, bit: 3 }), errCode('ENOENT'));
+    await fs.write('events/user_events/app_a/enable', '0\n');
+    assert.equal(wide[0], 0n);
+    // DIAG_IOCSDEL while this file holds it: EBUSY; closing drops the references and deletes what
+    // nothing else holds (app_a was not registered persistent)
+    await assert.rejects(data.delete('app_a'), errCode('EBUSY'));
+    // enablers belong to the program (its mm), not to the file: they hold their events past close
+    await data.unregister({ array: wide, index: 0, bit: 63 });
+    await data.close();
+    assert.ok(fs.exists('events/user_events/app_b'));
+    await m.events.userEvents.open().unregister({ array: words, index: 1, bit: 0 });
+    assert.equal(fs.exists('events/user_events/app_a'), false);
+    assert.equal(fs.read('user_events_status'), '\nActive: 0\nBusy: 0\n');
+    await assert.rejects(data.write(indexed(a, [1, 0, 0, 0])), errCode('EBADF'));
+    // a persistent event stays after close
+    const keep = m.events.userEvents.open();
+    keep.register({ nameArgs: 'app_p u32 v', enable: { array: words, index: 1, bit: 1 }, flags: 1 });
+    await keep.unregister({ array: words, index: 1, bit: 1 });
+    await keep.close();
+    assert.ok(fs.exists('events/user_events/app_p'));
+    await m.events.userEvents.open().delete('app_p');
+    assert.equal(fs.exists('events/user_events/app_p'), false);
+  });
+});

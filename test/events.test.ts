@@ -27,7 +27,7 @@ test('format files: the ftrace entries and real events, field by field as the ke
     );
     assert.equal(
       fs.read('events/ftrace/raw_data/format'),
-      `name: raw_data\nID: 19\nformat:\n${COMMON}\n` +
+      `name: raw_data\nID: 18\nformat:\n${COMMON}\n` +
         '\tfield:unsigned int id;\toffset:8;\tsize:4;\tsigned:0;\n' +
         '\tfield:char buf[];\toffset:12;\tsize:0;\tsigned:0;\n\n' +
         'print fmt: "id:%04x %08x", REC->id, (int)REC->buf[0]\n',
@@ -58,6 +58,65 @@ test('format files: the ftrace entries and real events, field by field as the ke
     assert.match(sw, /print fmt: "prev_comm=%s prev_pid=%d prev_prio=%d prev_state=%s%s ==> next_comm=%s next_pid=%d next_prio=%d", REC->prev_comm, .*\{ 0x00000080, "I" \}\) : "R", REC->prev_state & \(\(\(0x00000000 \| 0x00000001 \| 0x00000002 \| 0x00000004 \| 0x00000008 \| 0x00000010 \| 0x00000020 \| 0x00000040\) \+ 1\) << 1\) \? "\+" : "", REC->next_comm, REC->next_pid, REC->next_prio\n$/);
     assert.match(fs.read('events/irq/irq_handler_entry/format'), /\tfield:int irq;\toffset:8;\tsize:4;\tsigned:1;\n\tfield:__data_loc char\[\] name;\toffset:12;\tsize:4;\tsigned:0;\n\nprint fmt: "irq=%d name=%s", REC->irq, __get_str\(name\)\n$/);
     assert.match(fs.read('events/raw_syscalls/sys_enter/format'), /\tfield:long id;\toffset:8;\tsize:8;\tsigned:1;\n\tfield:unsigned long args\[6\];\toffset:16;\tsize:48;\tsigned:0;\n/);
+    // written from the 6.12 definitions: trace_entries.h (FTRACE_ENTRY_PACKED, __stack_array, the
+    // retval variant of funcgraph_exit), include/trace/events/{sched,timer,signal,syscalls}.h
+    assert.equal(
+      fs.read('events/ftrace/funcgraph_entry/format'),
+      `name: funcgraph_entry\nID: 11\nformat:\n${COMMON}\n` +
+        '\tfield:unsigned long func;\toffset:8;\tsize:8;\tsigned:0;\n' +
+        '\tfield:int depth;\toffset:16;\tsize:4;\tsigned:1;\n\n' +
+        'print fmt: "--> %ps (%d)", (void *)REC->func, REC->depth\n',
+    );
+    assert.equal(
+      fs.read('events/ftrace/funcgraph_exit/format'),
+      `name: funcgraph_exit\nID: 10\nformat:\n${COMMON}\n` +
+        '\tfield:unsigned long func;\toffset:8;\tsize:8;\tsigned:0;\n' +
+        '\tfield:unsigned long retval;\toffset:16;\tsize:8;\tsigned:0;\n' +
+        '\tfield:int depth;\toffset:24;\tsize:4;\tsigned:1;\n' +
+        '\tfield:unsigned int overrun;\toffset:28;\tsize:4;\tsigned:0;\n' +
+        '\tfield:unsigned long long calltime;\toffset:32;\tsize:8;\tsigned:0;\n' +
+        '\tfield:unsigned long long rettime;\toffset:40;\tsize:8;\tsigned:0;\n\n' +
+        'print fmt: "<-- %ps (%d) (start: %llx  end: %llx) over: %d retval: %lx", (void *)REC->func, REC->depth, REC->calltime, REC->rettime, REC->depth, REC->retval\n',
+    );
+    const callers = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => `(void *)REC->caller[${i}]`).join(', ');
+    assert.equal(
+      fs.read('events/ftrace/user_stack/format'),
+      `name: user_stack\nID: 12\nformat:\n${COMMON}\n` +
+        '\tfield:unsigned int tgid;\toffset:8;\tsize:4;\tsigned:0;\n' +
+        '\tfield:unsigned long caller[8];\toffset:16;\tsize:64;\tsigned:0;\n\n' +
+        `print fmt: "\\t=> %ps\\n\\t=> %ps\\n\\t=> %ps\\n" "\\t=> %ps\\n\\t=> %ps\\n\\t=> %ps\\n" "\\t=> %ps\\n\\t=> %ps\\n", ${callers}\n`,
+    );
+    assert.equal(fs.read('events/ftrace/bputs/id'), '14\n');
+    const body = (path: string) => fs.read(path).split('\n').slice(8).join('\n');
+    assert.equal(
+      body('events/timer/hrtimer_expire_entry/format'),
+      '\tfield:void * hrtimer;\toffset:8;\tsize:8;\tsigned:0;\n' +
+        '\tfield:s64 now;\toffset:16;\tsize:8;\tsigned:1;\n' +
+        '\tfield:void * function;\toffset:24;\tsize:8;\tsigned:0;\n\n' +
+        'print fmt: "hrtimer=%p function=%ps now=%llu", REC->hrtimer, REC->function, (unsigned long long) REC->now\n',
+    );
+    assert.equal(
+      body('events/signal/signal_deliver/format'),
+      '\tfield:int sig;\toffset:8;\tsize:4;\tsigned:1;\n' +
+        '\tfield:int errno;\toffset:12;\tsize:4;\tsigned:1;\n' +
+        '\tfield:int code;\toffset:16;\tsize:4;\tsigned:1;\n' +
+        '\tfield:unsigned long sa_handler;\toffset:24;\tsize:8;\tsigned:0;\n' +
+        '\tfield:unsigned long sa_flags;\toffset:32;\tsize:8;\tsigned:0;\n\n' +
+        'print fmt: "sig=%d errno=%d code=%d sa_handler=%lx sa_flags=%lx", REC->sig, REC->errno, REC->code, REC->sa_handler, REC->sa_flags\n',
+    );
+    assert.equal(
+      body('events/sched/sched_process_exec/format'),
+      '\tfield:__data_loc char[] filename;\toffset:8;\tsize:4;\tsigned:0;\n' +
+        '\tfield:pid_t pid;\toffset:12;\tsize:4;\tsigned:1;\n' +
+        '\tfield:pid_t old_pid;\toffset:16;\tsize:4;\tsigned:1;\n\n' +
+        'print fmt: "filename=%s pid=%d old_pid=%d", __get_str(filename), REC->pid, REC->old_pid\n',
+    );
+    assert.equal(
+      body('events/raw_syscalls/sys_exit/format'),
+      '\tfield:long id;\toffset:8;\tsize:8;\tsigned:1;\n' +
+        '\tfield:long ret;\toffset:16;\tsize:8;\tsigned:1;\n\n' +
+        'print fmt: "NR %ld = %ld", REC->id, REC->ret\n',
+    );
     // header files unchanged
     assert.match(fs.read('events/header_page'), /^\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n/);
     assert.match(fs.read('events/header_event'), /^# compressed entry header\n/);
@@ -67,11 +126,13 @@ test('format files: the ftrace entries and real events, field by field as the ke
 test('ids: static types for the ftrace entries, then dynamic ones from __TRACE_LAST_TYPE in registration order', async () => {
   await withMachine(OPTS, async (m) => {
     const ids = m.events.calls.filter((c) => !c.ignoreEnable).map((c) => c.id);
-    assert.equal(ids[0], 21);
-    ids.forEach((id, i) => assert.equal(id, 21 + i));
+    assert.equal(ids[0], 20);
+    ids.forEach((id, i) => assert.equal(id, 20 + i));
     for (const c of m.events.calls) assert.equal(m.fs.read(`events/${c.system}/${c.name}/id`), `${c.id}\n`);
-    // the ftrace system has no enable or filter files, and its events only format and id
-    assert.deepEqual(m.fs.ls('events/ftrace/print'), ['format', 'id']);
+    // the ftrace system has no enable or filter files, its events only format and id, and print a
+    // trigger (event_callback(): trace_marker's triggers)
+    assert.deepEqual(m.fs.ls('events/ftrace/function'), ['format', 'id']);
+    assert.deepEqual(m.fs.ls('events/ftrace/print'), ['format', 'id', 'trigger']);
     assert.ok(!m.fs.ls('events/ftrace').includes('enable'));
     assert.deepEqual(m.fs.ls('events/sched/sched_switch'), ['enable', 'filter', 'format', 'id', 'trigger']);
     assert.deepEqual(m.fs.ls('events/sched').slice(0, 2), ['enable', 'filter']);
@@ -239,7 +300,7 @@ test('triggers: traceoff with a count, stacktrace, removal; the event is soft-en
   await withMachine(OPTS, async (m) => {
     const fs = m.fs;
     const trig = 'events/sched/sched_wakeup/trigger';
-    assert.equal(fs.read(trig), '# Available triggers:\n# traceon traceoff stacktrace\n');
+    assert.equal(fs.read(trig), '# Available triggers:\n# traceon traceoff snapshot stacktrace\n');
     await fs.write(trig, 'traceoff:1 if pid == 2\n');
     assert.equal(fs.read(trig), 'traceoff:count=1 if pid == 2\n');
     await assert.rejects(fs.write(trig, 'traceoff\n'), errCode('EEXIST'));
@@ -277,7 +338,8 @@ async function initializeFtrace(m: RingMachine): Promise<void> {
       for (const line of fs.read(`events/${sys}/${ev}/trigger`).split('\n')) {
         if (line && !line.startsWith('#')) await fs.write(`events/${sys}/${ev}/trigger`, `!${line.split(' ')[0].split(':')[0]}\n`);
       }
-      if (fs.read(`events/${sys}/${ev}/filter`) !== 'none\n') await fs.write(`events/${sys}/${ev}/filter`, '0\n');
+      // ftrace/print has a trigger and no filter
+      if (fs.exists(`events/${sys}/${ev}/filter`) && fs.read(`events/${sys}/${ev}/filter`) !== 'none\n') await fs.write(`events/${sys}/${ev}/filter`, '0\n');
     }
   }
   await fs.write('set_ftrace_filter', '\n');

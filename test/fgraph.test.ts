@@ -276,16 +276,15 @@ test('events/ftrace/funcgraph_entry/format and funcgraph_exit/format, as f_show(
       m.fs.read('events/ftrace/funcgraph_entry/format'),
       'name: funcgraph_entry\nID: 11\nformat:\n' + common +
         '\tfield:unsigned long func;\toffset:8;\tsize:8;\tsigned:0;\n' +
-        '\tfield:unsigned int depth;\toffset:16;\tsize:4;\tsigned:0;\n' +
-        '\tfield:unsigned long args[];\toffset:20;\tsize:0;\tsigned:0;\n\n' +
-        'print fmt: "--> %ps (%u)", (void *)REC->func, REC->depth\n',
+        '\tfield:int depth;\toffset:16;\tsize:4;\tsigned:1;\n\n' +
+        'print fmt: "--> %ps (%d)", (void *)REC->func, REC->depth\n',
     );
     const exit = m.fs.read('events/ftrace/funcgraph_exit/format').split('\n');
     assert.deepEqual(exit.slice(0, 3), ['name: funcgraph_exit', 'ID: 10', 'format:']);
     assert.deepEqual(exit.slice(8, 14), [
       '\tfield:unsigned long func;\toffset:8;\tsize:8;\tsigned:0;',
       '\tfield:unsigned long retval;\toffset:16;\tsize:8;\tsigned:0;',
-      '\tfield:unsigned int depth;\toffset:24;\tsize:4;\tsigned:0;',
+      '\tfield:int depth;\toffset:24;\tsize:4;\tsigned:1;',
       '\tfield:unsigned int overrun;\toffset:28;\tsize:4;\tsigned:0;',
       '\tfield:unsigned long long calltime;\toffset:32;\tsize:8;\tsigned:0;',
       '\tfield:unsigned long long rettime;\toffset:40;\tsize:8;\tsigned:0;',

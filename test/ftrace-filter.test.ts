@@ -269,7 +269,7 @@ test('function commands with and without counts', () => {
   assert.equal(parseFilterWord('!*:traceon').glob, null, "'*' removes every function of the probe");
   assert.equal(parseFilterWord('!:traceon').glob, null);
   assert.equal(parseFilterWord('!sched*:traceon').glob?.type, 'front');
-  assert.deepEqual(FUNCTION_COMMANDS, ['mod', 'traceon', 'traceoff', 'stacktrace', 'dump', 'cpudump', 'enable_event', 'disable_event']);
+  assert.deepEqual(FUNCTION_COMMANDS, ['mod', 'traceon', 'traceoff', 'stacktrace', 'dump', 'cpudump', 'enable_event', 'disable_event', 'snapshot']);
 });
 
 test('a count beyond 64 bits is ERANGE, as kstrtoul returns', () => {
@@ -285,8 +285,11 @@ test('malformed input is EINVAL', () => {
   einval(() => parseFilterWord('schedule:nosuchcmd'), /unknown command/);
   einval(() => parseFilterWord('schedule:'));
   einval(() => parseFilterWord('schedule::5'));
-  einval(() => parseFilterWord('schedule:snapshot'), /unknown command/);
-  assert.equal(parseFilterWord('schedule:snapshot', { commands: [...FUNCTION_COMMANDS, 'snapshot'] }).command?.name, 'snapshot');
+  einval(() => parseFilterWord('schedule:snapshot', { commands: ['mod', 'traceon'] }), /unknown command/);
+  // ftrace_trace_snapshot_callback(): counted as traceon is, set_ftrace_filter only
+  assert.deepEqual(parseFilterWord('schedule:snapshot:3').command, { name: 'snapshot', param: '3', count: 3n, probeOps: 'snapshot_count' });
+  assert.deepEqual(parseFilterWord('schedule:snapshot').command, { name: 'snapshot', count: null, probeOps: 'snapshot' });
+  einval(() => parseFilterWord('schedule:snapshot', { file: 'notrace' }));
   einval(() => parseFilterWord('schedule:traceon', { file: 'notrace' }));
   einval(() => parseFilterWord('!schedule:traceon', { file: 'notrace' }));
   assert.equal(parseFilterWord(':mod:uinput', { file: 'notrace' }).command?.name, 'mod');

@@ -65,3 +65,12 @@ test('ftracetest: the living kernel cases pass, and in an instance', async () =>
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /^# of passed: {2}7$/m);
 });
+
+test('ftracetest: processes of the living kernel (test.d/process): pid filters following forks (function-fork, event-fork), function_graph by pid, trace_options, the stack of a fork, the init of a module, sched_process_* events, set -e around forks', async () => {
+  const r = await runCliCaptured(['ftracetest', '--timeout', '120', '-l', '-', join(TREE, 'test.d/process')]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const results = r.stdout.split('\n').filter((l) => /^\[\d+\]/.test(l));
+  // nine tests, four of them again in an instance
+  assert.equal(results.length, 13, r.stdout);
+  for (const l of results) assert.match(l, /\t\[PASS\]$/);
+});

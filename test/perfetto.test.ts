@@ -103,7 +103,7 @@ test('perfetto: the function_graph tracer\'s own records become nested slices wi
 test('perfetto: lost events are instants; record --perfetto and convert write the same schema-valid JSON', async () => {
   const file = join(dir, 't.dat');
   const json = join(dir, 't.json');
-  const rec = await runCliCaptured(['record', '-p', 'function', '--buffer-size-kb', '8', '--clock', 'virtual', '--no-activity', '-o', file, '--perfetto', json, '-c', 'kcall -n 3000 schedule schedule_timeout']);
+  const rec = await runCliCaptured(['record', '-p', 'function', '--no-activity', '--buffer-size-kb', '8', '--clock', 'virtual', '-o', file, '--perfetto', json, '-c', 'kcall -n 3000 schedule schedule_timeout']);
   assert.equal(rec.code, 0, rec.stderr);
   const fromRecord = JSON.parse(readFileSync(json, 'utf8'));
   assertValid(fromRecord);

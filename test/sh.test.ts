@@ -289,9 +289,15 @@ test('cli: the living kernel: sleep, a subshell and a tracefs read run through t
   const r = await runCliCaptured(['sh', '--cpus', '2', '-c', script]);
   assert.equal(r.code, 0, r.stderr);
   const has = (re: RegExp) => r.stdout.split('\n').some((l) => re.test(l));
-  assert.ok(has(/^ +sh-1000 +\[000\] .{5} +[\d.]+: kernel_clone <-do_syscall_64$/), 'fork of the subshell');
-  assert.ok(has(/^ +sh-1000 +\[000\] .{5} +[\d.]+: do_nanosleep <-hrtimer_nanosleep$/), 'sleep');
-  assert.ok(has(/^ +sh-1000 +\[000\] .{5} +[\d.]+: seq_read <-vfs_read$/), 'a tracefs read');
+  // the shell (1000) forks the subshell (1001), which forks and execs sleep (1002) and reaps it
+  assert.ok(has(/^ +sh-1000 +\[000\] .{5} +[\d.]+: kernel_clone <-__do_sys_clone$/), 'fork of the subshell');
+  assert.ok(has(/^ +sh-1001 +\[000\] .{5} +[\d.]+: kernel_clone <-__do_sys_clone$/), 'the subshell forks sleep');
+  assert.ok(has(/^ +sleep-1002 +\[000\] .{5} +[\d.]+: do_execveat_common <-do_execve$/), 'sleep is exec\'d');
+  assert.ok(has(/^ +sleep-1002 +\[000\] .{5} +[\d.]+: do_nanosleep <-hrtimer_nanosleep$/), 'sleep');
+  assert.ok(has(/^ +sleep-1002 +\[000\] .{5} +[\d.]+: do_exit <-do_group_exit$/), 'sleep exits');
+  assert.ok(has(/^ +sh-1001 +\[000\] .{5} +[\d.]+: kernel_wait4 <-__do_sys_wait4$/), 'the subshell reaps sleep');
+  assert.ok(has(/^ +sh-1000 +\[000\] .{5} +[\d.]+: kernel_wait4 <-__do_sys_wait4$/), 'the shell reaps the subshell');
+  assert.ok(has(/^ +cat-1003 +\[000\] .{5} +[\d.]+: seq_read <-vfs_read$/), 'a tracefs read by cat');
   for (const cpu of ['000', '001']) assert.ok(has(new RegExp(`^ +<idle>-0 +\\[${cpu}\\] d\\.h\\.\\. +[\\d.]+: scheduler_tick <-update_process_times$`)), `ticks on CPU ${cpu}`);
   const quiet = await runCliCaptured(['sh', '--no-activity', '-c', script]);
   assert.equal(quiet.stdout.split('\n').filter((l) => l && !l.startsWith('#')).length, 0, quiet.stdout);

@@ -55,6 +55,10 @@ export class TraceArrayEvents {
 // What a workload needs to emit events (kept apart so the workload builder does not import the layer)
 export interface EventWorkloadHooks {
   encodeEvent(event: string, values: EventValues): { call: number; payload: Uint8Array };
+  // the address of a buffer's trace_event_file of an event (whose triggers a workload entry runs)
+  eventFile(buffer: TraceBuffer, event: string): number;
+  // the trace_event_call of an event a tracepoint site emits
+  eventCall(event: string): number;
 }
 
 export type EventValue = number | bigint | string | readonly (number | bigint)[];
@@ -81,7 +85,7 @@ export class EventLayer {
     this.snapshots = new Snapshots(rm);
     this.userEvents = new UserEvents(this);
     for (const group of EVENT_DEFS) for (const def of group) this.register(def);
-    hooks.set(rm.machine, { encodeEvent: (e, v) => this.encode(e, v) });
+    hooks.set(rm.machine, { encodeEvent: (e, v) => this.encode(e, v), eventFile: (b, e) => this.file(b, this.resolve(e)).addr, eventCall: (e) => this.emitted(e).addr });
   }
 
   // local_clock() for error_log stamps: ns since the machine booted
@@ -241,7 +245,9 @@ export class EventLayer {
     if (f.softMode) flags |= EVENT_FILE_FL_SOFT_MODE;
     if (f.softMode && !f.enabled) flags |= EVENT_FILE_FL_SOFT_DISABLED;
     this.machine.mem.store32(f.addr + EF_FLAGS, flags);
-    return this.rebuildProbes(f.call);
+    const old = this.rebuildProbes(f.call);
+    this.userEvents.statusChanged(f.call);
+    return old;
   }
 
   // event_enable_read(): "1" when the event records, "0" when not, "*" in soft mode; read from the
@@ -285,7 +291,7 @@ export class EventLayer {
 
   // instance_rmdir(): the instance's events are disabled, its files and its snapshot buffer freed
   async releaseTraceArray(buffer: TraceBuffer): Promise<void> {
-    await this.snapshots.free(buffer);
+    await this.snapshots.release(buffer);
     const tr = this.arrays.get(buffer);
     if (!tr) return;
     await this.setEnabled(buffer, this.calls, false);
@@ -304,8 +310,7 @@ export class EventLayer {
   // The bytes after struct trace_entry of an event's record, from field values: numbers, strings for
   // char arrays and __data_loc strings (appended after the fixed part), arrays of numbers
   encode(event: string, values: EventValues): { call: number; payload: Uint8Array } {
-    const call = this.resolve(event);
-    if (call.ignoreEnable) throw new RingtraceError('EINVAL', `${call.system}:${call.name} is written by the tracers, not emitted`);
+    const call = this.emitted(event);
     for (const k of Object.keys(values)) {
       if (!call.fields.some((f) => f.name === k)) throw new RingtraceError('EINVAL', `${call.system}:${call.name} has no field "${k}"`);
     }
@@ -346,6 +351,13 @@ export class EventLayer {
       off += d.bytes.length;
     }
     return { call: call.addr, payload: rec.subarray(ENT_SIZE) };
+  }
+
+  // An event a tracepoint site can emit (not an ftrace entry)
+  private emitted(event: string): EventCall {
+    const call = this.resolve(event);
+    if (call.ignoreEnable) throw new RingtraceError('EINVAL', `${call.system}:${call.name} is written by the tracers, not emitted`);
+    return call;
   }
 
   // "system:event" or a unique "event"

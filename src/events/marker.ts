@@ -14,7 +14,7 @@ export const TRACE_MARKER_MAX_SIZE = 4096;
 const PRINT_ENTRY_SIZE = 16;
 const RAW_DATA_ENTRY_SIZE = 12;
 
-function markerCpu(rm: RingMachine, cpu?: number): number {
+export function markerCpu(rm: RingMachine, cpu?: number): number {
   if (cpu === undefined) return rm.onlineCpus()[0];
   if (!rm.onlineCpus().includes(cpu)) throw new RingtraceError('ENODEV', `CPU ${cpu} is offline`);
   return cpu;
@@ -25,9 +25,29 @@ function markIp(rm: RingMachine, fn: string): bigint {
 }
 
 // One entry through the CPU; false when the ring buffer refused it (recording off, full)
-async function writeEntry(rm: RingMachine, buffer: TraceBuffer, cpu: number, type: number, payload: Uint8Array): Promise<boolean> {
-  const res = await rm.run(cpu, new Workload().entry({ type, payload, buffer }));
+async function writeEntry(rm: RingMachine, buffer: TraceBuffer, cpu: number, entry: { type: number; payload: Uint8Array; triggers?: string; newlineAt?: number }): Promise<boolean> {
+  const res = await rm.run(cpu, new Workload().entry({ ...entry, buffer }));
   return res.written === 1;
+}
+
+// A print entry's payload (struct print_entry after trace_entry: ip, then the text with "\n" added
+// unless it ends with one, and a NUL); newlineAt is where a "\n" was added, 0 when none was
+// (write_marker_to_buffer(), __trace_puts())
+export function printEntryPayload(ip: bigint, text: Uint8Array): { payload: Uint8Array; newlineAt: number } {
+  const cnt = text.length;
+  const payload = new Uint8Array(PRINT_ENTRY_SIZE - ENT_SIZE + cnt + 2);
+  new DataView(payload.buffer).setBigUint64(0, ip, true);
+  payload.set(text, 8);
+  const added = cnt === 0 || text[cnt - 1] !== 0x0a;
+  if (added) payload[8 + cnt] = 0x0a;
+  return { payload, newlineAt: added ? 8 + cnt : 0 };
+}
+
+// __trace_array_puts(): a print entry the kernel itself writes (as tracing_snapshot_instance_cond
+// does), with no triggers
+export function tracePutsWorkload(rm: RingMachine, buffer: TraceBuffer, text: string, fn: string): Workload {
+  const { payload } = printEntryPayload(markIp(rm, fn), new TextEncoder().encode(text));
+  return new Workload().entry({ type: TRACE_PRINT, payload, buffer });
 }
 
 // write_marker_to_buffer(): one write(2) of trace_marker. The entry is the text plus "\n" (unless it
@@ -38,13 +58,11 @@ export async function markerWriteOnce(rm: RingMachine, buffer: TraceBuffer, byte
   const meta = PRINT_ENTRY_SIZE + 2;
   const max = buffer.maxDataSize;
   if (cnt + meta > max) cnt = max - meta;
-  const payload = new Uint8Array(PRINT_ENTRY_SIZE - ENT_SIZE + cnt + 2);
-  new DataView(payload.buffer).setBigUint64(0, markIp(rm, 'tracing_mark_write'), true);
-  const text = bytes.subarray(0, cnt);
-  payload.set(text, 8);
-  if (cnt === 0 || text[cnt - 1] !== 0x0a) payload[8 + cnt] = 0x0a;
+  const { payload, newlineAt } = printEntryPayload(markIp(rm, 'tracing_mark_write'), bytes.subarray(0, cnt));
+  // the triggers of events/ftrace/print (tr->trace_marker_file) run on the entry before its commit;
   // ring buffer disabled: "return as if not open for write"
-  if (!(await writeEntry(rm, buffer, markerCpu(rm, cpu), TRACE_PRINT, payload))) throw new RingtraceError('EBADF', 'the ring buffer is not recording');
+  const entry = { type: TRACE_PRINT, payload, triggers: 'ftrace:print', newlineAt };
+  if (!(await writeEntry(rm, buffer, markerCpu(rm, cpu), entry))) throw new RingtraceError('EBADF', 'the ring buffer is not recording');
   return cnt;
 }
 
@@ -60,5 +78,5 @@ export async function markerRawWrite(rm: RingMachine, buffer: TraceBuffer, bytes
   if (bytes.length < 4) throw new RingtraceError('EINVAL', `${bytes.length} bytes: a raw marker starts with a 4-byte id`);
   if (bytes.length > TRACE_MARKER_MAX_SIZE) throw new RingtraceError('EINVAL', `${bytes.length} bytes is more than ${TRACE_MARKER_MAX_SIZE}`);
   if (RAW_DATA_ENTRY_SIZE - 4 + bytes.length > buffer.maxDataSize) throw new RingtraceError('EBADF', `${bytes.length} bytes do not fit in one event`);
-  if (!(await writeEntry(rm, buffer, markerCpu(rm, cpu), TRACE_RAW_DATA, bytes))) throw new RingtraceError('EBADF', 'the ring buffer is not recording');
+  if (!(await writeEntry(rm, buffer, markerCpu(rm, cpu), { type: TRACE_RAW_DATA, payload: bytes }))) throw new RingtraceError('EBADF', 'the ring buffer is not recording');
 }

@@ -34,3 +34,10 @@ export function pidListBlock(m: Machine, pids: readonly number[]): PidListBlock 
   pids.forEach((p, i) => m.mem.store32(addr + PID_LIST + i * 4, p));
   return { addr, size };
 }
+
+// trace_filter_add_remove_task(): at a fork (`self` the parent) the child joins a list its parent is
+// in; at an exit (no `self`) the task leaves it. The new list, or undefined when it does not change.
+export function traceFilterAddRemoveTask(pids: readonly number[], self: number | undefined, task: number): number[] | undefined {
+  if (self !== undefined) return pids.includes(self) && !pids.includes(task) ? [...pids, task].sort((a, b) => a - b) : undefined;
+  return pids.includes(task) ? pids.filter((p) => p !== task) : undefined;
+}

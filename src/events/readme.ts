@@ -37,7 +37,10 @@ export const README = `tracing mini-HOWTO:
 \t    triggers: a command to perform when function is hit
 \t      Format: <function>:<trigger>[:count]
 \t     trigger: traceon, traceoff
+\t\t      enable_event:<system>:<event>
+\t\t      disable_event:<system>:<event>
 \t\t      stacktrace
+\t\t      snapshot
 \t\t      dump
 \t\t      cpudump
 \t     example: echo do_fault:traceoff > set_ftrace_filter
@@ -56,6 +59,10 @@ export const README = `tracing mini-HOWTO:
 \t    accepts: func_full_name, *func_end, func_begin*, *func_middle*
 \t    modules: Can select a group via module command :mod:
 \t    Does not accept triggers
+
+  snapshot\t\t- Like 'trace' but shows the content of the static
+\t\t\t  snapshot buffer. Read the contents for more
+\t\t\t  information
   events/\t\t\t- Directory containing all trace event subsystems:
       enable\t\t- Write 0/1 to enable/disable tracing of all events
   events/<system>/\t- Directory containing all trace events for <system>:
@@ -70,6 +77,7 @@ export const README = `tracing mini-HOWTO:
 \t    Format: <trigger>[:count][if <filter>]
 \t   trigger: traceon, traceoff
 \t\t    stacktrace
+\t\t    snapshot
 \t   example: echo traceoff > events/block/block_unplug/trigger
 \t            echo traceoff:3 > events/block/block_unplug/trigger
 \t   The first disables tracing every time block_unplug is hit.

@@ -1,7 +1,7 @@
-// Event triggers (kernel/trace/trace_events_trigger.c): traceon, traceoff and stacktrace,
+// Event triggers (kernel/trace/trace_events_trigger.c): traceon, traceoff, snapshot and stacktrace,
 // each with an optional count (":N") and filter (" if FILTER"), run by the CPU that hits the event
 // (assembly/events.ts). A trigger puts its event in soft mode: the tracepoint runs, the record is
-// written only if the event is also enabled.
+// written only if the event is also enabled. ftrace/print's triggers run on trace_marker writes.
 import type { TraceBuffer } from '../ring/trace-buffer.ts';
 import { RingtraceError } from '../errors.ts';
 import { abi } from '../layout.ts';
@@ -9,9 +9,10 @@ import type { Block, EventCall, EventLayer } from './events.ts';
 import type { ErrorLog } from './error-log.ts';
 import { FilterParseError, compileFilter } from './filter.ts';
 
-const { TRG_COUNT, TRG_COND, TRG_ENTRIES, TRG_KIND, TRG_TB, TRG_COUNTER, TRG_FILTER, TRG_SIZE, TRIG_TRACEON, TRIG_TRACEOFF, TRIG_STACKTRACE } = abi;
+const { TRG_COUNT, TRG_COND, TRG_ENTRIES, TRG_KIND, TRG_TB, TRG_COUNTER, TRG_FILTER, TRG_SIZE, TRIG_TRACEON, TRIG_TRACEOFF, TRIG_STACKTRACE, TRIG_SNAPSHOT } = abi;
 
-const KINDS: Record<string, number> = { traceon: TRIG_TRACEON, traceoff: TRIG_TRACEOFF, stacktrace: TRIG_STACKTRACE };
+// in the order "# Available triggers:" lists them (register_trigger_cmds(), read back from the head)
+const KINDS: Record<string, number> = { traceon: TRIG_TRACEON, traceoff: TRIG_TRACEOFF, snapshot: TRIG_SNAPSHOT, stacktrace: TRIG_STACKTRACE };
 
 interface Trigger {
   name: string;
@@ -49,7 +50,7 @@ function liveCounts(layer: EventLayer, s: TriggerState): void {
 export function triggerRead(layer: EventLayer, buffer: TraceBuffer, call: EventCall): string {
   const s = stateOf(layer, buffer, call);
   if (!s.triggers.length) {
-    return '# Available triggers:\n# traceon traceoff stacktrace\n';
+    return `# Available triggers:\n# ${Object.keys(KINDS).join(' ')}\n`;
   }
   liveCounts(layer, s);
   return s.triggers.map((t) => `${t.name}${t.count === -1 ? ':unlimited' : `:count=${t.count}`}${t.filterText ? ` if ${t.filterText}` : ''}\n`).join('');
@@ -95,7 +96,9 @@ export async function triggerWrite(layer: EventLayer, buffer: TraceBuffer, call:
     if (at < 0) return;
     const [t] = s.triggers.splice(at, 1);
     await publish(layer, buffer, call, s, [t.filter]);
-    await layer.setSoftMode(buffer, call, -1);
+    await softMode(layer, buffer, call, -1);
+    // unregister_snapshot_trigger()
+    if (name === 'snapshot') layer.snapshots.disarm(buffer);
     return;
   }
   let count = -1;
@@ -115,7 +118,22 @@ export async function triggerWrite(layer: EventLayer, buffer: TraceBuffer, call:
       throw new RingtraceError('EINVAL', `trigger filter "${filterText}": ${err.errText}`);
     }
   }
+  // register_snapshot_trigger(): the snapshot is allocated before the trigger can fire
+  if (name === 'snapshot') {
+    try {
+      await layer.snapshots.arm(buffer);
+    } catch (err) {
+      await layer.freeAfterGracePeriod([filter]);
+      throw err;
+    }
+  }
   s.triggers.push({ name, count, filterText, filter });
-  await layer.setSoftMode(buffer, call, +1);
+  await softMode(layer, buffer, call, +1);
   await publish(layer, buffer, call, s, []);
+}
+
+// A trigger's user of soft mode; ftrace/print (the one entry with triggers) is written by
+// tracing_mark_write whatever its event's state
+function softMode(layer: EventLayer, buffer: TraceBuffer, call: EventCall, delta: number): Promise<void> {
+  return call.ignoreEnable ? Promise.resolve() : layer.setSoftMode(buffer, call, delta);
 }

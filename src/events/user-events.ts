@@ -1,8 +1,10 @@
 // user_events (kernel/trace/trace_events_user.c): events user space defines at run time with the
 // kernel's field syntax ("u:NAME TYPE FIELD;TYPE FIELD"), under events/user_events/NAME/ like any other
-// event, written only while some trace_array has them enabled. The typed API defines an event once and
-// hands out a writer whose per-event work is one check of the enable word, the fields put into a
-// reusable record, and one call into Wasm.
+// event, written only while some trace_array has them enabled. Registered through dynamic_events, or
+// as a program does through an open user_events_data (UserEventsData: DIAG_IOCSREG's write index and
+// enable bit, writes prefixed by the index, DIAG_IOCSUNREG, DIAG_IOCSDEL). The typed API defines an
+// event once and hands out a writer whose per-event work is one check of the enable word, the fields
+// put into a reusable record, and one call into Wasm.
 import type { RingMachine, Writer } from '../api.ts';
 import { RingtraceError } from '../errors.ts';
 import { abi } from '../layout.ts';
@@ -162,7 +164,14 @@ function compileEncoder(fields: readonly EventField[], t: Target): (values: Even
 // A registered user event
 export class UserEvent {
   private refs = 0;
-  constructor(readonly layer: EventLayer, readonly call: EventCall, readonly definition: string) {}
+  // references from open user_events_data files and their enablers (user_event_get/put)
+  fileRefs = 0;
+  constructor(readonly layer: EventLayer, readonly call: EventCall, readonly definition: string, readonly persist: boolean) {}
+
+  // user->min_size: the fixed part of the record a write must cover
+  get minSize(): number {
+    return this.call.fields.reduce((end, f) => Math.max(end, f.offset + f.size), ENT_SIZE) - ENT_SIZE;
+  }
 
   get name(): string {
     return this.call.name;
@@ -183,7 +192,7 @@ export class UserEvent {
   }
 
   get inUse(): boolean {
-    return this.refs > 0;
+    return this.refs > 0 || this.fileRefs > 0;
   }
 
   // Write from a CPU (the host's path): the event goes through the CPU's tracepoint like any other.
@@ -227,14 +236,180 @@ export class UserEvent {
   }
 }
 
-// The user events of a machine: dynamic_events' "u:" entries and the typed API
+// The word a program registered for an event's status (struct user_reg's enable_addr, enable_size and
+// enable_bit): an element of the program's own typed array, 4 or 8 bytes as the kernel allows
+export interface EnableWord {
+  array: Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+  index: number;
+  bit: number;
+}
+
+// struct user_reg, what DIAG_IOCSREG takes
+export interface UserReg {
+  nameArgs: string; // "NAME[:FLAGS] [FIELD[;FIELD...]]"
+  enable: EnableWord;
+  flags?: number; // USER_EVENT_REG_*
+}
+
+// include/uapi/linux/user_events.h
+export const USER_EVENT_REG_PERSIST = 1;
+export const USER_EVENT_REG_MULTI_FORMAT = 2;
+const USER_EVENT_REG_MAX = 4;
+
+// struct user_event_enabler: one registered word of the program, for one event
+interface Enabler {
+  event: UserEvent;
+  word: EnableWord;
+}
+
+// user_event_enabler_write(): the bit follows the event's status, as the kernel writes it into the
+// program's memory (atomically when the program shares the array with other threads)
+function writeEnableBit(word: EnableWord, on: boolean): void {
+  const { array, index, bit } = word;
+  if (array instanceof BigInt64Array || array instanceof BigUint64Array) {
+    const mask = 1n << BigInt(bit);
+    const a = array as BigInt64Array;
+    if (on) Atomics.or(a, index, BigInt.asIntN(64, mask));
+    else Atomics.and(a, index, BigInt.asIntN(64, ~mask));
+    return;
+  }
+  const a = array as Int32Array;
+  const mask = (1 << bit) | 0;
+  if (on) Atomics.or(a, index, mask);
+  else Atomics.and(a, index, ~mask);
+}
+
+// An open user_events_data (struct user_event_file_info): the events registered through it, whose
+// place in `refs` is their write index
+export class UserEventsData {
+  private refs: UserEvent[] = [];
+  private closed = false;
+  constructor(private readonly owner: UserEvents) {}
+
+  // DIAG_IOCSREG (user_events_ioctl_reg, user_reg_get): check the enable word, define or find the
+  // event, add it to this file's refs (the same event keeps its index), and set the bit to the event's
+  // status now; returns the write index
+  register(reg: UserReg): number {
+    this.checkOpen();
+    const { array, index, bit } = reg.enable ?? {};
+    const flags = reg.flags ?? 0;
+    if (!Number.isInteger(flags) || flags < 0 || flags & ~(USER_EVENT_REG_MAX - 1)) throw new RingtraceError('EINVAL', `flags ${flags}: unknown user_reg flags`);
+    if (flags & USER_EVENT_REG_MULTI_FORMAT) throw new RingtraceError('EINVAL', 'USER_EVENT_REG_MULTI_FORMAT is not emulated');
+    const wide = array instanceof BigInt64Array || array instanceof BigUint64Array;
+    if (!(wide || array instanceof Int32Array || array instanceof Uint32Array)) {
+      throw new RingtraceError('EINVAL', 'enable: the enable word is an element of an Int32Array, Uint32Array, BigInt64Array or BigUint64Array (enable_size 4 or 8)');
+    }
+    if (!Number.isInteger(index) || index < 0 || index >= array.length) throw new RingtraceError('EFAULT', `enable index ${index} is outside the array`);
+    if (!Number.isInteger(bit) || bit < 0 || bit > (wide ? 63 : 31)) throw new RingtraceError('EINVAL', `enable_bit ${bit} does not fit in ${wide ? 8 : 4} bytes`);
+    if (typeof reg.nameArgs !== 'string') throw new RingtraceError('EINVAL', 'nameArgs is the event\'s "NAME FIELDS" text');
+    // current_user_event_enabler_exists(): one event per word and bit
+    if (this.owner.enablerAt(reg.enable)) throw new RingtraceError('EADDRINUSE', `bit ${bit} of that word already reflects a user event`);
+    const event = this.owner.register(reg.nameArgs, (flags & USER_EVENT_REG_PERSIST) !== 0);
+    let at = this.refs.indexOf(event);
+    if (at < 0) {
+      at = this.refs.push(event) - 1;
+      event.fileRefs++;
+    }
+    this.owner.addEnabler({ event, word: { array, index, bit } });
+    return at;
+  }
+
+  // user_events_write_core(): the write index first, then the payload; refused with the kernel's
+  // errno (EFAULT short, EINVAL negative or below the event's minimum size, ENOENT unknown, EBADF
+  // while enabled nowhere). Returns the bytes taken, the index included.
+  async write(data: Uint8Array, opts: { cpu?: number } = {}): Promise<number> {
+    this.checkOpen();
+    if (!(data instanceof Uint8Array) || data.length < 4) throw new RingtraceError('EFAULT', 'a write starts with the 4-byte write index');
+    const idx = new DataView(data.buffer, data.byteOffset, 4).getInt32(0, true);
+    if (idx < 0) throw new RingtraceError('EINVAL', `write index ${idx}`);
+    const event = this.refs[idx];
+    if (!event) throw new RingtraceError('ENOENT', `no event has write index ${idx} on this file`);
+    const payload = data.subarray(4);
+    if (payload.length < event.minSize) throw new RingtraceError('EINVAL', `${payload.length} bytes: ${event.name} records take at least ${event.minSize}`);
+    if (!event.enabled) throw new RingtraceError('EBADF', `user event ${event.name} is not enabled`);
+    const rm = this.owner.layer.rm;
+    await rm.run(opts.cpu ?? rm.onlineCpus()[0], new Workload().eventRecord(`${USER_EVENTS_SYSTEM}:${event.name}`, payload));
+    return data.length;
+  }
+
+  // DIAG_IOCSUNREG (user_events_ioctl_unreg): the word's bit no longer follows the event and is
+  // cleared; ENOENT when no event was registered there. The enabler's reference goes (user_event_put).
+  async unregister(word: EnableWord): Promise<void> {
+    this.checkOpen();
+    const e = this.owner.removeEnabler(word);
+    if (!e) throw new RingtraceError('ENOENT', 'no user event is registered at that word and bit');
+    writeEnableBit(word, false);
+    await this.owner.deleteIfUnused(e.event);
+  }
+
+  // DIAG_IOCSDEL (user_events_ioctl_del -> delete_user_event)
+  delete(name: string): Promise<void> {
+    this.checkOpen();
+    return this.owner.unregister(name);
+  }
+
+  // user_events_release(): this file's references go; an event nothing references any more is
+  // deleted unless it persists or a trace_array has it enabled (user_event_put)
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const refs = this.refs;
+    this.refs = [];
+    for (const e of refs) e.fileRefs--;
+    for (const e of refs) await this.owner.deleteIfUnused(e);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new RingtraceError('EBADF', 'user_events_data is closed');
+  }
+}
+
+// The user events of a machine: dynamic_events' "u:" entries, user_events_data and the typed API
 export class UserEvents {
   private readonly events = new Map<string, UserEvent>();
-  constructor(private readonly layer: EventLayer) {}
+  // the program's enablers (user_event_mm->enablers)
+  private readonly enablers: Enabler[] = [];
+  constructor(readonly layer: EventLayer) {}
+
+  // open("user_events_data")
+  open(): UserEventsData {
+    return new UserEventsData(this);
+  }
+
+  enablerAt(w: EnableWord): Enabler | undefined {
+    return this.enablers.find((e) => e.word.array === w.array && e.word.index === w.index && e.word.bit === w.bit);
+  }
+
+  // user_event_enabler_create(): the enabler holds the event, and its bit shows the status now
+  addEnabler(e: Enabler): void {
+    this.enablers.push(e);
+    e.event.fileRefs++;
+    writeEnableBit(e.word, e.event.enabled);
+  }
+
+  removeEnabler(w: EnableWord): Enabler | undefined {
+    const e = this.enablerAt(w);
+    if (!e) return undefined;
+    this.enablers.splice(this.enablers.indexOf(e), 1);
+    e.event.fileRefs--;
+    return e;
+  }
+
+  // user_event_enabler_update(): every word registered for the event follows its new status
+  statusChanged(call: EventCall): void {
+    for (const e of this.enablers) if (e.event.call === call) writeEnableBit(e.word, e.event.enabled);
+  }
+
+  // user_event_put() of the last reference from a file or an enabler: a non-persistent event nothing
+  // uses is deleted (the reference a trace_array's enable holds is not counted: disabling never deletes)
+  async deleteIfUnused(e: UserEvent): Promise<void> {
+    if (e.persist || e.inUse || e.enabled || this.events.get(e.name) !== e) return;
+    await this.unregister(e.name);
+  }
 
   // user_event_parse_cmd() + user_event_parse(): "NAME FIELDS", the same definition again returns the
-  // existing event; another definition of the name is EADDRINUSE
-  register(definition: string): UserEvent {
+  // existing event; another definition of the name is EADDRINUSE. dynamic_events' events persist.
+  register(definition: string, persist = true): UserEvent {
     const text = definition.trim();
     const sp = text.search(/\s/);
     const nameFlags = sp < 0 ? text : text.slice(0, sp);
@@ -250,7 +425,7 @@ export class UserEvents {
       return have;
     }
     const call = this.layer.register(userEventDef(name, fields));
-    const ev = new UserEvent(this.layer, call, `${name} ${fields.map((f) => `${f.type} ${f.name}`).join(';')}`.trim());
+    const ev = new UserEvent(this.layer, call, `${name} ${fields.map((f) => `${f.type} ${f.name}`).join(';')}`.trim(), persist);
     this.events.set(name, ev);
     return ev;
   }
@@ -270,6 +445,19 @@ export class UserEvents {
     if (ev.inUse) throw new RingtraceError('EBUSY', `user event ${name} has writers`);
     await this.layer.unregister(ev.call);
     this.events.delete(name);
+  }
+
+  // user_seq_show(): user_events_status, the events in registration order (the kernel walks its hash)
+  status(): string {
+    let busy = 0;
+    let s = '';
+    for (const e of this.list()) {
+      // EVENT_STATUS_FTRACE: a trace_array has its probe registered (enabled or in soft mode)
+      const used = e.enabled;
+      if (used) busy++;
+      s += `${e.name}${used ? ' # Used by ftrace' : ''}\n`;
+    }
+    return `${s}\nActive: ${this.events.size}\nBusy: ${busy}\n`;
   }
 
   // user_event_show() for dynamic_events: "u:NAME type name; type name"

@@ -281,11 +281,9 @@ export function globMatch(pat: string, str: string): boolean {
 // ---------------------------------------------------------------------------------------------------------
 
 /** The commands the kernel registers with register_ftrace_command (ftrace.c: mod; trace_functions.c: the rest). */
-export const FUNCTION_COMMANDS: readonly string[] = ['mod', 'traceon', 'traceoff', 'stacktrace', 'dump', 'cpudump', 'enable_event', 'disable_event'];
-/** Commands registered only when snapshots (snapshot) exist. */
-export const OPTIONAL_FUNCTION_COMMANDS: readonly string[] = ['snapshot'];
-/** The probe commands of trace_functions.c whose parameter this module parses. */
-export const PROBE_COMMANDS: readonly string[] = ['traceon', 'traceoff', 'stacktrace', 'dump', 'cpudump'];
+export const FUNCTION_COMMANDS: readonly string[] = ['mod', 'traceon', 'traceoff', 'stacktrace', 'dump', 'cpudump', 'enable_event', 'disable_event', 'snapshot'];
+/** The probe commands whose parameter this module parses (trace_functions.c, and trace.c's snapshot). */
+export const PROBE_COMMANDS: readonly string[] = ['traceon', 'traceoff', 'stacktrace', 'dump', 'cpudump', 'snapshot'];
 
 /** The module part of `func:mod:MODULE` (ftrace_match_record's mod_g and exclude_mod). */
 export interface ModuleSpec {

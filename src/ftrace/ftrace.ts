@@ -32,14 +32,14 @@ const {
   OPS_FILTER, OPS_NOTRACE, OPS_CALLBACK, OPS_ARG, OPS_NEXT, OPS_ID, OPS_OPTIONS, OPS_SIZE, FTRACE_OPS_FL_ENABLED,
   FTRACE_OPS_FL_DYNAMIC, FTRACE_OPS_FL_INITIALIZED, FTRACE_OPS_FL_TRACE_ARRAY, FT_CB_FUNCTION, FT_CB_PROFILE,
   FT_CB_PROBE, FUNC_OPT_STACK, PRB_KIND, PRB_TB, PRB_MAPPER, PRB_SIZE, PROBE_TRACEON, PROBE_TRACEOFF,
-  PROBE_STACKTRACE, PROBE_DUMP, PROBE_CPUDUMP, PROBE_ENABLE_EVENT, PROBE_DISABLE_EVENT, PRB_FILE, FTC_SIZE, FTC_PID, FTC_COMM, PROF_HITS, PROF_TIME, PROF_TIME_SQ,
+  PROBE_STACKTRACE, PROBE_DUMP, PROBE_CPUDUMP, PROBE_ENABLE_EVENT, PROBE_DISABLE_EVENT, PROBE_SNAPSHOT, PRB_FILE, FTC_SIZE, FTC_PID, FTC_COMM, PROF_HITS, PROF_TIME, PROF_TIME_SQ,
   PROF_SIZE, FTW_UNDERFLOW,
 } = abi;
 
 export type TracerName = 'nop' | 'function' | 'function_graph';
 // available_tracers: register_tracer() puts each new tracer first (function_graph registers last)
 export const TRACERS: readonly TracerName[] = ['function_graph', 'function', 'nop'];
-export type ProbeCommand = 'traceon' | 'traceoff' | 'stacktrace' | 'dump' | 'cpudump' | 'enable_event' | 'disable_event';
+export type ProbeCommand = 'traceon' | 'traceoff' | 'stacktrace' | 'dump' | 'cpudump' | 'enable_event' | 'disable_event' | 'snapshot';
 const PROBE_KINDS: Record<ProbeCommand, number> = {
   traceon: PROBE_TRACEON,
   traceoff: PROBE_TRACEOFF,
@@ -48,6 +48,7 @@ const PROBE_KINDS: Record<ProbeCommand, number> = {
   cpudump: PROBE_CPUDUMP,
   enable_event: PROBE_ENABLE_EVENT,
   disable_event: PROBE_DISABLE_EVENT,
+  snapshot: PROBE_SNAPSHOT,
 };
 
 // The trace_event_file an enable_event / disable_event probe switches, and its "system:event"

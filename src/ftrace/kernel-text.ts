@@ -68,6 +68,13 @@ const WELL_KNOWN: readonly (readonly [string, readonly string[]])[] = [
   ['drivers', ['input_event', 'input_handle_event', 'input_pass_values', 'input_register_device', 'input_unregister_device', 'input_allocate_device', 'input_free_device', 'input_set_abs_params', 'input_ff_create', 'input_ff_destroy', 'input_ff_upload', 'input_ff_erase', 'evdev_events', 'evdev_read', 'evdev_write', 'misc_register', 'misc_deregister', 'misc_open', 'tty_write', 'tty_read', 'n_tty_write', 'n_tty_read', 'pty_write', 'uart_write', 'serial8250_tx_chars', 'serial8250_interrupt', 'drm_ioctl', 'drm_mode_atomic_ioctl', 'i915_gem_do_execbuffer', 'nvme_queue_rq', 'nvme_irq', 'nvme_complete_rq', 'scsi_queue_rq', 'scsi_done', 'ata_scsi_queuecmd', 'ahci_handle_port_interrupt', 'usb_submit_urb', 'usb_hcd_giveback_urb', 'xhci_irq', 'xhci_urb_enqueue', 'pci_read_config_dword', 'pci_write_config_dword', 'acpi_os_read_port', 'device_add', 'device_del', 'driver_probe_device', 'really_probe', 'kobject_uevent_env', 'platform_drv_probe', 'dev_printk_emit', '_dev_info', 'netif_carrier_on', 'netif_carrier_off', 'e1000_xmit_frame', 'e1000_clean', 'virtnet_poll', 'start_xmit', 'virtqueue_add_outbuf', 'virtqueue_kick', 'vring_interrupt']],
   ['net', ['__sys_sendto', '__sys_recvfrom', '__sys_sendmsg', '__sys_recvmsg', '__sys_connect', '__sys_accept4', '__sys_bind', '__sys_listen', '__sys_socket', 'sock_sendmsg', 'sock_recvmsg', 'sock_alloc', 'sock_release', 'sock_close', 'sock_poll', 'sock_def_readable', 'sock_wfree', 'sock_rfree', 'sk_alloc', 'sk_free', 'lock_sock_nested', 'release_sock', 'tcp_sendmsg', 'tcp_sendmsg_locked', 'tcp_recvmsg', 'tcp_recvmsg_locked', 'tcp_v4_rcv', 'tcp_v4_do_rcv', 'tcp_rcv_established', 'tcp_ack', 'tcp_clean_rtx_queue', 'tcp_transmit_skb', '__tcp_transmit_skb', 'tcp_write_xmit', 'tcp_push', 'tcp_v4_connect', 'tcp_connect', 'tcp_close', 'tcp_poll', 'tcp_data_queue', 'tcp_event_data_recv', 'tcp_rearm_rto', 'tcp_retransmit_timer', 'udp_sendmsg', 'udp_recvmsg', 'udp_rcv', '__udp4_lib_rcv', 'ip_queue_xmit', '__ip_queue_xmit', 'ip_local_out', 'ip_output', 'ip_finish_output', 'ip_finish_output2', 'ip_rcv', 'ip_rcv_finish', 'ip_local_deliver', 'ip_local_deliver_finish', 'ip_route_output_key_hash', 'fib_table_lookup', 'neigh_resolve_output', 'dev_queue_xmit', '__dev_queue_xmit', 'dev_hard_start_xmit', 'sch_direct_xmit', '__qdisc_run', 'pfifo_fast_dequeue', 'netif_rx', 'netif_receive_skb', '__netif_receive_skb_core', 'napi_gro_receive', 'net_rx_action', 'net_tx_action', '__napi_poll', 'napi_complete_done', 'alloc_skb', '__alloc_skb', 'kfree_skb', 'kfree_skb_reason', 'consume_skb', 'skb_release_data', 'skb_clone', 'skb_copy_datagram_iter', 'skb_put', 'skb_push', 'nf_hook_slow', 'nf_conntrack_in', 'ipt_do_table', 'unix_stream_sendmsg', 'unix_stream_recvmsg', 'unix_dgram_sendmsg', 'netlink_sendmsg', 'netlink_unicast', 'rtnetlink_rcv_msg', 'inet_sendmsg', 'inet_recvmsg', 'inet_release', 'inet_csk_accept', 'sk_stream_wait_memory']],
   ['lib', ['memcpy', 'memset', 'memmove', 'memcmp', 'strlen', 'strnlen', 'strcmp', 'strncmp', 'strscpy', 'strchr', 'sprintf', 'snprintf', 'vsnprintf', 'scnprintf', 'kstrtoul', 'kstrtoint', 'simple_strtoul', 'glob_match', 'idr_alloc', 'idr_find', 'idr_remove', 'radix_tree_lookup', 'xa_load', 'xas_load', 'xas_store', 'rb_insert_color', 'rb_erase', 'rb_next', 'rb_first', '__list_add_valid', '__list_del_entry_valid', 'sort', 'bsearch', 'crc32_le', 'csum_partial', 'find_next_bit', '_find_next_bit', 'bitmap_weight', 'cpumask_next', 'refcount_warn_saturate', 'dump_stack', 'dump_stack_lvl', 'show_stack', 'fortify_panic', 'iov_iter_init', 'copy_page_to_iter', 'copy_page_from_iter', '_copy_to_iter', '_copy_from_iter']],
+  // the process lifecycle the living kernel runs for a shell's commands: fork (kernel/fork.c), exec
+  // (fs/exec.c, fs/binfmt_elf.c), exit and wait (kernel/exit.c)
+  ['kernel', ['__do_sys_clone', 'arch_dup_task_struct', '__sched_fork', 'copy_fs', 'copy_sighand', 'copy_signal', 'copy_thread', 'alloc_pid', 'sched_cgroup_fork', '_raw_write_lock_irq', '_raw_write_unlock_irq', 'ret_from_fork', 'schedule_tail', 'sched_exec', '__set_task_comm', '__x64_sys_exit_group', 'exit_signals', 'exit_notify', 'do_notify_parent', '__wake_up_parent', 'do_task_dead', 'exit_task_namespaces', '__do_sys_wait4', '__do_wait', 'do_wait_thread', 'wait_consider_task', 'wait_task_zombie', '__exit_signal']],
+  // irq_work (kernel/irq_work.c) and its self-IPI, what a module's init may queue
+  ['kernel', ['irq_work_queue', 'irq_work_sync', 'sysvec_irq_work', '__sysvec_irq_work', 'irq_work_run', 'irq_work_single']],
+  ['mm', ['dup_mm', 'dup_mmap', 'down_write_killable', 'vm_area_dup', 'copy_pte_range', 'mm_alloc', 'mmput', 'exit_mm', 'exit_mmap', 'free_pgtables']],
+  ['fs', ['dup_fd', '__x64_sys_execve', 'do_execve', 'do_execveat_common', 'alloc_bprm', 'bprm_mm_init', 'copy_string_kernel', 'copy_strings', 'bprm_execve', 'prepare_bprm_creds', 'do_open_execat', 'exec_binprm', 'search_binary_handler', 'load_elf_binary', 'begin_new_exec', 'exec_mmap', 'setup_new_exec', 'setup_arg_pages', 'start_thread', 'exit_files', 'put_files_struct', 'exit_fs']],
 ];
 
 // Generated names: each subsystem's prefixes combined with verbs and objects, like static helpers.
@@ -89,7 +96,7 @@ const GEN_OBJECTS = ['', 'entry', 'entries', 'node', 'nodes', 'page', 'pages', '
 
 // The functions of the emulated .irqentry.text (__irqentry_text_start .. __irqentry_text_end): where an
 // interrupt enters the kernel, what function_graph marks with ==========> and funcgraph-irqs hides.
-export const IRQENTRY_TEXT: ReadonlySet<string> = new Set(['sysvec_apic_timer_interrupt', 'serial8250_interrupt', 'nvme_irq', 'xhci_irq', 'vring_interrupt']);
+export const IRQENTRY_TEXT: ReadonlySet<string> = new Set(['sysvec_apic_timer_interrupt', 'sysvec_irq_work', 'serial8250_interrupt', 'nvme_irq', 'xhci_irq', 'vring_interrupt']);
 
 // Who calls whom in the emulated kernel: the callees of a function, in call order, as a 6.x x86-64
 // kernel runs them (inlined helpers left out). callTree() unfolds them for Workload.callGraph(), so
@@ -122,10 +129,73 @@ export const KERNEL_CALLS: Readonly<Record<string, readonly string[]>> = {
   update_process_times: ['scheduler_tick'],
   scheduler_tick: ['_raw_spin_lock', 'task_tick_fair'],
   task_tick_fair: ['update_curr'],
+  // fork(2): copy_process() takes pidmap_lock in alloc_pid(), tasklist_lock and the parent's siglock
+  // to link the child, and the mm's locks in dup_mmap() (mmap_lock, the anon_vma's rwsem, the page
+  // table locks in copy_pte_range())
+  __do_sys_clone: ['kernel_clone'],
   kernel_clone: ['copy_process', 'wake_up_new_task'],
-  copy_process: ['dup_task_struct', 'sched_fork', 'copy_files', 'copy_mm'],
-  dup_task_struct: ['kmem_cache_alloc_node'],
-  wake_up_new_task: ['_raw_spin_lock_irqsave', 'activate_task', '_raw_spin_unlock_irqrestore'],
+  copy_process: ['dup_task_struct', 'sched_fork', 'copy_files', 'copy_fs', 'copy_sighand', 'copy_signal', 'copy_mm', 'copy_thread', 'alloc_pid', 'sched_cgroup_fork', '_raw_write_lock_irq', '_raw_spin_lock', '_raw_spin_unlock', '_raw_write_unlock_irq'],
+  dup_task_struct: ['kmem_cache_alloc_node', 'arch_dup_task_struct'],
+  sched_fork: ['__sched_fork'],
+  copy_files: ['dup_fd'],
+  dup_fd: ['kmem_cache_alloc', '_raw_spin_lock', '_raw_spin_unlock'],
+  copy_fs: ['_raw_spin_lock', '_raw_spin_unlock'],
+  copy_sighand: ['kmem_cache_alloc'],
+  copy_signal: ['kmem_cache_alloc'],
+  copy_mm: ['dup_mm'],
+  dup_mm: ['kmem_cache_alloc', 'dup_mmap'],
+  dup_mmap: ['down_write_killable', 'vm_area_dup', 'anon_vma_fork', 'copy_page_range', 'up_write'],
+  vm_area_dup: ['kmem_cache_alloc'],
+  anon_vma_fork: ['anon_vma_clone'],
+  anon_vma_clone: ['down_write', 'up_write'],
+  copy_page_range: ['copy_pte_range'],
+  copy_pte_range: ['_raw_spin_lock', '_raw_spin_unlock'],
+  alloc_pid: ['kmem_cache_alloc', '_raw_spin_lock_irq', '_raw_spin_unlock_irq'],
+  wake_up_new_task: ['_raw_spin_lock_irqsave', 'select_task_rq_fair', 'activate_task', '_raw_spin_unlock_irqrestore'],
+  // the child's first return to user space
+  ret_from_fork: ['schedule_tail', 'syscall_exit_to_user_mode'],
+  schedule_tail: ['finish_task_switch'],
+  // execve(2); the new comm is set in begin_new_exec() -> __set_task_comm()
+  __x64_sys_execve: ['getname_flags', 'do_execve'],
+  do_execve: ['do_execveat_common'],
+  do_execveat_common: ['alloc_bprm', 'copy_string_kernel', 'copy_strings', 'bprm_execve'],
+  alloc_bprm: ['__kmalloc', 'do_open_execat', 'bprm_mm_init'],
+  do_open_execat: ['do_filp_open'],
+  bprm_mm_init: ['mm_alloc', 'down_write_killable', 'up_write'],
+  bprm_execve: ['prepare_bprm_creds', 'sched_exec', 'exec_binprm'],
+  exec_binprm: ['search_binary_handler'],
+  search_binary_handler: ['_raw_read_lock', '_raw_read_unlock', 'load_elf_binary'],
+  load_elf_binary: ['begin_new_exec', 'setup_new_exec', 'setup_arg_pages', 'start_thread'],
+  begin_new_exec: ['exec_mmap', '__set_task_comm'],
+  exec_mmap: ['down_read', 'up_read', 'mmput'],
+  __set_task_comm: ['_raw_spin_lock', '_raw_spin_unlock'],
+  // exit_group(2)
+  __x64_sys_exit_group: ['do_group_exit'],
+  do_group_exit: ['do_exit'],
+  do_exit: ['exit_signals', 'exit_mm', 'exit_files', 'exit_fs', 'exit_task_namespaces', 'exit_notify', 'do_task_dead'],
+  exit_signals: ['_raw_spin_lock_irq', '_raw_spin_unlock_irq'],
+  exit_mm: ['down_read', 'up_read', 'mmput'],
+  mmput: ['exit_mmap'],
+  exit_mmap: ['unmap_vmas', 'free_pgtables'],
+  exit_files: ['put_files_struct'],
+  put_files_struct: ['filp_close'],
+  exit_fs: ['_raw_spin_lock', '_raw_spin_unlock'],
+  exit_notify: ['_raw_write_lock_irq', 'do_notify_parent', '_raw_write_unlock_irq'],
+  do_notify_parent: ['__wake_up_parent'],
+  do_task_dead: ['__schedule'],
+  // the irq_work self-IPI: its handler runs the queued works
+  sysvec_irq_work: ['__sysvec_irq_work'],
+  __sysvec_irq_work: ['irq_work_run'],
+  irq_work_run: ['irq_work_single'],
+  // wait4(2) reaping a zombie child
+  __do_sys_wait4: ['kernel_wait4'],
+  kernel_wait4: ['do_wait'],
+  do_wait: ['add_wait_queue', '__do_wait', 'remove_wait_queue'],
+  __do_wait: ['_raw_read_lock', 'do_wait_thread', '_raw_read_unlock'],
+  do_wait_thread: ['wait_consider_task'],
+  wait_consider_task: ['wait_task_zombie'],
+  wait_task_zombie: ['release_task'],
+  release_task: ['_raw_write_lock_irq', '__exit_signal', '_raw_write_unlock_irq'],
   activate_task: ['enqueue_task_fair'],
   enqueue_task_fair: ['update_curr', 'update_load_avg'],
 };
@@ -267,6 +337,9 @@ const CATALOG: Record<string, readonly string[]> = {
   ],
   'snd-dummy': ['dummy_hrtimer_start', 'dummy_hrtimer_stop', 'dummy_hrtimer_callback', 'dummy_hrtimer_pointer', 'dummy_pcm_trigger', 'dummy_pcm_prepare', 'dummy_pcm_open', 'dummy_pcm_close', 'dummy_pcm_hw_params', 'snd_dummy_probe', 'snd_card_dummy_pcm'],
   'ftrace-direct': ['my_direct_func', 'ftrace_direct_init', 'ftrace_direct_exit'],
+  // samples/trace_printk/trace-printk.c; trace_printk_init() is __init (its record goes when init
+  // returns, ftrace_free_mem()) and trace_printk_exit() is empty
+  'trace-printk': ['trace_printk_irq_work'],
 };
 
 // modprobe accepts '-' and '_' alike (module names are stored with '_')

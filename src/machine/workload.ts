@@ -295,14 +295,36 @@ export class Workload {
     return this;
   }
 
+  // A tracepoint site whose record the caller laid out (the bytes after struct trace_entry), as a
+  // user_events_data write carries it
+  eventRecord(name: string, payload: Uint8Array): this {
+    this.ops.push((r) => {
+      const h = eventHooks(r().machine);
+      if (!h) throw new RingtraceError('ENODEV', 'this machine has no event layer');
+      return [abi.OP_EVENT, h.eventCall(name), payload.length, ...payloadWords(payload)];
+    });
+    return this;
+  }
+
   // One entry of `type` (struct trace_entry filled in by the CPU: its context flags and current pid)
   // with `payload` after the header, into one buffer (what trace_marker writes). WorkloadResult.written
   // counts the entries recorded, failed those the buffer refused.
-  entry(opts: { type: number; payload: Uint8Array; buffer?: TraceBuffer }): this {
+  // `triggers` names the event ("ftrace:print" for tracing_mark_write) whose triggers of that buffer run on
+  // the entry; `newlineAt`, the payload offset of a newline the writer added, is hidden from them (the
+  // kernel adds it after the triggers ran).
+  entry(opts: { type: number; payload: Uint8Array; buffer?: TraceBuffer; triggers?: string; newlineAt?: number }): this {
     this.ops.push((r, res) => {
       const tb = r(opts.buffer);
       checkFits(tb, abi.ENT_SIZE + opts.payload.length);
-      return [abi.OP_TRACE_WRITE, tb.addr, opts.type, opts.payload.length, res, ...payloadWords(opts.payload)];
+      let file = 0;
+      if (opts.triggers !== undefined) {
+        const h = eventHooks(tb.machine);
+        if (!h) throw new RingtraceError('ENODEV', 'this machine has no event layer');
+        file = h.eventFile(tb, opts.triggers);
+      }
+      const nl = opts.newlineAt ?? 0;
+      if (!Number.isInteger(nl) || nl < 0 || nl >= opts.payload.length) throw new RingtraceError('EINVAL', `newlineAt ${nl} is not an offset in the payload`);
+      return [abi.OP_TRACE_WRITE, tb.addr, opts.type, opts.payload.length, res, file, nl, ...payloadWords(opts.payload)];
     });
     return this;
   }

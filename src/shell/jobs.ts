@@ -12,13 +12,15 @@
 import type { CommandNode, ScriptNode, StatementNode, TransformPlugin, WordNode } from 'just-bash';
 
 type FunctionDefNode = Extract<CommandNode, { type: 'FunctionDef' }>;
-import { commandStatement, keptStatus, literalWord, rewrite, statusArgs } from './ast.ts';
+import { commandStatement, literalWord, parameterWord, rewrite } from './ast.ts';
 import { defineCommand, serialize, type CustomCommand } from 'just-bash';
+import { TASK_VAR, type Processes } from './process.ts';
 
 export const BG_COMMAND = '__bg';
 export const WAIT_COMMAND = '__wait';
 export const BG_PID = '__bgpid';
 export const FORK_COMMAND = '__fork';
+export const FORK_DONE = '__fork_done';
 
 // bash's signal numbers for kill -NAME
 const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, USR1: 10, USR2: 12, TERM: 15, CONT: 18, STOP: 19 };
@@ -29,7 +31,7 @@ interface Job {
   killedBy?: number;
 }
 
-export type JobRunner = (script: string, cwd: string, signal: AbortSignal) => Promise<number>;
+export type JobRunner = (script: string, cwd: string, signal: AbortSignal, pid?: number) => Promise<number>;
 
 export class Jobs {
   private nextPid: number;
@@ -39,8 +41,8 @@ export class Jobs {
     this.nextPid = shellPid + 1;
   }
 
-  start(run: (signal: AbortSignal) => Promise<number>): number {
-    const pid = this.nextPid++;
+  // pid: the job's task when the kernel's processes give it one
+  start(run: (signal: AbortSignal) => Promise<number>, pid = this.nextPid++): number {
     const abort = new AbortController();
     const job: Job = { abort, done: Promise.resolve(0) };
     job.done = run(abort.signal).then(
@@ -125,9 +127,15 @@ function inheritedVariables(declared: string): string {
     .join('\n');
 }
 
-// A subshell forks: `( … )` and `$( … )` start with FORK_COMMAND (the shell's fork hook), keeping $?.
+// A subshell forks: `( … )`, `$( … )` and a compound command in a pipeline of several (which bash runs
+// in a forked child) start with FORK_COMMAND, the shell's fork hook, keeping $?. `&& FORK_DONE` keeps
+// set -e from acting on that status, as nothing in the script failed.
 export function forkPlugin(): TransformPlugin {
-  const fork = () => commandStatement(FORK_COMMAND, statusArgs());
+  const fork = (): StatementNode => {
+    const hook = commandStatement(FORK_COMMAND, [parameterWord('?')]);
+    const done = commandStatement(FORK_DONE, []);
+    return { ...hook, pipelines: [...hook.pipelines, ...done.pipelines], operators: ['&&'] };
+  };
   return {
     name: 'fork',
     transform: ({ ast }) => ({
@@ -136,6 +144,14 @@ export function forkPlugin(): TransformPlugin {
         if (n.type === 'CommandSubstitution') {
           const body = n.body as ScriptNode;
           return { ...n, body: { ...body, statements: [fork(), ...body.statements] } };
+        }
+        if (n.type === 'Pipeline' && (n.commands as CommandNode[]).length > 1) {
+          const commands = (n.commands as CommandNode[]).map((c) => {
+            if (c.type === 'SimpleCommand' || c.type === 'Subshell') return c;
+            const self: StatementNode = { type: 'Statement', pipelines: [{ type: 'Pipeline', commands: [c], negated: false }], operators: [], background: false };
+            return { type: 'Group', body: [fork(), self], redirections: [] } as CommandNode;
+          });
+          return { ...n, commands };
         }
         return n;
       }) as ScriptNode,
@@ -149,28 +165,36 @@ function parseSignal(arg: string): number | undefined {
   return SIGNALS[s];
 }
 
-export function jobCommands(jobs: Jobs, run: JobRunner, fork: () => Promise<void>): CustomCommand[] {
+export function jobCommands(jobs: Jobs, run: JobRunner, processes?: Processes): CustomCommand[] {
   const ok = (stdout = '') => ({ stdout, stderr: '', exitCode: 0 });
   return [
-    defineCommand(FORK_COMMAND, async (args) => {
-      await fork();
-      return { stdout: '', stderr: '', exitCode: keptStatus(args) };
+    // the rest of the subshell runs as the forked child
+    defineCommand(FORK_COMMAND, async (args, ctx) => {
+      if (processes) {
+        const child = await processes.fork(processes.taskOf(ctx.env), 'subshell');
+        await ctx.assignShellVariable?.(TASK_VAR, String(child.pid));
+        processes.enter(child.pid);
+      }
+      return { stdout: '', stderr: '', exitCode: Number(args[0]) };
     }),
+    defineCommand(FORK_DONE, async () => ok()),
     defineCommand(BG_COMMAND, async (args, ctx) => {
-      await fork();
+      const child = processes && (await processes.fork(processes.taskOf(ctx.env), 'job'));
       const [declared, job] = args;
       const cwd = ctx.cwd;
-      const pid = jobs.start((signal) => run(`${inheritedVariables(declared)}\n${job}`, cwd, signal));
+      const task = child ? `${TASK_VAR}=${child.pid}\n` : '';
+      const pid = jobs.start((signal) => run(`${inheritedVariables(declared)}\n${task}${job}`, cwd, signal, child?.pid), child?.pid);
       await ctx.assignShellVariable?.(BG_PID, String(pid));
       return ok();
     }),
     // wait [PID...]: bash's exit statuses: the last PID's, 127 for one that is no child
-    defineCommand(WAIT_COMMAND, async (args) => {
+    defineCommand(WAIT_COMMAND, async (args, ctx) => {
       const pids = args.length ? args : jobs.pids().map(String);
       let status = 0;
       let stderr = '';
       for (const p of pids) {
         const s = /^\d+$/.test(p) ? await jobs.wait(Number(p)) : undefined;
+        if (s !== undefined) await processes?.reap(processes.taskOf(ctx.env), Number(p));
         if (s === undefined) {
           if (args.length) stderr += `sh: wait: pid ${p} is not a child of this shell\n`;
           status = 127;

@@ -19,7 +19,9 @@ import { CpuSysfs } from '../sysfs.ts';
 import { TRACEFS_MOUNTS } from '../tracefs/tracefs.ts';
 import { catalogModules, moduleName } from '../ftrace/kernel-text.ts';
 import { SHELL_PID, Shell, type Command } from './shell.ts';
-import { KernelActivity, PLAIN_FILE_OPS, PROC_SEQ_OPS, SEQ_FILE_OPS, type FileOps } from './activity.ts';
+import { KernelActivity, PLAIN_FILE_OPS, PROC_SEQ_OPS, SEQ_FILE_OPS, type FileOps, type Task } from './activity.ts';
+import { Processes } from './process.ts';
+import { moduleInitWorkload } from './module-init.ts';
 import { errnoText, type KernelFs } from './kernel-fs.ts';
 
 // The emulated kernel's release (uname -r); the same string the ftrace WARNING prints.
@@ -289,8 +291,14 @@ function symbolArg(text: string): string | bigint {
   return /^0x[0-9a-f]{1,16}$/i.test(text) ? BigInt(text) : text;
 }
 
-// `run` runs a workload on a CPU (by default at once; the living kernel queues it behind its own).
-export function machineCommands(m: RingMachine, run: (cpu: number, w: Workload) => Promise<unknown> = (cpu, w) => m.run(cpu, w)): Record<string, Command> {
+// What the living kernel does beside a command: a module's init after modprobe loaded it, and a
+// workload on a CPU queued behind its own work there (kcall).
+export interface CommandActivity {
+  moduleLoaded(name: string): Promise<void>;
+  run(cpu: number, w: Workload): Promise<unknown>;
+}
+
+export function machineCommands(m: RingMachine, activity?: CommandActivity): Record<string, Command> {
   const ft = () => m.ftrace;
   const notFound = (name: string) => `modprobe: FATAL: Module ${name} not found in directory /lib/modules/${KERNEL_RELEASE}\n`;
 
@@ -355,6 +363,7 @@ export function machineCommands(m: RingMachine, run: (cpu: number, w: Workload) 
       }
       // the module's parse_args(): it has no parameters, so each one is ignored with a message
       for (const p of params) m.machine.logLine(`${name}: unknown parameter '${p.replace(/=.*/, '')}' ignored`);
+      await activity?.moduleLoaded(name);
       return 0;
     },
 
@@ -461,7 +470,8 @@ export function machineCommands(m: RingMachine, run: (cpu: number, w: Workload) 
         parent = ft().lookupName(p).length ? p : 'do_syscall_64';
       }
       try {
-        await run(cpu, new Workload().call(fn, { parent, count }));
+        const w = new Workload().call(fn, { parent, count });
+        await (activity ? activity.run(cpu, w) : m.run(cpu, w));
       } catch (e) {
         c.err(`kcall: ${e instanceof RingtraceError ? e.message.replace(/^[A-Z]+: /, '') : errnoText(e)}\n`);
         return 1;
@@ -483,14 +493,23 @@ export interface MachineShellOptions {
 
 // A shell over a machine: its file systems and commands, cwd `/` unless told.
 export function machineShell(m: RingMachine, opts: MachineShellOptions): Shell {
-  const activity = opts.activity ? new KernelActivity(m, { pid: SHELL_PID, comm: 'sh' }) : undefined;
+  // the living kernel: the shell's processes make its system calls
+  const processes: Processes | undefined = opts.activity ? new Processes(m, (w): Promise<void> => activity!.onShellCpu(w), { pid: SHELL_PID, comm: 'sh' }) : undefined;
+  const activity: KernelActivity | undefined = processes && new KernelActivity(m, (): Task => processes.current());
+  const moduleInit = async (name: string): Promise<void> => {
+    const w = processes && moduleInitWorkload(m, name, processes.current());
+    if (w) await activity?.onShellCpu(w);
+  };
   return new Shell({
     fs: machineFs(m, activity),
     sleep: activity && ((ms, signal) => activity.sleep(ms, signal)),
-    fork: activity && (() => activity.fork()),
+    processes,
     beside: activity,
     mounts: MACHINE_MOUNTS,
-    commands: { ...machineCommands(m, activity && ((cpu, w) => activity.cpus.exclusive(cpu, () => m.run(cpu, w)))), ...opts.commands },
+    commands: {
+      ...machineCommands(m, activity && processes && { moduleLoaded: (name) => moduleInit(name), run: (cpu, w) => activity.cpus.exclusive(cpu, () => m.run(cpu, w)) }),
+      ...opts.commands,
+    },
     cwd: opts.cwd ?? '/',
     stdout: opts.stdout,
     stderr: opts.stderr,

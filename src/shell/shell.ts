@@ -7,12 +7,13 @@
 // Limits: a time limit and cancellation (Ctrl-C) stop the script at the next command; `&` jobs run
 // concurrently (jobs.ts); a `trap … EXIT` runs after the script in a fresh shell state (its command
 // string only, without the script's functions); output comes when the script (or a job) ends.
-import { Bash, InMemoryFs, MountableFs, bytesOutput, decodeBytesToUtf8, defineCommand, latin1FromBytes, unsafeBytesFromLatin1, type CustomCommand, type FileContent } from 'just-bash';
+import { Bash, InMemoryFs, MountableFs, bytesOutput, decodeBytesToUtf8, defineCommand, getCommandNames, latin1FromBytes, unsafeBytesFromLatin1, type Command as BashCommand, type CustomCommand, type ExecResult, type FileContent } from 'just-bash';
 import { RingtraceError } from '../errors.ts';
 import { KernelMount, WriteErrors, errnoText, normalizePath, type KernelFs, type WriteFileOptions } from './kernel-fs.ts';
 import { shellQuote } from './ast.ts';
 import { COND_RESCHED, condReschedCommand, condReschedPlugin } from './cond-resched.ts';
-import { FORK_COMMAND, Jobs, forkPlugin, jobCommands, jobsPlugin } from './jobs.ts';
+import { FORK_COMMAND, FORK_DONE, Jobs, forkPlugin, jobCommands, jobsPlugin } from './jobs.ts';
+import type { Processes } from './process.ts';
 import { REDIRECT, REDIRECT_STATUS, redirectCommand, redirectStatusCommand, redirectStatusPlugin, writeFailureText } from './redirect-status.ts';
 
 // What a machine command gets: its arguments (without its name), standard input, and output sinks.
@@ -38,14 +39,18 @@ export interface ShellOptions {
   env?: Record<string, string>;
   // how `sleep N` passes: the machine's idle time (default: real time)
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-  // what the kernel does when the shell forks a subshell or a job
-  fork?: () => Promise<void>;
+  // the kernel's processes behind the shell's forks, execs, exits and waits (process.ts)
+  processes?: Processes;
   // what runs beside a script from its start to its end (the living kernel's clock)
   beside?: { start(): void; stop(): Promise<void> };
 }
 
 // $$ of the shell; background jobs get the pids after it
 export const SHELL_PID = 1000;
+
+// The commands just-bash bundles that bash runs without a fork (its builtins); every other command is
+// a program the shell forks and execs.
+const BASH_BUILTINS = new Set(['echo', 'printf', 'pwd', 'true', 'false', 'alias', 'unalias', 'history', 'help', 'time', 'trap', 'kill']);
 
 export interface RunOptions {
   signal?: AbortSignal; // cancel: the script stops at the next command
@@ -90,7 +95,7 @@ export class Shell {
     const ours: CustomCommand[] = [
       redirectStatusCommand(this.writeErrors),
       redirectCommand(this.writeErrors),
-      ...jobCommands(this.jobs, (script, cwd, signal) => this.runJob(script, cwd, signal), opts.fork ?? (async () => undefined)),
+      ...jobCommands(this.jobs, (script, cwd, signal, pid) => this.runJob(script, cwd, signal, pid), opts.processes),
       ...this.fileCommands(),
       condReschedCommand(),
       this.grepCommand(),
@@ -103,7 +108,7 @@ export class Shell {
       fs,
       cwd: this.cwd,
       env: { HOME: '/root', PATH: '/usr/sbin:/usr/bin:/sbin:/bin', SHELL: '/bin/sh', USER: 'root', TMPDIR: '/tmp', ...opts.env },
-      customCommands: ours,
+      customCommands: opts.processes ? asProcesses(ours as BashCommand[], opts.processes) : ours,
       sleep: (ms) => sleep(ms, this.signal),
       // kernel selftests loop on tracefs for a while; the time limit (--timeout) bounds them instead
       executionLimits: { maxLoopIterations: 1e9, maxCommandCount: 1e9, maxOutputSize: 1 << 30 },
@@ -123,6 +128,7 @@ export class Shell {
   // Run a script; the exit status of the last command, or the one `exit` gave.
   async run(script: string, runOpts: RunOptions = {}): Promise<number> {
     this.signal = runOpts.signal ?? new AbortController().signal;
+    this.opts.processes?.enter(SHELL_PID);
     const args = this.opts.args ?? [];
     // positional parameters: just-bash takes them from a `set --` in the script's environment
     const prologue = args.length ? `set -- ${args.map(shellQuote).join(' ')}\n` : '';
@@ -144,6 +150,7 @@ export class Shell {
       status = 2;
     }
     await this.jobs.stopAll();
+    await this.opts.processes?.finish();
     for (const f of this.writeErrors.take()) this.opts.stderr(writeFailureText(f, '?', 'sh', f.path));
     for (const trap of this.exitTraps.splice(0)) {
       const r = await this.bash.exec(trap, { rawScript: true });
@@ -154,9 +161,13 @@ export class Shell {
     return status;
   }
 
-  // A background job (jobs.ts): its output joins the shell's when it ends.
-  private async runJob(script: string, cwd: string, signal: AbortSignal): Promise<number> {
-    const r = await this.bash.exec(script, { rawScript: true, cwd, signal });
+  // A background job (jobs.ts), as its own task when the kernel gave it one: its output joins the
+  // shell's when it ends, and it exits.
+  private async runJob(script: string, cwd: string, signal: AbortSignal, pid?: number): Promise<number> {
+    const exec = () => this.bash.exec(script, { rawScript: true, cwd, signal });
+    const procs = this.opts.processes;
+    const r = procs && pid !== undefined ? await procs.runAs(pid, exec) : await exec();
+    if (pid !== undefined) await procs?.exit(pid);
     this.opts.stdout(r.stdout);
     // a killed job goes quietly, as in a non-interactive bash
     this.opts.stderr(asSh(signal.aborted ? r.stderr.replace(/^.*execution aborted.*\n?/m, '') : r.stderr));
@@ -242,7 +253,7 @@ export class Shell {
   private grepCommand(): CustomCommand {
     return defineCommand('grep', async (argv, ctx) => {
       const run = ctx.origCommand!;
-      const args = joinPatterns(argv);
+      const args = basicPatternsJoined(argv);
       const h = args.findIndex((a) => /^-[A-Za-z]*H[A-Za-z]*$/.test(a));
       if (h < 0) return run(args);
       const rest = [...args];
@@ -276,20 +287,15 @@ export class Shell {
   }
 }
 
-// grep's arguments with every -e PATTERN / --regexp=PATTERN before a `--` (GNU grep permutes them) folded
-// into one -e, the patterns joined by newlines
-function joinPatterns(args: readonly string[]): string[] {
-  const patterns: string[] = [];
-  const rest: string[] = [];
-  let i = 0;
-  for (; i < args.length && args[i] !== '--'; i++) {
-    const a = args[i];
-    if (a === '-e' && i + 1 < args.length) patterns.push(args[++i]);
-    else if (a.startsWith('--regexp=')) patterns.push(a.slice('--regexp='.length));
-    else rest.push(a);
-  }
-  if (patterns.length < 2) return [...args];
-  return ['-e', patterns.join('\n'), ...rest, ...args.slice(i)];
+// Several `-e PATTERN` of a basic regular expression grep as one `\(P1\)\|\(P2\)` (GNU grep's
+// meaning): just-bash's grep joins them with a bare `\|` and loses the anchors next to it (`grep -v
+// -e '^#' -e schedule` printed the comment lines). Patterns with back-references keep their numbers.
+function basicPatternsJoined(args: string[]): string[] {
+  const other = args.some((a) => /^-[A-Za-z]*[EFP]/.test(a) || /^--(extended|fixed|perl)/.test(a));
+  const patterns = args.flatMap((a, i) => (a === '-e' && i + 1 < args.length ? [args[i + 1]] : []));
+  if (other || patterns.length < 2 || patterns.some((p) => /\\[1-9]/.test(p))) return args;
+  const rest = args.filter((_, i) => args[i] !== '-e' && args[i - 1] !== '-e');
+  return ['-e', patterns.map((p) => `\\(${p}\\)`).join('\\|'), ...rest];
 }
 
 // dd if=FILE of=FILE bs=N count=N: copies in blocks of bs bytes (a read(2) each, reading a seq_file
@@ -377,9 +383,29 @@ function fileErrorText(e: unknown): string {
   return (code && known[code]) || errnoText(e);
 }
 
+// The shell's commands as the kernel runs them: a program (anything but a builtin or one of the shell's
+// own hooks) is forked and exec'd as a child of the task that runs it, with its system calls in the
+// child's context; the shell's hooks first tell the processes which task the script is in.
+function asProcesses(ours: BashCommand[], procs: Processes): BashCommand[] {
+  const isProgram = (name: string) => !BASH_BUILTINS.has(name) && !name.startsWith('__');
+  const program = (name: string, run: (args: string[], ctx: Parameters<BashCommand['execute']>[1]) => Promise<ExecResult>): BashCommand =>
+    defineCommand(name, (args, ctx) => procs.spawn(procs.taskOf(ctx.env), name, () => run(args, ctx)));
+  const hook = (cmd: BashCommand): BashCommand =>
+    defineCommand(cmd.name, async (args, ctx) => {
+      const pid = procs.taskOf(ctx.env);
+      procs.enter(pid);
+      await procs.settle(pid);
+      return cmd.execute(args, ctx);
+    });
+  const wrapped = ours.map((c) => (isProgram(c.name) ? program(c.name, (args, ctx) => c.execute(args, ctx)) : hook(c)));
+  const have = new Set(ours.map((c) => c.name));
+  for (const name of getCommandNames()) if (isProgram(name) && !have.has(name)) wrapped.push(program(name, (args, ctx) => ctx.origCommand!(args)));
+  return wrapped;
+}
+
 // just-bash names itself bash in its messages; this shell is sh, as bash names itself when run as sh.
 // set -x shows the commands the transforms add: they are not the script's.
-const INTERNAL_TRACE = new RegExp(`^\\++ (${REDIRECT_STATUS}|${COND_RESCHED}|${FORK_COMMAND}) .*\n`, 'gm');
+const INTERNAL_TRACE = new RegExp(`^\\++ (${REDIRECT_STATUS}|${COND_RESCHED}|${FORK_COMMAND}|${FORK_DONE})( .*)?\n`, 'gm');
 const REDIRECT_TRACE = new RegExp(`^(\\++) ${REDIRECT} \\S+ \\S+ [01] \\d+ `, 'gm');
 
 function asSh(stderr: string): string {

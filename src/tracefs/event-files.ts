@@ -53,8 +53,8 @@ function enableFile(tr: TraceArray, calls: () => EventCall[]): TraceNode {
   });
 }
 
-// events/SYSTEM/EVENT/ (event_create_dir): format and id, and for events that can be enabled enable,
-// filter and trigger
+// events/SYSTEM/EVENT/ (event_create_dir, event_callback): format and id, and for events that can be
+// enabled enable, filter and trigger; ftrace/print has a trigger too (trace_marker's triggers)
 function eventDir(tr: TraceArray, call: EventCall): TraceDir {
   const m = new Map<string, TraceNode>([
     ['format', file({ mode: TRACE_MODE_READ, read: () => eventFormat(call.name, call.id, call.fields, call.def.printFmt) })],
@@ -67,6 +67,8 @@ function eventDir(tr: TraceArray, call: EventCall): TraceDir {
       write: async (t) => layer(tr).setEnabled(tr.buffer, [call], zeroOrOne(t)),
     }));
     m.set('filter', file({ mode: TRACE_MODE_WRITE, read: () => filterRead(layer(tr), tr.buffer, call), write: (t) => applyEventFilter(layer(tr), tr.buffer, call, t, errorLogOf(tr)) }));
+  }
+  if (!call.ignoreEnable || (call.system === 'ftrace' && call.name === 'print')) {
     m.set('trigger', file({ mode: TRACE_MODE_WRITE, read: () => triggerRead(layer(tr), tr.buffer, call), write: (t, o) => triggerWrite(layer(tr), tr.buffer, call, t, o.append ?? false, errorLogOf(tr)) }));
   }
   return staticDir(m);
@@ -210,6 +212,9 @@ export const TOP_LEVEL_EVENT_FILES: readonly TraceArrayFile[] = [
     read: () => tr.rm.events.userEvents.show(),
     write: (t, o) => tr.rm.events.userEvents.dynamicEventsWrite(t, o.append ?? false),
   })],
+  // user_events_status (user_seq_show); user_events_data needs its ioctls, so programs open it
+  // through the API (m.events.userEvents.open())
+  ['user_events_status', (tr) => file({ mode: TRACE_MODE_WRITE, read: () => tr.rm.events.userEvents.status() })],
   // no trace_printk() call sites in the emulated kernel: no formats
   ['printk_formats', () => file({ mode: TRACE_MODE_READ, read: () => '' })],
 ];

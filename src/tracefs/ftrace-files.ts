@@ -147,7 +147,7 @@ function hookModules(rm: RingMachine, ft: Ftrace): void {
 // ---------------------------------------------------------------------------------------------------
 // set_ftrace_filter / set_ftrace_notrace
 
-const PROBE_CMDS: readonly string[] = ['traceon', 'traceoff', 'stacktrace', 'dump', 'cpudump'];
+const PROBE_CMDS: readonly string[] = ['traceon', 'traceoff', 'stacktrace', 'dump', 'cpudump', 'snapshot'];
 
 class RegexFile extends WordFile {
   private readonly pending: PendingHash;
@@ -234,12 +234,22 @@ class RegexFile extends WordFile {
       const mine = ft.probes(this.tr.buffer).filter((p) => p.cmd === name && (p.count !== null || name === 'dump' || name === 'cpudump') === counted);
       const funcs = cmd.glob === null ? undefined : mine.filter((p) => matchGlob(cmd.glob!, p.name)).map((p) => p.ip);
       await ft.unregisterProbe(this.tr.buffer, name, { counted, funcs });
+      // ftrace_trace_snapshot_callback(): a successful removal disarms
+      if (name === 'snapshot') this.tr.rm.events.snapshots.disarm(this.tr.buffer);
       return;
     }
     const { recs, ips } = this.records();
     const hits = matchRecords(recs, cmd.glob);
     if (!hits.length) throw new RingtraceError('EINVAL', `'${cmd.word}': no function matches`);
-    await ft.registerProbe(this.tr.buffer, name, hits.map((i) => ips[i]), c.count === null || c.count === undefined ? undefined : c.count);
+    // ftrace_trace_snapshot_callback(): armed (the snapshot allocated) before the probe can fire
+    const snaps = name === 'snapshot' ? this.tr.rm.events.snapshots : undefined;
+    await snaps?.arm(this.tr.buffer);
+    try {
+      await ft.registerProbe(this.tr.buffer, name, hits.map((i) => ips[i]), c.count === null || c.count === undefined ? undefined : c.count);
+    } catch (err) {
+      snaps?.disarm(this.tr.buffer);
+      throw err;
+    }
   }
 }
 

@@ -9,6 +9,7 @@ import { PER_CPU_TRACE_FILES, TRACE_FILES } from './trace-files.ts';
 import { EVENT_FILES, TOP_LEVEL_EVENT_FILES } from './event-files.ts';
 import { CPUMASK_FILES } from './cpumask-file.ts';
 import { PID_FILES } from './pid-files.ts';
+import { OPTION_FILES } from './option-files.ts';
 import { PER_CPU_SNAPSHOT_FILES, SNAPSHOT_FILES } from './snapshot-files.ts';
 import { GRAPH_FILES, TOP_LEVEL_GRAPH_FILES } from './graph-files.ts';
 import { STACK_FILES } from './stack-files.ts';
@@ -29,7 +30,7 @@ export type PerCpuFile = readonly [name: string, make: (tr: TraceArray, cpu: num
 // event_trace_add_tracer), files only the top level has (ftrace_init_dyn_tracefs, the function
 // profiler, trace_stat), and files of every per_cpu/cpuN.
 export const TRACE_ARRAY_FILES: readonly TraceArrayFile[] = [
-  ...BUFFER_FILES, ...FTRACE_FILES, ...TRACE_FILES, ...GRAPH_FILES, ...EVENT_FILES, ...CPUMASK_FILES, ...SNAPSHOT_FILES, ...PID_FILES,
+  ...BUFFER_FILES, ...FTRACE_FILES, ...TRACE_FILES, ...GRAPH_FILES, ...EVENT_FILES, ...CPUMASK_FILES, ...SNAPSHOT_FILES, ...PID_FILES, ...OPTION_FILES,
 ];
 export const TOP_LEVEL_FILES: readonly TraceArrayFile[] = [...TOP_LEVEL_FTRACE_FILES, ...TOP_LEVEL_GRAPH_FILES, ...STACK_FILES, ...TOP_LEVEL_EVENT_FILES];
 export const PER_CPU_FILES: readonly PerCpuFile[] = [...PER_CPU_BUFFER_FILES, ...PER_CPU_TRACE_FILES, ...PER_CPU_SNAPSHOT_FILES];

@@ -3,16 +3,18 @@
 // filter files), and their print fmt is F_printk() stringified (trace_export.c).
 import { abi } from '../../layout.ts';
 import { ipSym } from '../../trace/output.ts';
-import { type EventDef, type EventField, layoutFields } from '../types.ts';
+import { type EventDef, type EventField, layoutFields, typeInfo } from '../types.ts';
 
-const { TRACE_FN, TRACE_STACK, TRACE_PRINT, TRACE_BPRINT, TRACE_BPUTS, TRACE_RAW_DATA, TRACE_GRAPH_ENT, TRACE_GRAPH_RET } = abi;
+const { TRACE_FN, TRACE_STACK, TRACE_USER_STACK, TRACE_PRINT, TRACE_BPRINT, TRACE_BPUTS, TRACE_RAW_DATA, TRACE_GRAPH_ENT, TRACE_GRAPH_RET } = abi;
 
 // A field of a packed entry (FTRACE_ENTRY_PACKED): at the offset given, no alignment
 const packed = (type: string, name: string, offset: number, size: number): EventField => ({
-  type, name, offset, size, signed: false, len: 0, dataLoc: false, string: false,
+  type, name, offset, size, signed: typeInfo(type)[1], len: 0, dataLoc: false, string: false,
 });
 
 const callers = Array.from({ length: 8 }, (_, i) => `(void *)REC->caller[${i}]`).join(', ');
+// kernel_stack's and user_stack's F_printk: eight "\t=> %ps\n" lines
+const STACK_PRINT_FMT = `"\\t=> %ps\\n\\t=> %ps\\n\\t=> %ps\\n" "\\t=> %ps\\n\\t=> %ps\\n\\t=> %ps\\n" "\\t=> %ps\\n\\t=> %ps\\n", ${callers}`;
 
 export const FTRACE_EVENTS: readonly EventDef[] = [
   {
@@ -29,10 +31,9 @@ export const FTRACE_EVENTS: readonly EventDef[] = [
     system: 'ftrace',
     name: 'funcgraph_entry',
     type: TRACE_GRAPH_ENT,
-    // FTRACE_ENTRY_PACKED(funcgraph_entry): the packed struct ftrace_graph_ent, then the dynamic args[]
-    // (empty: no funcgraph-args)
-    fields: [packed('unsigned long', 'func', 8, 8), packed('unsigned int', 'depth', 16, 4), packed('unsigned long[]', 'args', 20, 0)],
-    printFmt: '"--> %ps (%u)", (void *)REC->func, REC->depth',
+    // FTRACE_ENTRY_PACKED(funcgraph_entry): the packed struct ftrace_graph_ent
+    fields: [packed('unsigned long', 'func', 8, 8), packed('int', 'depth', 16, 4)],
+    printFmt: '"--> %ps (%d)", (void *)REC->func, REC->depth',
   },
   {
     system: 'ftrace',
@@ -43,12 +44,12 @@ export const FTRACE_EVENTS: readonly EventDef[] = [
     fields: [
       packed('unsigned long', 'func', 8, 8),
       packed('unsigned long', 'retval', 16, 8),
-      packed('unsigned int', 'depth', 24, 4),
+      packed('int', 'depth', 24, 4),
       packed('unsigned int', 'overrun', 28, 4),
       packed('unsigned long long', 'calltime', 32, 8),
       packed('unsigned long long', 'rettime', 40, 8),
     ],
-    printFmt: '"<-- %ps (%u) (start: %llx  end: %llx) over: %u retval: %lx", (void *)REC->func, REC->depth, REC->calltime, REC->rettime, REC->depth, REC->retval',
+    printFmt: '"<-- %ps (%d) (start: %llx  end: %llx) over: %d retval: %lx", (void *)REC->func, REC->depth, REC->calltime, REC->rettime, REC->depth, REC->retval',
   },
   {
     system: 'ftrace',
@@ -60,7 +61,18 @@ export const FTRACE_EVENTS: readonly EventDef[] = [
       { type: 'int', name: 'size' },
       { type: 'unsigned long', name: 'caller', len: 8 },
     ]),
-    printFmt: `"\\t=> %ps\\n\\t=> %ps\\n\\t=> %ps\\n" "\\t=> %ps\\n\\t=> %ps\\n\\t=> %ps\\n" "\\t=> %ps\\n\\t=> %ps\\n", ${callers}`,
+    printFmt: STACK_PRINT_FMT,
+  },
+  {
+    system: 'ftrace',
+    name: 'user_stack',
+    type: TRACE_USER_STACK,
+    // no tracer here records user stacks (no userstacktrace option): the format only
+    fields: layoutFields([
+      { type: 'unsigned int', name: 'tgid' },
+      { type: 'unsigned long', name: 'caller', len: 8 },
+    ]),
+    printFmt: STACK_PRINT_FMT,
   },
   {
     system: 'ftrace',
