@@ -155,6 +155,10 @@ export const CPB_LOST_EVENTS = 296; // u64
 export const CPB_READ_STAMP = 304; // u64
 export const CPB_PAGES_READ = 312; // u64
 export const CPB_PAGES = 320; // cpu_buffer->pages: any page of the ring; moved by the reader's swap, so kept off the writer's lines
+// A buffer_page outside the ring whose data page is the readers' spare (ring_buffer_alloc_read_page's):
+// one per CPU buffer rather than one per reader, since a reader on a user's thread cannot allocate, so
+// it is used only under reader_lock. Its BP_PAGE word is the slot ring_buffer_read_page() swaps into.
+export const CPB_SPARE_PAGE = 324;
 export const CPB_SIZE = 384;
 
 // ---- struct buffer_page ----

@@ -6,7 +6,7 @@ export {
   rbInitPage, rbInitCpuBuffer, rbResetCpu, rbRemovePages, rbInsertPages, rbLockReserve, rbUnlockCommit,
   rbDiscardCommit, rbWrite, rbEventData, rbCalculateEventLength, rbRequestPublish, rbPublishAll, rbConsume,
   rbPeek, rbEmptyCpu, rbOldestEventTs, rbReadPage, rbIterStart, rbIterNext, rbEntriesCpu, rbBytesCpu,
-  rbWriterFlush, rbReaderWait, rbTrapRecover,
+  rbWriterFlush, rbReaderWait, rbTrapRecover, rbReaderLock, rbReaderUnlock,
 } from "./ring_buffer";
 export { runProgram, benchChunk, cpuTrap } from "./workload";
 export { writerAttach, writerWrite, writerReserve, writerCommit, writerBatch, writerEmit } from "./writer";

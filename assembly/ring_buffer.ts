@@ -290,8 +290,15 @@ export function rbInitCpuBuffer(cb: usize, tb: usize, cpu: i32, first: usize, re
   rbHeadPageActivate(cb);
 }
 
-// rb_reset_cpu()
+// reset_disabled_cpu_buffer(): rb_reset_cpu() under reader_lock
 export function rbResetCpu(cb: usize): void {
+  readerLock(cb);
+  rbResetCpuLocked(cb);
+  readerUnlock(cb);
+}
+
+// rb_reset_cpu()
+function rbResetCpuLocked(cb: usize): void {
   rbHeadPageDeactivate(cb);
   const first = load<u32>(cb, CPB_PAGES);
   store<u32>(cb, first, CPB_HEAD_PAGE);
@@ -331,8 +338,16 @@ export function rbResetCpu(cb: usize): void {
 }
 
 // rb_remove_pages(): unlink nrPages pages after the tail (the oldest data), counting what they held as
-// overrun; their addresses go to `out` for the host to free. Returns the number removed.
+// overrun; their addresses go to `out` for the host to free. Returns the number removed. Like the
+// kernel's, it holds reader_lock: readers on other threads never see the ring half changed.
 export function rbRemovePages(cb: usize, nrPages: u32, out: usize): u32 {
+  readerLock(cb);
+  const n = rbRemovePagesLocked(cb, nrPages, out);
+  readerUnlock(cb);
+  return n;
+}
+
+function rbRemovePagesLocked(cb: usize, nrPages: u32, out: usize): u32 {
   let tailPage = load<u32>(cb, CPB_TAIL_PAGE);
   if (tailPage == load<u32>(cb, CPB_READER_PAGE)) tailPage = rbNextPage(tailPage);
   let toRemove: u32 = tailPage;
@@ -375,8 +390,16 @@ export function rbRemovePages(cb: usize, nrPages: u32, out: usize): u32 {
   return n;
 }
 
-// rb_insert_pages(): splice a chain of new pages (first..last, linked by the host) in before the head
+// rb_insert_pages(): splice a chain of new pages (first..last, linked by the host) in before the head,
+// under reader_lock
 export function rbInsertPages(cb: usize, first: usize, last: usize, nrPages: u32): bool {
+  readerLock(cb);
+  const done = rbInsertPagesLocked(cb, first, last, nrPages);
+  readerUnlock(cb);
+  return done;
+}
+
+function rbInsertPagesLocked(cb: usize, first: usize, last: usize, nrPages: u32): bool {
   const head = rbSetHeadPage(cb);
   if (!head) return false;
   const prev = load<u32>(head, BP_PREV);
@@ -1073,10 +1096,16 @@ export function rbWrite(tb: usize, length: u32, src: usize): i32 {
 // readers (any thread; serialised per CPU buffer by reader_lock)
 
 // raw_spin_lock(&cpu_buffer->reader_lock): a futex-style lock in shared memory
-// The reader lock this instance holds, given back if its work traps (rbTrapRecover).
+// The reader lock this instance holds, given back if its work traps (rbTrapRecover). A JavaScript
+// reader holds it across a read and the copy of its result (rbReaderLock), so it nests.
 let heldReaderLock: usize = 0;
+let readerLockDepth: i32 = 0;
 
 function readerLock(cb: usize): void {
+  if (heldReaderLock == cb) {
+    readerLockDepth++;
+    return;
+  }
   const p = cb + CPB_READER_LOCK;
   let c = atomic.cmpxchg<i32>(p, 0, 1);
   if (c != 0) {
@@ -1087,15 +1116,35 @@ function readerLock(cb: usize): void {
     }
   }
   heldReaderLock = cb;
+  readerLockDepth = 1;
 }
 
 function readerUnlock(cb: usize): void {
+  if (--readerLockDepth > 0) return;
   heldReaderLock = 0;
   const p = cb + CPB_READER_LOCK;
   if (atomic.sub<i32>(p, 1) != 1) {
     atomic.store<i32>(p, 0);
     atomic.notify(p, 1);
   }
+}
+
+// The reader lock of `cb` for a JavaScript reader: held from before a read (rbConsume, rbReadPage ...
+// into the CPU buffer's spare page, which nest inside it) until its result is copied out.
+export function rbReaderLock(cb: usize): void {
+  readerLock(cb);
+}
+
+// The CPU buffer a read works on: the one whose reader_lock this instance holds already (a JavaScript
+// reader took buffers[cpu] once and locked it, as the kernel's readers take cpu_buffer once: a snapshot
+// swap meanwhile does not move its read), else buffers[cpu].
+function readerCpuBuffer(tb: usize, cpu: i32): usize {
+  return heldReaderLock != 0 ? heldReaderLock : rbPerCpu(tb, cpu);
+}
+
+// A no-op unless this instance holds it (a trap in the read gave it back already: rbTrapRecover)
+export function rbReaderUnlock(cb: usize): void {
+  if (heldReaderLock == cb) readerUnlock(cb);
 }
 
 // Ask the CPU that owns `cb` to publish what it has committed. Never waits: a reader reads what is
@@ -1114,7 +1163,10 @@ export function rbRequestPublish(cb: usize): void {
 // After a trap in this instance's work: give back the reader lock it held and leave the write session
 // without publishing (the writer's cache may be half updated; what was published stays readable).
 export function rbTrapRecover(): void {
-  if (heldReaderLock != 0) readerUnlock(heldReaderLock);
+  if (heldReaderLock != 0) {
+    readerLockDepth = 1;
+    readerUnlock(heldReaderLock);
+  }
   wcCb = 0;
   wcTb = 0;
   lastDirty = 0;
@@ -1295,7 +1347,7 @@ function copyOut(ev: usize, ts: u64, lost: u64, out: usize, cap: u32): void {
 
 // ring_buffer_consume(): 1 and the event in `out`, or 0 when the buffer is empty
 export function rbConsume(tb: usize, cpu: i32, out: usize, cap: u32): i32 {
-  const cb = rbPerCpu(tb, cpu);
+  const cb = readerCpuBuffer(tb, cpu);
   if (cb == 0) return 0;
   while (true) {
     readerLock(cb);
@@ -1314,7 +1366,7 @@ export function rbConsume(tb: usize, cpu: i32, out: usize, cap: u32): i32 {
 
 // ring_buffer_peek(): like consume, without consuming
 export function rbPeek(tb: usize, cpu: i32, out: usize, cap: u32): i32 {
-  const cb = rbPerCpu(tb, cpu);
+  const cb = readerCpuBuffer(tb, cpu);
   if (cb == 0) return 0;
   while (true) {
     readerLock(cb);
@@ -1367,7 +1419,7 @@ export function rbOldestEventTs(tb: usize, cpu: i32): u64 {
 // reader page may be swapped in for it) with events from `cpu`. Returns the offset of the first
 // unread byte in the page handed back, or -1 when there was nothing to read.
 export function rbReadPage(tb: usize, cpu: i32, slot: usize, len: u32, full: bool): i32 {
-  const cb = rbPerCpu(tb, cpu);
+  const cb = readerCpuBuffer(tb, cpu);
   if (cb == 0) return -1;
   const bsize = load<u32>(tb, TB_SUBBUF_SIZE);
   let bpage = load<u32>(slot);

@@ -5,6 +5,8 @@ export type { Fix } from './fixes.ts';
 export type { MachineOptions, WorkloadResult } from './api.ts';
 export { attachWriter } from './writer.ts';
 export type { MachineHandle, AttachOptions } from './writer.ts';
+export { openReader, Reader } from './reader.ts';
+export type { ReaderOptions } from './reader.ts';
 export { TraceBuffer, CLOCKS } from './ring/trace-buffer.ts';
 export type { TraceEvent, RingBufferStats, ClockName } from './ring/trace-buffer.ts';
 export { Tracefs, TRACEFS_MOUNTS } from './tracefs/index.ts';

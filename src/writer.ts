@@ -253,26 +253,45 @@ export class Writer {
   }
 }
 
-function cpuDesc(mem: Mem, cpu: number): number {
+export function cpuDesc(mem: Mem, cpu: number): number {
   return mem.load32(LAYOUT_BASE + H_CPU_TABLE) + cpu * CPU_DESC_SIZE;
 }
 
-// The handle's side: its own instance of the module over the shared memory, as the given CPU.
-function openTarget(handle: MachineHandle, opts: AttachOptions): Target {
+// The handle's side, on the thread that was posted it: the machine's memory, an instance of the module
+// of its own over it, and the trace_buffer (the top-level one, or instances/NAME).
+export interface OpenedHandle {
+  mem: Mem;
+  exports: RingExports;
+  tb: number;
+}
+
+export function openHandle(handle: MachineHandle, instance: string | undefined): OpenedHandle {
   if (!handle || !(handle.memory instanceof WebAssembly.Memory) || !(handle.module instanceof WebAssembly.Module)) {
     throw new RingtraceError('EINVAL', 'not a machine handle (make one with machine.handle())');
   }
   const mem = new Mem(handle.memory);
   if (mem.load32(LAYOUT_BASE + H_MAGIC) !== MACHINE_MAGIC) throw new RingtraceError('EINVAL', 'not a machine handle (no machine in this memory)');
-  const cpu = opts?.cpu;
-  const nr = mem.load32(LAYOUT_BASE + H_NR_CPU_IDS);
-  if (!Number.isInteger(cpu) || cpu < 0 || cpu >= nr) throw new RingtraceError('EINVAL', `CPU ${cpu} does not exist (possible CPUs: 0-${nr - 1})`);
   let tb = handle.buffer;
-  if (opts.instance !== undefined) {
-    tb = handle.instances[opts.instance];
-    if (tb === undefined) throw new RingtraceError('ENOENT', `instance "${opts.instance}" is not in this handle`);
+  if (instance !== undefined) {
+    tb = handle.instances[instance];
+    if (tb === undefined) throw new RingtraceError('ENOENT', `instance "${instance}" is not in this handle`);
   }
   const exports = instantiateRingtrace(handle.module, handle.memory, mem.f64[(LAYOUT_BASE + H_EPOCH_MS) >> 3]);
+  return { mem, exports, tb };
+}
+
+// EINVAL unless `cpu` is a possible CPU of the machine in `mem`
+export function checkCpuId(mem: Mem, cpu: unknown): number {
+  const nr = mem.load32(LAYOUT_BASE + H_NR_CPU_IDS);
+  if (typeof cpu !== 'number' || !Number.isInteger(cpu) || cpu < 0 || cpu >= nr) {
+    throw new RingtraceError('EINVAL', `CPU ${cpu} does not exist (possible CPUs: 0-${nr - 1})`);
+  }
+  return cpu;
+}
+
+function openTarget(handle: MachineHandle, opts: AttachOptions): Target {
+  const { mem, exports, tb } = openHandle(handle, opts?.instance);
+  const cpu = checkCpuId(mem, opts?.cpu);
   const t = { mem, exports, cpu, desc: cpuDesc(mem, cpu), tb, token: newWriterToken(mem) };
   checkTarget(t);
   return t;
@@ -280,14 +299,23 @@ function openTarget(handle: MachineHandle, opts: AttachOptions): Target {
 
 function checkTarget(t: Target): void {
   const { mem, cpu, tb } = t;
-  if (!liveBuffer(mem, tb)) throw new RingtraceError('ENOENT', 'that trace buffer no longer exists');
+  checkBufferCpu(mem, tb, cpu);
   if ((mem.loadU32(LAYOUT_BASE + H_ONLINE_MASK + ((cpu >> 5) << 2)) & (1 << (cpu & 31))) === 0) {
     throw new RingtraceError('ENODEV', `CPU ${cpu} is offline`);
   }
+  if (mem.load32(t.desc + CPU_WRITER_SCRATCH) === 0) throw new RingtraceError('EINVAL', 'the machine made no writer area for this handle');
+}
+
+// ENOENT when the trace_buffer is gone, ENODEV when it has no buffer for `cpu` (never online)
+export function checkBufferCpu(mem: Mem, tb: number, cpu: number): void {
+  checkLiveBuffer(mem, tb);
   if ((mem.loadU32(tb + TB_CPUMASK + ((cpu >> 5) << 2)) & (1 << (cpu & 31))) === 0 || mem.load32(tb + TB_BUFFERS + cpu * 4) === 0) {
     throw new RingtraceError('ENODEV', `the buffer has no per-CPU buffer for CPU ${cpu}`);
   }
-  if (mem.load32(t.desc + CPU_WRITER_SCRATCH) === 0) throw new RingtraceError('EINVAL', 'the machine made no writer area for this handle');
+}
+
+export function checkLiveBuffer(mem: Mem, tb: number): void {
+  if (!liveBuffer(mem, tb)) throw new RingtraceError('ENOENT', 'that trace buffer no longer exists');
 }
 
 // the list of live trace_buffers (H_TB_LIST) names it

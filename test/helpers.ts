@@ -1,5 +1,6 @@
 // What many host tests share: a machine closed whatever happens, and a check of a RingtraceError's code.
 import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
 import { createMachine, RingtraceError, type MachineOptions, type RingMachine } from '../src/index.ts';
 import { runCli, type Io } from '../src/cli/cli.ts';
 import { commands } from '../src/cli/commands.ts';
@@ -61,4 +62,21 @@ export async function runCliCaptured(argv: string[], stdin = '') {
   const io = captureIo(stdin);
   const code = await runCli(argv, commands, io);
   return { code, stdout: io.stdout, stderr: io.stderr };
+}
+
+// A user's own worker thread (test/fixtures/user-thread.ts) driven one command at a time.
+export class UserWorker {
+  private readonly worker = new Worker(new URL('./fixtures/user-thread-boot.mjs', import.meta.url));
+
+  call(cmd: unknown): Promise<{ ok?: unknown; error?: string }> {
+    return new Promise((resolve, reject) => {
+      this.worker.once('message', resolve);
+      this.worker.once('error', reject);
+      this.worker.postMessage(cmd);
+    });
+  }
+
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
 }

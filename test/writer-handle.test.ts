@@ -3,27 +3,10 @@
 // and what write() accepts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Worker } from 'node:worker_threads';
 import { createMachine, attachWriter, Workload, RingtraceError, type RingMachine } from '../src/index.ts';
+import { UserWorker } from './helpers.ts';
 
 const errCode = (code: string) => (err: unknown) => err instanceof RingtraceError && err.code === code;
-
-// A user's worker (test/fixtures/user-writer.ts) driven one command at a time.
-class UserWorker {
-  private readonly worker = new Worker(new URL('./fixtures/user-writer-boot.mjs', import.meta.url));
-
-  call(cmd: unknown): Promise<{ ok?: unknown; error?: string }> {
-    return new Promise((resolve, reject) => {
-      this.worker.once('message', resolve);
-      this.worker.once('error', reject);
-      this.worker.postMessage(cmd);
-    });
-  }
-
-  terminate(): Promise<number> {
-    return this.worker.terminate();
-  }
-}
 
 function seqOf(data: Uint8Array): number {
   return new DataView(data.buffer, data.byteOffset).getUint32(0, true);

@@ -201,18 +201,6 @@ interface LoadedModule {
 
 export interface FtraceOptions extends KernelTextOptions {}
 
-// The ftrace exports of the module (assembly/ftrace.ts)
-export interface FtraceExports {
-  ftraceHashBuild(hash: number, bits: number, flags: number, ips: number, count: number, data: number): void;
-  ftraceHashLookup(hash: number, ipLo: number, ipHi: number): number;
-  ftraceClearModFromHash(hash: number, recs: number, nr: number): number;
-  ftraceLookupRec(ipLo: number, ipHi: number): number;
-  ftraceHashRecUpdate(ops: number, filterHash: number, inc: number): number;
-  ftraceReplaceCode(enable: number): number;
-  ftraceModuleEnable(recs: number, nr: number, referenced: number): number;
-  ftraceCheckCounts(): number;
-}
-
 const coreCache = new Map<string, KernelSymbol[]>();
 
 function coreText(opts: FtraceOptions): KernelSymbol[] {
@@ -230,7 +218,7 @@ let nextToken = (Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0;
 
 export class Ftrace {
   readonly machine: Machine;
-  private readonly ex: RingExports & FtraceExports;
+  private readonly ex: RingExports;
   readonly area: number;
   private readonly token: number;
   readonly core: KernelSymbol[];
@@ -270,7 +258,7 @@ export class Ftrace {
 
   private constructor(readonly rm: RingMachine, opts: FtraceOptions) {
     this.machine = rm.machine;
-    this.ex = rm.machine.exports as RingExports & FtraceExports;
+    this.ex = rm.machine.exports;
     const m = this.machine;
     const mem = m.mem;
     this.core = coreText(opts);

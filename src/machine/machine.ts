@@ -2,7 +2,7 @@
 // (on_each_cpu), grace periods (synchronize_rcu) and the machine log.
 import { Mem, fixedLayout, abi } from '../layout.ts';
 import { Arena } from './alloc.ts';
-import { compileRingtrace, instantiateRingtrace, type RingExports } from './wasm.ts';
+import { compileRingtrace, instantiateRingtrace, guardTraps, type RingExports } from './wasm.ts';
 import { spawnCpuThread, type Thread } from './platform.ts';
 import { RingtraceError } from '../errors.ts';
 import { formatLogRecord } from './log.ts';
@@ -40,31 +40,6 @@ interface CpuSlot {
   goingDown?: boolean; // cpuDown() is waiting for its work to stop: it takes no more
   work?: Promise<unknown>; // that work item
   jsWaiters: Map<number, { resolve(v: unknown): void; reject(e: Error): void }>;
-}
-
-// The host's reader and control calls into its own instance. A trap in one (a ring whose memory is
-// corrupted) gives back the reader lock it held and becomes an EFAULT, instead of leaving the lock held
-// for the next reader to wait on forever.
-const GUARDED = [
-  'rbConsume', 'rbPeek', 'rbEmptyCpu', 'rbOldestEventTs', 'rbReadPage', 'rbIterStart', 'rbIterNext', 'rbEntriesCpu',
-  'rbBytesCpu', 'rbRemovePages', 'rbInsertPages', 'rbResetCpu', 'rbInitCpuBuffer',
-] as const;
-
-function guardTraps(exports: RingExports): RingExports {
-  const guarded: Record<string, unknown> = { ...exports };
-  for (const name of GUARDED) {
-    const fn = exports[name] as (...args: number[]) => unknown;
-    guarded[name] = (...args: number[]) => {
-      try {
-        return fn(...args);
-      } catch (err) {
-        if (!(err instanceof WebAssembly.RuntimeError)) throw err;
-        exports.rbTrapRecover();
-        throw new RingtraceError('EFAULT', `${name}(): ${err.message}: the ring buffer's memory is corrupted`);
-      }
-    };
-  }
-  return guarded as unknown as RingExports;
 }
 
 export class Machine {

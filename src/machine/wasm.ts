@@ -4,48 +4,10 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { RingtraceError } from '../errors.ts';
 
-export interface RingExports {
-  _start(): void;
-  cpuInit(cpu: number): void;
-  cpuIdle(): number;
-  cpuWorkDone(): void;
-  cpuServiceIpi(): void;
-  setContextLevel(level: number): void;
-  rbInitPage(page: number): void;
-  rbInitCpuBuffer(cb: number, tb: number, cpu: number, first: number, readerPage: number): void;
-  rbResetCpu(cb: number): void;
-  rbRemovePages(cb: number, nrPages: number, out: number): number;
-  rbInsertPages(cb: number, first: number, last: number, nrPages: number): number;
-  rbLockReserve(tb: number, length: number): number;
-  rbUnlockCommit(tb: number): void;
-  rbDiscardCommit(tb: number, ev: number): void;
-  rbWrite(tb: number, length: number, src: number): number;
-  rbEventData(ev: number): number;
-  rbCalculateEventLength(length: number): number;
-  rbRequestPublish(cb: number): void;
-  rbReaderWait(wait: number): void;
-  rbTrapRecover(): void;
-  rbPublishAll(): void;
-  rbConsume(tb: number, cpu: number, out: number, cap: number): number;
-  rbPeek(tb: number, cpu: number, out: number, cap: number): number;
-  rbEmptyCpu(tb: number, cpu: number): number;
-  rbOldestEventTs(tb: number, cpu: number): bigint;
-  rbReadPage(tb: number, cpu: number, slot: number, len: number, full: number): number;
-  rbIterStart(tb: number, cpu: number, it: number): number;
-  rbIterNext(it: number, out: number, cap: number): number;
-  rbEntriesCpu(tb: number, cpu: number): bigint;
-  rbBytesCpu(tb: number, cpu: number): bigint;
-  runProgram(prog: number): number;
-  cpuTrap(): void;
-  writerAttach(token: number): void;
-  writerWrite(tb: number, length: number, src: number, fresh: number): number;
-  writerReserve(tb: number, length: number, fresh: number): number;
-  writerCommit(tb: number): void;
-  writerBatch(tb: number, src: number, count: number, fresh: number): number;
-  benchChunk(tb: number, size: number, n: number): number;
-  writerEmit(call: number, src: number, len: number, fresh: number): number;
-  calibrationLoop(scratch: number, n: number): number;
-}
+import type { RingExports } from './wasm-exports.ts';
+
+// The module's exports, generated from the AssemblyScript sources at build time (assembly/wasm-exports.mjs).
+export type { RingExports };
 
 const wasmUrl = new URL('../../build/ringtrace.wasm', import.meta.url);
 let compiled: Promise<WebAssembly.Module> | undefined;
@@ -85,4 +47,29 @@ export function instantiateRingtrace(module: WebAssembly.Module, memory: WebAsse
   const exports = instance.exports as unknown as RingExports;
   exports._start();
   return exports;
+}
+
+// The reader and control calls of the host's instance, and of a reader's on a user's thread. A trap in
+// one (a ring whose memory is corrupted) gives back the reader lock it held and becomes an EFAULT,
+// instead of leaving the lock held for the next reader to wait on forever.
+const GUARDED = [
+  'rbConsume', 'rbPeek', 'rbEmptyCpu', 'rbOldestEventTs', 'rbReadPage', 'rbIterStart', 'rbIterNext', 'rbEntriesCpu',
+  'rbBytesCpu', 'rbRemovePages', 'rbInsertPages', 'rbResetCpu', 'rbInitCpuBuffer',
+] as const;
+
+export function guardTraps(exports: RingExports): RingExports {
+  const guarded: Record<string, unknown> = { ...exports };
+  for (const name of GUARDED) {
+    const fn = exports[name] as (...args: number[]) => unknown;
+    guarded[name] = (...args: number[]) => {
+      try {
+        return fn(...args);
+      } catch (err) {
+        if (!(err instanceof WebAssembly.RuntimeError)) throw err;
+        exports.rbTrapRecover();
+        throw new RingtraceError('EFAULT', `${name}(): ${err.message}: the ring buffer's memory is corrupted`);
+      }
+    };
+  }
+  return guarded as unknown as RingExports;
 }

@@ -4,6 +4,9 @@ import { abi } from '../layout.ts';
 import type { Machine } from '../machine/machine.ts';
 import type { BlockRequest } from '../machine/alloc.ts';
 import { RingtraceError } from '../errors.ts';
+import { readRecord, readPageLocked, type TraceEvent } from './cpu-reader.ts';
+
+export type { TraceEvent } from './cpu-reader.ts';
 
 const {
   TB_FLAGS, TB_RECORD_DISABLED, TB_SUBBUF_ORDER, TB_SUBBUF_SIZE, TB_CLOCK, TB_TIME_STAMP_ABS, TB_ID,
@@ -11,8 +14,8 @@ const {
   CPB_RECORD_DISABLED, CPB_ENTRIES, CPB_OVERRUN, CPB_COMMIT_OVERRUN, CPB_DROPPED_EVENTS, CPB_READ,
   CPB_ENTRIES_BYTES, CPB_READ_BYTES, CPB_PAGES_TOUCHED, CPB_PAGES_LOST, CPB_PAGES_READ, CPB_RECURSION,
   CPB_NR_LOOPS_WARN, CPB_BUFFER, BP_SIZE, BP_NEXT, BP_PREV, BP_PAGE, BP_ID, BUF_PAGE_HDR_SIZE, SYS_PAGE_SIZE,
-  SUBBUF_ORDER_MAX, RD_TS, RD_LOST, RD_LENGTH, RD_DATA, IT_SIZE, CLOCK_LOCAL, CLOCK_GLOBAL, CLOCK_COUNTER,
-  CLOCK_VIRTUAL, BDP_COMMIT, TB_VIEWS,
+  SUBBUF_ORDER_MAX, RD_DATA, IT_SIZE, CLOCK_LOCAL, CLOCK_GLOBAL, CLOCK_COUNTER,
+  CLOCK_VIRTUAL, BDP_COMMIT, TB_VIEWS, CPB_SPARE_PAGE,
 } = abi;
 
 export type ClockName = 'local' | 'global' | 'counter' | 'uptime' | 'perf' | 'mono' | 'mono_raw' | 'boot' | 'tai' | 'x86-tsc' | 'virtual';
@@ -35,13 +38,6 @@ export function clockByName(name: string): (typeof CLOCKS)[number] {
   const clock = CLOCKS.find((c) => c.name === name);
   if (!clock) throw new RingtraceError('EINVAL', `unknown trace clock "${name}" (known: ${CLOCKS.map((c) => c.name).join(', ')})`);
   return clock;
-}
-
-export interface TraceEvent {
-  cpu: number;
-  ts: number; // in the buffer's clock units (ns, or counts for `counter`)
-  lost: number; // events lost before this one (consuming reads), or 1 if the iterator was overrun
-  data: Uint8Array; // the payload, as ring_buffer_event_length() reports it (rounded up to 4 bytes)
 }
 
 // per_cpu/cpuN/stats, as tracing_stats_read() fills it
@@ -71,11 +67,13 @@ export interface TraceBufferOptions {
 interface CpuPages {
   cb: number;
   pages: Set<number>; // buffer_pages in the ring, plus the reader page
-  readSlot?: number; // ring_buffer_alloc_read_page(): the slot holding the spare data page
   resizeDisabled: number;
 }
 
 let nextBufferId = 1;
+
+// pages of a CPU buffer besides its ring: the reader page and the readers' spare page (CPB_SPARE_PAGE)
+const EXTRA_PAGES = 2;
 
 export function subbufOrder(bytes: number): number {
   const order = Math.log2(bytes / SYS_PAGE_SIZE);
@@ -209,7 +207,7 @@ export class TraceBuffer {
   // ENOMEM now, before anything is allocated, unless `cpus` more per-CPU buffers fit (an instance
   // prepares every online CPU: all or nothing).
   reserveCpuBuffers(cpus: number): void {
-    const nr = this.newCpuPages() + 1;
+    const nr = this.newCpuPages() + EXTRA_PAGES;
     this.machine.arena.reserve(
       [{ size: CPB_SIZE, count: cpus }, ...TraceBuffer.pageBlocks(nr * cpus, this.pageSize)],
       `${cpus} per-CPU buffer(s) of ${nr} pages for "${this.name}"`,
@@ -223,18 +221,20 @@ export class TraceBuffer {
     const nr = this.newCpuPages();
     this.reserveCpuBuffers(1);
     const cb = this.machine.arena.alloc(CPB_SIZE);
-    this.cpus.set(cpu, { cb, pages: this.initCpuBuffer(cb, cpu, this.allocChain(nr + 1)), resizeDisabled: 0 });
+    this.cpus.set(cpu, { cb, pages: this.initCpuBuffer(cb, cpu, this.allocChain(nr + EXTRA_PAGES)), resizeDisabled: 0 });
     return cb;
   }
 
-  // rb_allocate_pages() + rb_init_cpu_buffer() over a chain of nr + 1 pages: the first nr closed into
-  // the ring, the last one the reader page. Returns every page of the CPU's buffer.
+  // rb_allocate_pages() + rb_init_cpu_buffer() over a chain of nr + EXTRA_PAGES pages: the first nr
+  // closed into the ring, then the reader page and the readers' spare page. Returns every page of the
+  // CPU's buffer.
   private initCpuBuffer(cb: number, cpu: number, pages: number[]): Set<number> {
     const mem = this.machine.mem;
-    const nr = pages.length - 1;
+    const nr = pages.length - EXTRA_PAGES;
     mem.store32(pages[0] + BP_PREV, pages[nr - 1]);
     mem.store32(pages[nr - 1] + BP_NEXT, pages[0]);
     mem.store32(cb + CPB_NR_PAGES, nr);
+    mem.store32(cb + CPB_SPARE_PAGE, pages[nr + 1]);
     this.machine.exports.rbInitCpuBuffer(cb, this.addr, cpu, pages[0], pages[nr]);
     return new Set(pages);
   }
@@ -507,7 +507,7 @@ export class TraceBuffer {
       const dataSize = bytes - BUF_PAGE_HDR_SIZE;
       const plan = new Map(cpus.map((c) => [c, this.nrPagesFor(this.sizeOf(c), dataSize)]));
       let pagesNeeded = 0;
-      for (const nr of plan.values()) pagesNeeded += nr + 1;
+      for (const nr of plan.values()) pagesNeeded += nr + EXTRA_PAGES;
       const arena = this.machine.arena;
       arena.reserve(
         [...TraceBuffer.pageBlocks(pagesNeeded, bytes), { size: RD_DATA + dataSize, count: 1 }],
@@ -520,7 +520,7 @@ export class TraceBuffer {
         if (scratch) arena.release(scratch, RD_DATA + dataSize);
       };
       try {
-        for (const [c, nr] of plan) chains.set(c, this.allocChain(nr + 1, bytes));
+        for (const [c, nr] of plan) chains.set(c, this.allocChain(nr + EXTRA_PAGES, bytes));
         scratch = arena.alloc(RD_DATA + dataSize);
       } catch (err) {
         giveBack();
@@ -541,24 +541,29 @@ export class TraceBuffer {
     });
   }
 
+  // Each CPU buffer changes under its reader_lock, and the buffer's sizes only after all of them: a
+  // reader on another thread reads either the old pages at the old size, or a new empty buffer.
   private swapPages(cpus: number[], chains: Map<number, number[]>, bytes: number, order: number, scratch: number): void {
     const mem = this.machine.mem;
-    for (const info of this.cpus.values()) {
-      for (const bp of info.pages) this.freeBufferPage(bp);
-      if (info.readSlot) this.releaseReadSlot(info);
-    }
+    const x = this.machine.exports;
+    for (const info of this.cpus.values()) for (const bp of info.pages) this.freeBufferPage(bp);
     this.machine.arena.release(this.scratch, this.scratchSize);
+    for (const cpu of cpus) {
+      const info = this.cpus.get(cpu)!;
+      x.rbReaderLock(info.cb);
+      try {
+        info.pages = this.initCpuBuffer(info.cb, cpu, chains.get(cpu)!);
+        x.rbResetCpu(info.cb);
+      } finally {
+        x.rbReaderUnlock(info.cb);
+      }
+    }
     this.pageSize = bytes;
     mem.store32(this.addr + TB_SUBBUF_ORDER, order);
     mem.store32(this.addr + TB_SUBBUF_SIZE, this.dataSize);
     mem.store32(this.addr + TB_MAX_DATA_SIZE, this.maxDataSize);
     this.scratch = scratch;
     this.scratchSize = RD_DATA + this.dataSize;
-    for (const cpu of cpus) {
-      const info = this.cpus.get(cpu)!;
-      info.pages = this.initCpuBuffer(info.cb, cpu, chains.get(cpu)!);
-      this.machine.exports.rbResetCpu(info.cb);
-    }
   }
 
   // ---- counters
@@ -628,15 +633,7 @@ export class TraceBuffer {
   // ---- readers
 
   private readRecord(cpu: number): TraceEvent {
-    const mem = this.machine.mem;
-    const s = this.scratch;
-    const length = Math.min(mem.load32(s + RD_LENGTH), this.dataSize);
-    return {
-      cpu,
-      ts: mem.load64(s + RD_TS),
-      lost: mem.load64(s + RD_LOST),
-      data: mem.u8.slice(s + RD_DATA, s + RD_DATA + length),
-    };
+    return readRecord(this.machine.mem, this.scratch, this.dataSize, cpu);
   }
 
   // ring_buffer_consume()
@@ -757,33 +754,12 @@ export class TraceBuffer {
     }
   }
 
-  private releaseReadSlot(info: CpuPages): void {
-    const mem = this.machine.mem;
-    this.machine.arena.release(mem.load32(info.readSlot!), this.pageSize);
-    this.machine.arena.release(info.readSlot!, 64);
-    info.readSlot = undefined;
-  }
-
-  // ring_buffer_read_page() into a spare page (ring_buffer_alloc_read_page()); returns a copy of the
-  // whole sub-buffer in the kernel's format (what trace_pipe_raw reads), or null when there is nothing.
+  // ring_buffer_read_page(), through the CPU buffer's spare page (see cpu-reader.ts); returns a copy of
+  // the whole sub-buffer in the kernel's format (what trace_pipe_raw reads), or null when there is nothing.
   readPage(cpu: number, full = false): Uint8Array | null {
     this.checkCpu(cpu);
-    const info = this.cpus.get(cpu)!;
-    const mem = this.machine.mem;
-    if (!info.readSlot) {
-      const arena = this.machine.arena;
-      arena.reserve([{ size: 64, count: 1 }, { size: this.pageSize, count: 1 }], 'a spare page for ring_buffer_read_page()');
-      const slot = arena.alloc(64);
-      const spare = arena.alloc(this.pageSize, 64);
-      this.machine.exports.rbInitPage(spare);
-      mem.store32(slot, spare);
-      info.readSlot = slot;
-    }
     this.publish(cpu);
-    const ret = this.machine.exports.rbReadPage(this.addr, cpu, info.readSlot, this.pageSize, full ? 1 : 0);
-    if (ret < 0) return null;
-    const page = mem.load32(info.readSlot);
-    return mem.u8.slice(page, page + this.pageSize);
+    return readPageLocked(this.machine.mem, this.machine.exports, this.addr, cpu, full);
   }
 
   // the commit word of a page returned by readPage (flags included)
@@ -798,7 +774,6 @@ export class TraceBuffer {
     if (this.viewsSize) this.machine.arena.release(this.machine.mem.load32(this.addr + TB_VIEWS), this.viewsSize);
     for (const info of this.cpus.values()) {
       for (const bp of info.pages) this.freeBufferPage(bp);
-      if (info.readSlot) this.releaseReadSlot(info);
       this.machine.arena.release(info.cb, CPB_SIZE);
     }
     this.cpus.clear();
