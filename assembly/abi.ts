@@ -54,7 +54,9 @@ export const CPU_IN_SESSION = 88; // 1 while the CPU may hold committed but unpu
 // own worker running a workload (WRITER_WORKLOAD), the machine closed (WRITER_CLOSED), or the token of
 // a writer attached from some JavaScript thread (> 0, from H_WRITER_TOKEN). Taken by compare-and-swap.
 export const CPU_WRITER = 92;
-export const CPU_WRITER_ACTIVE = 96; // 1 while the attached writer is inside a call (its RCU read side)
+// The attached writer's RCU read side (see writer.ts): WRITER_SECTION while its thread is in a run of calls
+// (one turn of its event loop), WRITER_QS_WANTED added by a grace period waiting for it to pass a quiescent state
+export const CPU_WRITER_ACTIVE = 96;
 export const CPU_WRITER_BEAT = 100; // the attached writer's thread is alive: ms since H_EPOCH_MS, refreshed by its timer
 export const CPU_WRITER_CALLS = 104; // calls by the attached writer: alive while it moves
 export const CPU_WRITER_SCRATCH = 108; // the batch area of this CPU's attached writer (allocated by the host)
@@ -79,6 +81,11 @@ export const WRITER_FREE = 0;
 export const WRITER_WORKLOAD = -1;
 export const WRITER_CLOSED = -2;
 export const WRITER_LOST = -1; // what an attached writer's call returns once CPU_WRITER is no longer its token
+export const WRITER_SECTION = 1;
+export const WRITER_QS_WANTED = 2;
+// the flags of an attached writer's call
+export const WRITER_FRESH_CLOCK = 1; // a real clock: start with a fresh reading (calls can be far apart)
+export const WRITER_TURN_BEGIN = 2; // the first call of its thread's turn: open the read side
 
 export const CPU_STATE_OFFLINE = 0;
 export const CPU_STATE_ONLINE = 1;
@@ -264,7 +271,7 @@ export const OP_NEST_END = 6; // commit the innermost open event
 export const OP_DISCARD_END = 7; // discard the innermost open event (ring_buffer_discard_commit)
 export const OP_DELAY = 8; // ns: advance this CPU's virtual clock
 export const OP_STRESS_COUNT = 9; // tb, seed, max size, nest percent, result ptr, count: like OP_STRESS, bounded
-export const OP_READ_PAGES = 10; // tb, cpu, spare page, result ptr: consume pages (ring_buffer_read_page) until stop
+export const OP_READ_PAGES = 10; // tb, cpu, spare page, result ptr, pool, pool size: consume pages (ring_buffer_read_page) until stop
 export const OP_WALK = 12; // count (0: until stopped), barrier every N walks, result ptr: ring_buffer_entries() of every trace_buffer
 // the benchmark's floor references (bench_floor.ts): the same bytes without the kernel's bookkeeping
 export const OP_FLOOR_WRITE = 13; // page, page size, payload size, result ptr: bump-pointer writes into one page until stop

@@ -6,10 +6,10 @@ export {
   rbInitPage, rbInitCpuBuffer, rbResetCpu, rbRemovePages, rbInsertPages, rbLockReserve, rbUnlockCommit,
   rbDiscardCommit, rbWrite, rbEventData, rbCalculateEventLength, rbRequestPublish, rbPublishAll, rbConsume,
   rbPeek, rbEmptyCpu, rbOldestEventTs, rbReadPage, rbIterStart, rbIterNext, rbEntriesCpu, rbBytesCpu,
-  rbWriterFlush, rbReaderWait, rbTrapRecover, rbReaderLock, rbReaderUnlock,
+  rbWriterFlush, rbReaderWait, rbTrapRecover, rbReaderLock, rbReaderLockWait, rbReaderUnlock,
 } from "./ring_buffer";
 export { runProgram, benchChunk, cpuTrap } from "./workload";
-export { writerAttach, writerWrite, writerReserve, writerCommit, writerBatch, writerEmit } from "./writer";
+export { writerAttach, writerReserve, writerCommit, writerBatch, writerEmit, writerTurnEnd } from "./writer";
 export { calibrationLoop } from "./bench_floor";
 export {
   ftraceHashBuild, ftraceHashLookup, ftraceClearModFromHash, ftraceLookupRec, ftraceHashRecUpdate,

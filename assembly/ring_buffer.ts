@@ -290,9 +290,10 @@ export function rbInitCpuBuffer(cb: usize, tb: usize, cpu: i32, first: usize, re
   rbHeadPageActivate(cb);
 }
 
-// reset_disabled_cpu_buffer(): rb_reset_cpu() under reader_lock
+// reset_disabled_cpu_buffer(): rb_reset_cpu() under reader_lock (a reader on a CPU may be in the
+// middle of a page; it holds the lock for a page copy, never across a wait)
 export function rbResetCpu(cb: usize): void {
-  readerLock(cb);
+  readerLockWait(cb);
   rbResetCpuLocked(cb);
   readerUnlock(cb);
 }
@@ -341,7 +342,7 @@ function rbResetCpuLocked(cb: usize): void {
 // overrun; their addresses go to `out` for the host to free. Returns the number removed. Like the
 // kernel's, it holds reader_lock: readers on other threads never see the ring half changed.
 export function rbRemovePages(cb: usize, nrPages: u32, out: usize): u32 {
-  readerLock(cb);
+  readerLockWait(cb);
   const n = rbRemovePagesLocked(cb, nrPages, out);
   readerUnlock(cb);
   return n;
@@ -393,7 +394,7 @@ function rbRemovePagesLocked(cb: usize, nrPages: u32, out: usize): u32 {
 // rb_insert_pages(): splice a chain of new pages (first..last, linked by the host) in before the head,
 // under reader_lock
 export function rbInsertPages(cb: usize, first: usize, last: usize, nrPages: u32): bool {
-  readerLock(cb);
+  readerLockWait(cb);
   const done = rbInsertPagesLocked(cb, first, last, nrPages);
   readerUnlock(cb);
   return done;
@@ -442,9 +443,14 @@ let wcBsize: u32 = 0; // buffer->subbuf_size (changes only with the writer quies
 let wcClock: i32 = 0;
 
 function wcFlush(): void {
-  const cb = wcCb;
-  if (cb == 0) return;
+  if (wcCb == 0) return;
   atomic.store<u32>(wcTail, wcWrite, BP_WRITE);
+  wcSpill();
+}
+
+// the cache's fields but the write index back into the cpu_buffer and its tail page
+function wcSpill(): void {
+  const cb = wcCb;
   store<u32>(wcTail, wcPageEntries, BP_ENTRIES);
   store<u32>(cb, wcCommitIndex, CPB_COMMIT_INDEX);
   store<i32>(cb, wcCommitting, CPB_COMMITTING);
@@ -480,6 +486,12 @@ function wcLoad(cb: usize): void {
 // Write the cache back and drop it.
 export function rbWriterFlush(): void {
   wcFlush();
+  rbWriterDrop();
+}
+
+// Drop the cache without writing it back: for a writer that published it whole (rbPublishCommits)
+// after its last event, or has lost its CPU to another writer.
+export function rbWriterDrop(): void {
   wcCb = 0;
   wcTb = 0;
 }
@@ -542,9 +554,13 @@ export function rbPublishAll(): void {
 }
 
 // The page->commit stores alone, for a writer no reader ever waits on (an attached writer, see
-// writer.ts): its own sequentially consistent store that ends the call publishes the counters.
+// writer.ts): being sequentially consistent, they publish the counters stored before them too.
 export function rbPublishCommits(): void {
-  wcFlush();
+  // the write index too: the page->commit stores below publish it
+  if (wcCb != 0) {
+    store<u32>(wcTail, wcWrite, BP_WRITE);
+    wcSpill();
+  }
   const n = load<u32>(cpuDesc, CPU_DIRTY_COUNT);
   for (let i: u32 = 0; i < n; i++) {
     const cb = load<u32>(cpuDesc + CPU_DIRTY + (i << 2));
@@ -924,8 +940,8 @@ export const RUN_FILL_COPY = 1;
 // on this CPU (the benchmark's loop, a batch from JavaScript), with the same checks and bookkeeping per
 // event. The difference is where the writer's hot state lives: V8 makes every module-global access a
 // load or a store, so for the length of the run the write index, stamp, counters and recursion bits
-// stay in locals (registers). Whatever the common case does not cover (the first event of the run, a
-// page boundary, a time extend or absolute stamp, an event refused or recursing, an outer event still
+// stay in locals (registers). Whatever the common case does not cover (no cache to start from, a page
+// boundary, a time extend or absolute stamp, an event refused or recursing, an outer event still
 // open) writes the locals back to the cache and takes the per-event path for that event; a reader's
 // attention is served with the locals written back. Returns the number of events recorded.
 @inline export function rbWriteRun(tb: usize, size: u32, n: u32, fill: i32, src: usize): u32 {
@@ -949,6 +965,24 @@ export const RUN_FILL_COPY = 1;
     if (fill == RUN_FILL_COPY) src += 4 + ((length + 3) & ~3);
     const c = rbReserveCheck(tb, length);
     if (c == 0) continue;
+    // cache the state in locals if this CPU's writer is between events on a page it commits to (also
+    // at the first event: the cache may hold what an earlier run or call of this writer left)
+    if (!cached && wcCb == c && wcCommitting == 0 && wcWrite != 0 && wcBeforeStamp == wcWriteStamp && wcCommitPage == wcTail) {
+      cached = true;
+      cb = c;
+      if (cb != lastDirty) markDirty(cb);
+      data = wcData;
+      bsize = wcBsize;
+      clock = wcClock;
+      mask = 1 << (<u32>(RB_CTX_NORMAL - contextLevel) + wcNest);
+      unlock = 1 << wcNest;
+      write = wcWrite;
+      pageEntries = wcPageEntries;
+      context = wcContext;
+      stamp = wcWriteStamp;
+      entries = wcEntries;
+      bytes = wcEntriesBytes;
+    }
     const len = calculateEventLength(length);
     // room for a time extend too, so that the clock is read only for an event written here
     if (cached && c == cb && (context & mask) == 0 && load<i32>(tb, TB_TIME_STAMP_ABS) == 0 && write + len + RB_LEN_TIME_EXTEND <= bsize) {
@@ -982,28 +1016,12 @@ export const RUN_FILL_COPY = 1;
       continue;
     }
     if (cached) runSpill(write, pageEntries, context, stamp, entries, bytes);
+    cached = false;
     const ev = lockReserve(tb, length);
     if (ev != 0) {
       runFill(ev, fill, length, from, hits);
       unlockCommit(tb);
       hits++;
-    }
-    // cache the state again if this CPU's writer is between events on a page it commits to
-    cached = wcCb == c && wcCommitting == 0 && wcWrite != 0 && wcBeforeStamp == wcWriteStamp && wcCommitPage == wcTail;
-    if (cached) {
-      cb = c;
-      if (cb != lastDirty) markDirty(cb);
-      data = wcData;
-      bsize = wcBsize;
-      clock = wcClock;
-      mask = 1 << (<u32>(RB_CTX_NORMAL - contextLevel) + wcNest);
-      unlock = 1 << wcNest;
-      write = wcWrite;
-      pageEntries = wcPageEntries;
-      context = wcContext;
-      stamp = wcWriteStamp;
-      entries = wcEntries;
-      bytes = wcEntriesBytes;
     }
   }
   if (cached) runSpill(write, pageEntries, context, stamp, entries, bytes);
@@ -1101,13 +1119,33 @@ export function rbWrite(tb: usize, length: u32, src: usize): i32 {
 let heldReaderLock: usize = 0;
 let readerLockDepth: i32 = 0;
 
-function readerLock(cb: usize): void {
+// How many times a reader that never waits (the host's) tries a reader lock a CPU holds. A CPU holds
+// it for one page copy, but its thread can be descheduled meanwhile, for as long as the OS likes: the
+// host does not sleep on it, it gives up, and its read finds nothing this time, as if the other reader
+// had taken it (that reader consumes concurrently anyway).
+const NOWAIT_LOCK_TRIES = 10000;
+
+// A reader's lock: false only for a reader that never waits, when the lock stayed held.
+function readerLock(cb: usize): bool {
+  return readerLockFor(cb, readerWaitLoops != 0);
+}
+
+// The lock for a change of the CPU buffer (reset, resize, swap): waits, also on the host.
+function readerLockWait(cb: usize): void {
+  readerLockFor(cb, true);
+}
+
+function readerLockFor(cb: usize, wait: bool): bool {
   if (heldReaderLock == cb) {
     readerLockDepth++;
-    return;
+    return true;
   }
   const p = cb + CPB_READER_LOCK;
   let c = atomic.cmpxchg<i32>(p, 0, 1);
+  if (c != 0 && !wait) {
+    for (let i = 0; i < NOWAIT_LOCK_TRIES && c != 0; i++) c = atomic.cmpxchg<i32>(p, 0, 1);
+    if (c != 0) return false;
+  }
   if (c != 0) {
     if (c != 2) c = atomic.xchg<i32>(p, 2);
     while (c != 0) {
@@ -1117,6 +1155,7 @@ function readerLock(cb: usize): void {
   }
   heldReaderLock = cb;
   readerLockDepth = 1;
+  return true;
 }
 
 function readerUnlock(cb: usize): void {
@@ -1131,8 +1170,14 @@ function readerUnlock(cb: usize): void {
 
 // The reader lock of `cb` for a JavaScript reader: held from before a read (rbConsume, rbReadPage ...
 // into the CPU buffer's spare page, which nest inside it) until its result is copied out.
-export function rbReaderLock(cb: usize): void {
-  readerLock(cb);
+// false when the host, which never waits on a reader on a CPU, found it held: nothing is read this time.
+export function rbReaderLock(cb: usize): bool {
+  return readerLock(cb);
+}
+
+// The same for a change of the CPU buffer (the sub-buffer swap), which waits for the reader's page copy.
+export function rbReaderLockWait(cb: usize): void {
+  readerLockWait(cb);
 }
 
 // The CPU buffer a read works on: the one whose reader_lock this instance holds already (a JavaScript
@@ -1167,6 +1212,7 @@ export function rbTrapRecover(): void {
     readerLockDepth = 1;
     readerUnlock(heldReaderLock);
   }
+  writerMoving = 0;
   wcCb = 0;
   wcTb = 0;
   lastDirty = 0;
@@ -1189,15 +1235,36 @@ const READER_WAIT_LOOPS = 20000;
 // the middle of moving its tail (a kernel writer cannot: preemption is off). The host's reader goes on
 // without waiting: it only reads up to the page's published commit, which the writer's move leaves
 // alone (the padding it adds lies beyond it), and a page the writer is still on is the commit page, so
-// read_page copies from it rather than swapping it out.
+// read_page copies from it rather than swapping it out. A reader that never waits does not sleep on
+// another reader's lock either (readerLock).
 let readerWaitLoops: i32 = READER_WAIT_LOOPS;
 
 export function rbReaderWait(wait: bool): void {
   readerWaitLoops = wait ? READER_WAIT_LOOPS : 0;
 }
 
-// rb_get_reader_page()
-function rbGetReaderPage(cb: usize): usize {
+// The reader page on which rb_get_reader_page() found a writer past the end. The kernel's reader waits
+// for it holding reader_lock; a reader here waits with the lock dropped and then starts over, so no
+// other reader of the CPU buffer (the host's, which never waits on a writer) waits behind it for the
+// whole of a descheduled writer's move.
+let writerMoving: usize = 0;
+
+// Wait a little for the writer on `writerMoving`, the reader lock not held; false (and RB_WARN_ON, like
+// the kernel's nr_loops == USECS_WAIT) once `waits` reached the bound.
+function rbWaitForWriter(cb: usize, waits: i32): bool {
+  const page = writerMoving;
+  writerMoving = 0;
+  if (waits >= readerWaitLoops) {
+    rbWarnOn(cb, RBW_READER_WAIT);
+    return false;
+  }
+  memory.atomic.wait32(page + BP_WRITE, atomic.load<u32>(page, BP_WRITE), 1000);
+  return true;
+}
+
+// rb_get_reader_page(). `entry`: the first call of a reader's locked section, which may stop at a writer
+// past the end of the page (0, with writerMoving set); later calls of the same section go on.
+function rbGetReaderPage(cb: usize, entry: bool): usize {
   let reader: usize = 0;
   let nrLoops = 0;
   while (true) {
@@ -1251,18 +1318,11 @@ function rbGetReaderPage(cb: usize): usize {
   if (reader != 0 && load<u32>(reader, BP_READ) == 0) {
     store<u64>(cb, load<u64>(dataPage(reader), BDP_TIME_STAMP), CPB_READ_STAMP);
   }
-  // a writer past the end of the page is still moving to the next one: wait for it, but not forever
-  // (the kernel's USECS_WAIT of a second; each wait here is at least a microsecond)
-  if (reader != 0) {
-    const bsize = load<u32>(load<u32>(cb, CPB_BUFFER), TB_SUBBUF_SIZE);
-    let nrLoops = 0;
-    for (; nrLoops < readerWaitLoops && rbPageWrite(reader) > bsize; nrLoops++) {
-      memory.atomic.wait32(reader + BP_WRITE, atomic.load<u32>(reader, BP_WRITE), 1000);
-    }
-    if (readerWaitLoops != 0 && nrLoops == readerWaitLoops) {
-      rbWarnOn(cb, RBW_READER_WAIT);
-      return 0;
-    }
+  // a writer past the end of the page is still moving to the next one: the caller waits for it, but
+  // not forever (the kernel's USECS_WAIT of a second; each wait here is at least a microsecond)
+  if (entry && reader != 0 && readerWaitLoops != 0 && rbPageWrite(reader) > load<u32>(load<u32>(cb, CPB_BUFFER), TB_SUBBUF_SIZE)) {
+    writerMoving = reader;
+    return 0;
   }
   return reader;
 }
@@ -1288,7 +1348,7 @@ function rbUpdateReadStamp(cb: usize, ev: usize): void {
 
 // rb_advance_reader()
 function rbAdvanceReader(cb: usize): void {
-  const reader = rbGetReaderPage(cb);
+  const reader = rbGetReaderPage(cb, false);
   if (reader == 0) return;
   const ev = rbReaderEvent(cb);
   if (evTypeLen(ev) <= <u32>RINGBUF_TYPE_DATA_TYPE_LEN_MAX) inc64(cb, CPB_READ, 1);
@@ -1311,7 +1371,7 @@ function rbBufferPeek(cb: usize): usize {
       rbWarnOn(cb, RBW_PEEK_LOOPS);
       return 0;
     }
-    const reader = rbGetReaderPage(cb);
+    const reader = rbGetReaderPage(cb, nrLoops == 1);
     if (reader == 0) return 0;
     const ev = rbReaderEvent(cb);
     const typeLen = evTypeLen(ev);
@@ -1349,8 +1409,9 @@ function copyOut(ev: usize, ts: u64, lost: u64, out: usize, cap: u32): void {
 export function rbConsume(tb: usize, cpu: i32, out: usize, cap: u32): i32 {
   const cb = readerCpuBuffer(tb, cpu);
   if (cb == 0) return 0;
+  let waits = 0;
   while (true) {
-    readerLock(cb);
+    if (!readerLock(cb)) return 0;
     const ev = rbBufferPeek(cb);
     if (ev != 0) {
       if (evTypeLen(ev) != RINGBUF_TYPE_PADDING) copyOut(ev, peekTs, peekLost, out, cap);
@@ -1358,6 +1419,7 @@ export function rbConsume(tb: usize, cpu: i32, out: usize, cap: u32): i32 {
       rbAdvanceReader(cb);
     }
     readerUnlock(cb);
+    if (ev == 0 && writerMoving != 0 && rbWaitForWriter(cb, waits++)) continue;
     if (ev == 0) return 0;
     if (evTypeLen(ev) != RINGBUF_TYPE_PADDING) return 1;
   }
@@ -1368,13 +1430,15 @@ export function rbConsume(tb: usize, cpu: i32, out: usize, cap: u32): i32 {
 export function rbPeek(tb: usize, cpu: i32, out: usize, cap: u32): i32 {
   const cb = readerCpuBuffer(tb, cpu);
   if (cb == 0) return 0;
+  let waits = 0;
   while (true) {
-    readerLock(cb);
+    if (!readerLock(cb)) return 0;
     const ev = rbBufferPeek(cb);
     const padding = ev != 0 && evTypeLen(ev) == RINGBUF_TYPE_PADDING;
     if (ev != 0 && !padding) copyOut(ev, peekTs, peekLost, out, cap);
     if (padding) rbAdvanceReader(cb);
     readerUnlock(cb);
+    if (ev == 0 && writerMoving != 0 && rbWaitForWriter(cb, waits++)) continue;
     if (ev == 0) return 0;
     if (!padding) return 1;
   }
@@ -1396,7 +1460,7 @@ function rbPerCpuEmpty(cb: usize): bool {
 export function rbEmptyCpu(tb: usize, cpu: i32): bool {
   const cb = rbPerCpu(tb, cpu);
   if (cb == 0) return true;
-  readerLock(cb);
+  if (!readerLock(cb)) return true;
   const empty = rbPerCpuEmpty(cb);
   readerUnlock(cb);
   return empty;
@@ -1406,7 +1470,7 @@ export function rbEmptyCpu(tb: usize, cpu: i32): bool {
 export function rbOldestEventTs(tb: usize, cpu: i32): u64 {
   const cb = rbPerCpu(tb, cpu);
   if (cb == 0) return 0;
-  readerLock(cb);
+  if (!readerLock(cb)) return 0;
   let bp: usize;
   if (atomic.load<u32>(cb, CPB_TAIL_PAGE) == load<u32>(cb, CPB_READER_PAGE)) bp = load<u32>(cb, CPB_READER_PAGE);
   else bp = rbSetHeadPage(cb);
@@ -1426,11 +1490,13 @@ export function rbReadPage(tb: usize, cpu: i32, slot: usize, len: u32, full: boo
   let ret: i32 = -1;
   if (len <= <u32>BDP_DATA) return -1;
   len -= BDP_DATA;
-  readerLock(cb);
-  const reader = rbGetReaderPage(cb);
-  if (reader == 0) {
+  let reader: usize = 0;
+  for (let waits = 0; ; waits++) {
+    if (!readerLock(cb)) return -1;
+    reader = rbGetReaderPage(cb, true);
+    if (reader != 0) break;
     readerUnlock(cb);
-    return -1;
+    if (writerMoving == 0 || !rbWaitForWriter(cb, waits)) return -1;
   }
   let ev = rbReaderEvent(cb);
   let read = load<u32>(reader, BP_READ);
@@ -1531,7 +1597,7 @@ export function rbIterStart(tb: usize, cpu: i32, it: usize): bool {
   rbRequestPublish(cb);
   store<u32>(it, cb, IT_CPU_BUFFER);
   store<u32>(it, 0, IT_MISSED_EVENTS);
-  readerLock(cb);
+  if (!readerLock(cb)) return false;
   rbIterReset(it);
   readerUnlock(cb);
   return true;
@@ -1687,7 +1753,7 @@ function rbIterPeekEvent(it: usize): usize {
 // or 0 at the end. Lost events (the writer overwrote the iterator) are reported in RD_LOST as 1.
 export function rbIterNext(it: usize, out: usize, cap: u32): i32 {
   const cb = load<u32>(it, IT_CPU_BUFFER);
-  readerLock(cb);
+  if (!readerLock(cb)) return 0;
   const ev = rbIterPeekEvent(it);
   if (ev != 0) {
     copyOut(ev, peekTs, load<u32>(it, IT_MISSED_EVENTS), out, cap);

@@ -1,7 +1,7 @@
 // IPIs and the idle loop of a CPU: its mailbox in shared memory, woken through the doorbell word.
 import {
   CPU_DOORBELL, CPU_SLEEPING, CPU_WORK_SEQ, CPU_WORK_ACK, CPU_WORK_CMD, CPU_IPI_SEQ, CPU_IPI_ACK, CPU_IPI_FUNC, CPU_ATTENTION,
-  ATTN_IPI, ATTN_PUBLISH, IPI_SYNC, IPI_QUIESCE, CPU_NEST_DEPTH, CPU_WRITER_ACTIVE,
+  ATTN_IPI, ATTN_PUBLISH, IPI_SYNC, IPI_QUIESCE, CPU_NEST_DEPTH, CPU_WRITER_ACTIVE, WRITER_SECTION, WRITER_QS_WANTED,
 } from "./abi";
 import { cpuDesc, lastWorkSeq, lastIpiSeq, setLastWorkSeq, setLastIpiSeq, smpMb } from "./cpu";
 import { rbWriterFlush, cpuAttention } from "./ring_buffer";
@@ -14,8 +14,13 @@ function runIpi(func: i32): void {
   } else if (func == IPI_QUIESCE) {
     // reaching here between two events is the quiescent state synchronize_rcu() waits for; the host
     // may change this CPU's buffers after it, so the writer's cache goes back to memory. A writer
-    // attached from another thread writes as this CPU too: its call in progress ends first.
-    while (atomic.load<i32>(cpuDesc, CPU_WRITER_ACTIVE) != 0) memory.atomic.wait32(cpuDesc + CPU_WRITER_ACTIVE, 1, 1000);
+    // attached from another thread writes as this CPU too: if its read side is open, it passes a
+    // quiescent state first (at its next call, or the end of its thread's turn; see writer.ts).
+    if (atomic.or<i32>(cpuDesc + CPU_WRITER_ACTIVE, WRITER_QS_WANTED) & WRITER_SECTION) {
+      while (atomic.load<i32>(cpuDesc, CPU_WRITER_ACTIVE) & WRITER_QS_WANTED) {
+        memory.atomic.wait32(cpuDesc + CPU_WRITER_ACTIVE, WRITER_SECTION | WRITER_QS_WANTED, 1000);
+      }
+    }
     rbWriterFlush();
   }
 }

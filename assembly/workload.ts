@@ -77,9 +77,13 @@ let stressMax: u32 = 64;
 }
 
 // The consumer side of the pipe benchmark: ring_buffer_read_page() of whole pages until stopped,
-// counting the data events in each page.
-function readPages(tb: usize, cpu: i32, slot: usize, res: usize): void {
+// counting the data events in each page. With a pool of `poolSize` spare pages (their addresses at
+// `pool`), the page just read is put in the pool and the next read gets the pool's oldest as its
+// spare: the page going back into the ring is one this CPU walked poolSize reads ago, not the one it
+// just walked.
+function readPages(tb: usize, cpu: i32, slot: usize, res: usize, pool: usize, poolSize: u32): void {
   const bsize = load<u32>(tb, TB_SUBBUF_SIZE);
+  let next: u32 = 0;
   while (!attentionStop()) {
     const ret = rbReadPage(tb, cpu, slot, bsize + BDP_DATA, true);
     if (ret < 0) {
@@ -100,6 +104,12 @@ function readPages(tb: usize, cpu: i32, slot: usize, res: usize): void {
     inc64(res + RES_WRITTEN, events);
     inc64(res + RES_BYTES, commit);
     inc64(res + RES_PAGES, 1);
+    if (poolSize != 0) {
+      const at = pool + (<usize>next << 2);
+      store<u32>(slot, load<u32>(at));
+      store<u32>(at, page);
+      if (++next == poolSize) next = 0;
+    }
   }
 }
 
@@ -231,8 +241,8 @@ export function runProgram(prog: usize): i32 {
       }
       pc += 16;
     } else if (op == OP_READ_PAGES) {
-      readPages(load<u32>(pc, 4), load<i32>(pc, 8), load<u32>(pc, 12), load<u32>(pc, 16));
-      pc += 20;
+      readPages(load<u32>(pc, 4), load<i32>(pc, 8), load<u32>(pc, 12), load<u32>(pc, 16), load<u32>(pc, 20), load<u32>(pc, 24));
+      pc += 28;
     } else if (op == OP_FT_CALL) {
       // ftrace: call a function `count` times (see ftrace.ts)
       ftOpCall(pc);

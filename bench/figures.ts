@@ -41,6 +41,7 @@ export const FIGURES: Record<string, FigureSpec> = {
   'ring.pipe': { unit: 'M events/s', direction: 'bigger', target: 70, calibration: 'calib.wasm', title: 'producer + consumer CPU reading whole pages' },
   'ring.pipe.lost': { unit: '%', direction: 'smaller', target: 1, absTolerance: 1, title: 'events dropped in the ring.pipe runs' },
   'ring.pipe.floor': { unit: 'M events/s', direction: 'bigger', reference: true, title: 'floor: page handoff between two CPU workers, copy out, walk' },
+  'ring.pipe.cold_spares': { unit: 'M events/s', direction: 'bigger', reference: true, title: 'ring.pipe with consumers handing back pages read 256 pages ago, not the one just read' },
   'ring.pipe.floor_ratio': { unit: 'x', direction: 'smaller', target: 3, derived: { from: ['ring.pipe.floor', 'ring.pipe'], op: 'ratio' }, title: 'ring.pipe.floor / ring.pipe' },
 
   'ftrace.call.disabled': { unit: 'ns/call', direction: 'smaller', target: 3, calibration: 'calib.wasm', title: 'a call whose record is not enabled' },

@@ -16,6 +16,8 @@ import { BenchUsageError, type BenchContext, type OpenSuite, type Phase, type Su
 
 const WRITE_SIZE = 16; // the write-path figures are defined for a 16-byte payload
 const BATCH = 256;
+// ring.pipe.cold_spares: spare pages per consumer, 1 MiB of 4 KiB pages, more than a core's L2 cache
+const COLD_SPARES = 256;
 const TWIN_WORKER = siblingModule('./twin-worker', import.meta.url).href;
 
 const now = () => performance.now();
@@ -45,7 +47,7 @@ export const ringSuite: Suite = {
   figures: [
     'ring.write.wasm.counter', 'ring.write.wasm.local', 'ring.write.floor', 'ring.write.ts.counter',
     'ring.write.jscall.counter', 'ring.write.jsbatch.counter', 'ring.write.cpu1', 'ring.write.cpu2',
-    'ring.pipe', 'ring.pipe.lost', 'ring.pipe.floor',
+    'ring.pipe', 'ring.pipe.lost', 'ring.pipe.floor', 'ring.pipe.cold_spares',
   ],
   open: openRing,
 };
@@ -207,8 +209,10 @@ async function openRing(ctx: BenchContext, needed: (figure: string) => boolean):
   const suffix = producers === 1 ? '' : `.cpus${producers}`;
   const mode = consumer ? 'producer/consumer' : 'overwrite';
   const reports: ProducerReport[][] = [];
-  if (needed('ring.pipe') || needed('ring.pipe.lost') || needed('ring.pipe.floor_ratio')) {
+  const cold = consumer && needed(`ring.pipe${suffix}.cold_spares`);
+  if (needed('ring.pipe') || needed('ring.pipe.lost') || needed('ring.pipe.floor_ratio') || cold) {
     const slots: number[] = [];
+    const pools: { addr: number; size: number }[] = [];
     if (consumer) {
       // ring_buffer_alloc_read_page(): a spare page, its address in a slot (see TraceBuffer.readPage)
       for (let p = 0; p < producers; p++) {
@@ -217,14 +221,22 @@ async function openRing(ctx: BenchContext, needed: (figure: string) => boolean):
         m.machine.exports.rbInitPage(spare);
         m.machine.mem.store32(slot, spare);
         slots.push(slot);
+        if (!cold) continue;
+        const addr = m.machine.arena.alloc(4 * COLD_SPARES, 64);
+        for (let i = 0; i < COLD_SPARES; i++) {
+          const page = m.machine.arena.alloc(tb.subbufSize, 64);
+          m.machine.exports.rbInitPage(page);
+          m.machine.mem.store32(addr + 4 * i, page);
+        }
+        pools.push({ addr, size: COLD_SPARES });
       }
     }
-    const producerRun = async (ms: number) => {
+    const producerRun = async (ms: number, withPools = false) => {
       await tb.setClock('local');
       tb.setOverwrite(!consumer);
       await tb.reset();
       const readers = consumer
-        ? slots.map((slot, p) => m.run(producers + p, new Workload().readPages({ cpu: p, slot })))
+        ? slots.map((slot, p) => m.run(producers + p, new Workload().readPages({ cpu: p, slot, pool: withPools ? pools[p] : undefined })))
         : [];
       const t0 = now();
       const writers = await Promise.all(
@@ -259,6 +271,20 @@ async function openRing(ctx: BenchContext, needed: (figure: string) => boolean):
         ...slowed, ...base,
       ],
     });
+    if (cold) {
+      const name = `ring.pipe${suffix}.cold_spares`;
+      phases.push({
+        label: `${name}: the same run, each consumer handing back spare pages it read ${COLD_SPARES} pages ago`,
+        figures: [name],
+        slots: 1,
+        warm: async (ms) => void (await producerRun(ms, true)),
+        sample: async (ms) => ({ [name]: (await producerRun(ms, true)).pipe }),
+        extra: () => [
+          `as ring.pipe${suffix}, but each consumer rotates the pages it reads through a pool of ${COLD_SPARES} spares (readPages' pool), so the spare that ring_buffer_read_page puts back into the ring is one it walked ${COLD_SPARES} pages (${(COLD_SPARES * tb.subbufSize) >> 10} KiB) ago, not the one it just walked; events read / producer time`,
+          ...slowed, ...base,
+        ],
+      });
+    }
   }
 
   if (needed('ring.pipe.floor')) {

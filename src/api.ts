@@ -298,10 +298,14 @@ export class RingMachine {
           used.add(tb);
           return tb;
         },
-        readSlot: (tb, readCpu, slot) => {
+        readSlot: (tb, readCpu, slot, pool) => {
           holds.push(tb.holdPageReader(readCpu));
+          const isSpare = (page: number) => m.arena.contains(page, tb.subbufSize);
+          if (pool && (pool.addr % 4 || !m.arena.contains(pool.addr, Math.max(4, pool.size * 4)) || !Array.from({ length: pool.size }, (_, i) => m.mem.load32(pool.addr + 4 * i)).every(isSpare))) {
+            throw new RingtraceError('EINVAL', `readPages: the pool at ${pool.addr} does not hold ${pool.size} spare pages of this machine`);
+          }
           if (slot !== undefined) {
-            if (!m.arena.contains(slot, 8) || slot % 4 || !m.arena.contains(m.mem.load32(slot), tb.subbufSize)) {
+            if (!m.arena.contains(slot, 8) || slot % 4 || !isSpare(m.mem.load32(slot))) {
               throw new RingtraceError('EINVAL', `readPages: slot ${slot} does not hold a spare page of this machine`);
             }
             return slot;

@@ -27,6 +27,9 @@ export class RingtraceError extends Error {
   constructor(readonly code: Errno, message: string) {
     super(`${code}: ${message}`);
     this.name = 'RingtraceError';
+    // Until its stack is formatted, V8 keeps the frames' receivers alive: an error kept by the caller
+    // would keep the machine that threw it, and its gigabytes of shared memory, from being collected.
+    void this.stack;
   }
 
   get strerror(): string {

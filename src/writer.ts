@@ -10,7 +10,7 @@ import {
 import {
   LAYOUT_BASE, H_MAGIC, MACHINE_MAGIC, H_NR_CPU_IDS, H_CPU_TABLE, H_EPOCH_MS, H_ONLINE_MASK, H_TB_LIST, TBL_COUNT,
   TBL_ENTRIES, CPU_DESC_SIZE, CPU_WRITER_SCRATCH, CPU_WRITER_SCRATCH_SIZE, TB_CLOCK, TB_MAX_DATA_SIZE, TB_CPUMASK,
-  TB_BUFFERS, CLOCK_COUNTER, CLOCK_VIRTUAL, WRITER_CLOSED, WRITER_LOST,
+  TB_BUFFERS, CLOCK_COUNTER, CLOCK_VIRTUAL, WRITER_CLOSED, WRITER_LOST, WRITER_FRESH_CLOCK, WRITER_TURN_BEGIN,
 } from '../assembly/abi.ts';
 
 // What a thread needs to write into a machine: its shared memory, its compiled module, and where its
@@ -90,6 +90,14 @@ export class Writer {
   private readonly maxIdx: number;
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private readonly onExit = () => this.release();
+  // The writer's RCU read side spans its thread's turn (see assembly/writer.ts): opened by the turn's
+  // first call, closed by a microtask when the turn ends.
+  private inTurn = false;
+  private readonly endTurn = () => {
+    if (!this.inTurn) return;
+    this.inTurn = false;
+    this.x.writerTurnEnd();
+  };
 
   // The claim is taken (claimWriter) before a Writer is made; release() gives it back.
   private constructor(t: Target, private readonly onRelease?: () => void) {
@@ -131,12 +139,18 @@ export class Writer {
     return new Writer(t, onRelease);
   }
 
-  // The buffer's clock and size limit are read from shared memory at every call (a clock change or a
-  // sub-buffer resize may happen while the writer is attached); a real clock (local or global) needs a
-  // fresh reading per call, since calls can be far apart.
-  private fresh(): boolean {
+  // The flags of a call. The buffer's clock and size limit are read from shared memory at every call
+  // (a clock change or a sub-buffer resize may happen while the writer is attached); a real clock
+  // (local or global) needs a fresh reading per call, since calls can be far apart.
+  private flags(): number {
     const clock = this.i32[this.clockIdx];
-    return clock !== CLOCK_COUNTER && clock !== CLOCK_VIRTUAL;
+    let f = clock !== CLOCK_COUNTER && clock !== CLOCK_VIRTUAL ? WRITER_FRESH_CLOCK : 0;
+    if (!this.inTurn) {
+      this.inTurn = true;
+      queueMicrotask(this.endTurn);
+      f |= WRITER_TURN_BEGIN;
+    }
+    return f;
   }
 
   private checkLength(len: number): void {
@@ -152,10 +166,12 @@ export class Writer {
     this.checkLength(len);
     let r: number;
     if (len <= SMALL_EVENT) {
-      copyIn(this.u8, this.u32, this.src, bytes);
-      r = this.x.writerWrite(this.tb, len, this.src, this.fresh() ? 1 : 0);
+      // a batch of one: [u32 length][payload]
+      this.u32[this.src >> 2] = len;
+      copyIn(this.u8, this.u32, this.src + 4, bytes);
+      r = this.x.writerBatch(this.tb, this.src, 1, this.flags());
     } else {
-      r = this.x.writerReserve(this.tb, len, this.fresh() ? 1 : 0);
+      r = this.x.writerReserve(this.tb, len, this.flags());
       if (r > 0) {
         if (r + len > this.u8.length) this.renewViews();
         this.u8.set(bytes, r);
@@ -164,7 +180,7 @@ export class Writer {
       }
     }
     if (r === WRITER_LOST) this.lost();
-    return r === 0;
+    return r > 0;
   }
 
   // Many events in one call per scratch area's worth; returns how many were recorded. Every event is
@@ -177,7 +193,7 @@ export class Writer {
     let off = src;
     let count = 0;
     const flush = () => {
-      const n = this.x.writerBatch(this.tb, src, count, this.fresh() ? 1 : 0);
+      const n = this.x.writerBatch(this.tb, src, count, this.flags());
       if (n === WRITER_LOST) this.lost();
       total += n;
       off = src;
@@ -219,7 +235,7 @@ export class Writer {
   // emit() of the `len` bytes already in the staging area
   emitScratch(call: number, len: number): boolean {
     if (this.released) throw this.gone ?? new RingtraceError('EINVAL', 'this writer was released');
-    const r = this.x.writerEmit(call, this.src, len, this.fresh() ? 1 : 0);
+    const r = this.x.writerEmit(call, this.src, len, this.flags());
     if (r === WRITER_LOST) this.lost();
     return r === 0;
   }
@@ -245,6 +261,7 @@ export class Writer {
   release(): void {
     if (this.released) return;
     this.released = true;
+    this.endTurn();
     clearInterval(this.heartbeat);
     proc?.off('exit', this.onExit);
     releaseWriter(this.mem, this.desc, this.token);

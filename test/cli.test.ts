@@ -88,7 +88,7 @@ test('cli: a short bench run prints the kernel-style report, progress per phase,
     for (const name of [
       'ring.write.wasm.counter', 'ring.write.wasm.local', 'ring.write.ts.counter', 'ring.write.jscall.counter',
       'ring.write.jsbatch.counter', 'ring.write.cpu1', 'ring.write.cpu2', 'ring.pipe', 'ring.pipe.lost',
-      'ring.write.floor', 'ring.write.floor_ratio', 'ring.pipe.floor', 'ring.pipe.floor_ratio', 'calib.wasm', 'calib.js',
+      'ring.write.floor', 'ring.write.floor_ratio', 'ring.pipe.floor', 'ring.pipe.floor_ratio', 'ring.pipe.cold_spares', 'calib.wasm', 'calib.js',
       'ftrace.call.disabled', 'smp.on_each_cpu', 'embed.write.worker',
     ]) {
       assert.ok(names.includes(name), name);

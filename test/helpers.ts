@@ -1,5 +1,7 @@
-// What many host tests share: a machine closed whatever happens, and a check of a RingtraceError's code.
+// What many host tests share: a machine closed whatever happens, a check of a RingtraceError's code, and
+// child processes that must end by themselves.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { createMachine, RingtraceError, type MachineOptions, type RingMachine } from '../src/index.ts';
 import { runCli, type Io } from '../src/cli/cli.ts';
@@ -62,6 +64,35 @@ export async function runCliCaptured(argv: string[], stdin = '') {
   const io = captureIo(stdin);
   const code = await runCli(argv, commands, io);
   return { code, stdout: io.stdout, stderr: io.stderr };
+}
+
+// Run a TypeScript file in a child Node process (with the tsx loader and `flags`), for what must be
+// seen from outside: that a process ends by itself. Once its output matches `done`, it has `exitMs`
+// to exit; `hung` says it had to be killed then (or at `timeoutMs` overall, a hang before `done`).
+export async function runNodeChild(
+  file: string,
+  opts: { flags?: string[]; env?: Record<string, string>; done: RegExp; exitMs: number; timeoutMs: number },
+): Promise<{ code: number | null; out: string; hung: boolean }> {
+  const args = [...(opts.flags ?? []), '--import', import.meta.resolve('tsx'), file];
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let hung = false;
+  const kill = () => {
+    hung = true;
+    child.kill('SIGKILL');
+  };
+  const overall = setTimeout(kill, opts.timeoutMs);
+  let exitTimer: ReturnType<typeof setTimeout> | undefined;
+  const onData = (d: Buffer) => {
+    out += d;
+    if (!exitTimer && opts.done.test(out)) exitTimer = setTimeout(kill, opts.exitMs);
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  clearTimeout(overall);
+  clearTimeout(exitTimer);
+  return { code, out, hung };
 }
 
 // A user's own worker thread (test/fixtures/user-thread.ts) driven one command at a time.

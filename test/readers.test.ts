@@ -422,3 +422,35 @@ test('time extends, absolute stamps and discarded events decode to the stamps th
     assertSameEvents(pages.flatMap(dataEvents), it, 'absolute stamps');
   });
 });
+
+// The pipe benchmark's consumer with a pool of spares (readPages' pool, ring.pipe.cold_spares): the
+// pages it reads rotate through the pool, so what goes back into the ring is a page read several
+// reads ago; every event is still read exactly once, and a pool that is not made of this machine's
+// spare pages is refused.
+test('readPages with a pool of spares: every event read once, the rest consumable; a bad pool is EINVAL', async () => {
+  await withMachine({ cpus: 2, clock: 'virtual', bufferSizeKb: 64, overwrite: false }, async (m) => {
+    const arena = m.machine.arena;
+    const size = 4;
+    const pool = arena.alloc(4 * size, 64);
+    for (let i = 0; i < size; i++) {
+      const page = arena.alloc(m.buffer.subbufSize, 64);
+      m.machine.exports.rbInitPage(page);
+      m.machine.mem.store32(pool + 4 * i, page);
+    }
+    await assert.rejects(m.run(1, new Workload().readPages({ cpu: 0, pool: { addr: pool, size: size + 1 } })), /EINVAL|pool/);
+    let written = 0;
+    for (let round = 0; round < 4; round++) {
+      written += (await m.run(0, new Workload().write({ size: 24, count: 1000 }))).written;
+      const reader = m.run(1, new Workload().readPages({ cpu: 0, pool: { addr: pool, size } }));
+      while (m.buffer.stats(0).readEvents + 3 * PER_PAGE24 < written) await new Promise((resolve) => setTimeout(resolve, 5));
+      m.stop(1);
+      await reader;
+    }
+    const st = m.buffer.stats(0);
+    assert.equal(st.droppedEvents, 0);
+    assert.equal(st.warnings, 0);
+    const rest = consumeAll(m, 0);
+    assertItems(rest, 0);
+    assert.equal(st.readEvents + rest.length, written);
+  });
+});

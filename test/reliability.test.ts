@@ -3,9 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createMachine, Workload, RingtraceError, type MachineOptions } from '../src/index.ts';
+import { fileURLToPath } from 'node:url';
+import { createMachine, Workload, RingtraceError, type MachineOptions, type RingMachine } from '../src/index.ts';
 import { abi } from '../src/layout.ts';
-import { errCode, runCliCaptured, withMachine } from './helpers.ts';
+import { errCode, runCliCaptured, runNodeChild, withMachine } from './helpers.ts';
 
 // A generous bound on one call that used to block the host for seconds (tens of microseconds now); the
 // point is "not seconds", not a timing.
@@ -48,6 +49,61 @@ test('1: readers of a writing CPU never block the host, also with recording off 
     const r = await run;
     assert.ok(r.written > 0);
     assert.equal(m.buffer.stats(1).warnings, 0, 'no RB_WARN_ON');
+  });
+});
+
+test('1: a CPU\'s page reader waiting for a writer past the end of its page does not hold up the host\'s readers', { timeout: 60_000 }, async () => {
+  await withMachine({ cpus: 2, bufferSizeKb: 16 }, async (m) => {
+    await m.run(0, new Workload().write({ size: 24, count: 20 }));
+    // the host's peek swaps the written page in as the reader page; then CPU 0's writer is made to look
+    // descheduled in the middle of moving its tail off that page (rb_move_tail(): write past the end)
+    assert.ok(m.buffer.peek(0));
+    const { mem } = m.machine;
+    const readerPage = mem.load32(m.buffer.cpuBuffer(0) + abi.CPB_READER_PAGE);
+    const write = mem.load32(readerPage + abi.BP_WRITE);
+    mem.store32(readerPage + abi.BP_WRITE, m.buffer.subbufSize + 64);
+    // CPU 1 reads CPU 0's pages (ring_buffer_read_page): it waits for that writer, up to a second
+    // at a time; before, it waited holding the reader lock, and every host reader of CPU 0 with it
+    const reader = m.run(1, new Workload().readPages({ cpu: 0 }));
+    await sleep(50);
+    const { ms } = timed(() => {
+      for (let i = 0; i < 20; i++) m.buffer.peek(0);
+      return m.fs.read('per_cpu/cpu0/trace');
+    });
+    mem.store32(readerPage + abi.BP_WRITE, write);
+    m.stop(1);
+    await reader;
+    assert.ok(ms < NOT_STALLED_MS, `20 peeks and a trace read of CPU 0 took ${ms.toFixed(0)} ms while CPU 1 waited for its writer`);
+    let n = 0;
+    while (m.buffer.consume(0)) n++;
+    assert.equal(n, 20, 'nothing was lost');
+  });
+});
+
+// A machine whose CPU 0 holds 20 events and whose reader lock is held, as if a reader on a CPU had
+// taken it and its thread had then been descheduled; `release` gives it back.
+async function withHeldReaderLock(fn: (m: RingMachine, release: () => void) => Promise<void>): Promise<void> {
+  await withMachine({ cpus: 2, bufferSizeKb: 16 }, async (m) => {
+    await m.run(0, new Workload().write({ size: 24, count: 20 }));
+    const lock = m.buffer.cpuBuffer(0) + abi.CPB_READER_LOCK;
+    m.machine.mem.store32(lock, 1);
+    await fn(m, () => m.machine.mem.store32(lock, 0));
+  });
+}
+
+test('1: the host does not sleep on a reader lock a descheduled CPU holds; its read finds nothing this time', { timeout: 60_000 }, async () => {
+  await withHeldReaderLock(async (m, release) => {
+    assert.equal(m.buffer.consume(0), null);
+    assert.equal(m.buffer.peek(0), null);
+    assert.equal(m.buffer.readPage(0), null);
+    assert.deepEqual([...m.buffer.iterate(0)], []);
+    assert.equal(m.fs.read('per_cpu/cpu0/trace_pipe'), '');
+    assert.equal(m.buffer.stats(0).entries, 20, 'counters need no lock');
+    release();
+    assert.equal([...m.buffer.iterate(0)].length, 20);
+    let n = 0;
+    while (m.buffer.consume(0)) n++;
+    assert.equal(n, 20, 'nothing was lost');
   });
 });
 
@@ -148,6 +204,18 @@ test('5: calls after close() fail and start nothing; close() leaves no thread be
   assert.equal(m.machine.onlineCpus().length, 0);
 });
 
+test('5: a createMachine() that runs out of memory after its workers started leaves nothing; the process exits by itself', { timeout: 300_000 }, async () => {
+  const { code, out, hung } = await runNodeChild(fileURLToPath(new URL('./fixtures/enomem-after-start.ts', import.meta.url)), {
+    flags: ['--expose-gc'],
+    done: /^done: /m,
+    exitMs: 30_000, // a hang guard: an exit takes milliseconds
+    timeoutMs: 240_000,
+  });
+  assert.ok(!hung, `the process did not end by itself:\n${out}`);
+  assert.equal(code, 0, out);
+  assert.match(out, /^done: /m);
+});
+
 test('7: a trap in a CPU\'s work is an oops, not a dead worker; a bad readPages slot is refused', { timeout: 60_000 }, async () => {
   await withMachine({ cpus: 2 }, async (m) => {
     await assert.rejects(m.run(1, new Workload().readPages({ cpu: 0, slot: 2 ** 31 - 64 })), errCode('EINVAL', /slot/));
@@ -219,4 +287,11 @@ test('10: sh --online with a huge range is a usage error at once', { timeout: 60
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--online': CPU 2 does not exist/);
   assert.ok(performance.now() - t0 < 5000);
+});
+
+test('10: sh --timeout stops a script that would sleep for weeks: exit 124, like timeout(1)', { timeout: 60_000 }, async () => {
+  const r = await runCliCaptured(['sh', '--timeout', '0.5', '-c', 'sleep 2000000; echo never']);
+  assert.equal(r.code, 124);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /ran out of time \(--timeout 0\.5\)/);
 });

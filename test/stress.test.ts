@@ -1,7 +1,7 @@
 // The ring-buffer stress test, modelled on the kernel's CONFIG_RING_BUFFER_STARTUP_TEST
 // (test_ringbuffer() / rb_test() / rb_write_something() / rb_hammer_test() in kernel/trace/ring_buffer.c):
 // every online CPU writes self-checking events of random sizes, some of them nested inside others from
-// higher interrupt contexts (the kernel's IPI hammer), for a few seconds, while a reader consumes
+// higher interrupt contexts (the kernel's IPI hammer), a given number of them, while a reader consumes
 // concurrently. Afterwards every consumed payload is verified and the counters must add up:
 //   - the kernel's own check: total_lost + total_read == total_events (lost as ring_buffer_consume()
 //     reports it), and in overwrite mode no reserve fails (RB_WARN_ON(buffer, total_dropped));
@@ -17,7 +17,9 @@ import assert from 'node:assert/strict';
 import { createMachine, Workload, type RingMachine, type WorkloadResult } from '../src/index.ts';
 import { decodePage, checkItem } from './decode.ts';
 
-const DURATION_MS = 3000;
+// Top-level events per CPU (nested ones come on top): the writers stop on a count, not on time, so
+// what the tests check does not depend on how fast the machine runs.
+const COUNT = 200_000;
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
 interface CpuReadState {
@@ -54,28 +56,38 @@ function account(st: CpuReadState, cpu: number, data: Uint8Array, lost: number |
   st.read++;
 }
 
+// A page from ring_buffer_read_page(), decoded independently: its loss goes with its first event.
+function accountPage(st: CpuReadState, cpu: number, raw: Uint8Array): void {
+  const page = decodePage(raw);
+  let lost: number | null = page.missedStored ? page.missedCount! : page.missedEvents ? null : 0;
+  for (const ev of page.events) {
+    if (ev.type !== 'data') continue;
+    account(st, cpu, ev.data, lost);
+    lost = 0;
+  }
+}
+
 interface StressRun {
   results: WorkloadResult[];
   states: CpuReadState[];
 }
 
-// Run the stress workload on every online CPU for DURATION_MS while `reader` reads, in slices of about
-// 20 ms with the event loop running in between (the stop timers are on it); then drain with consume.
+// Run the stress workload on every online CPU, COUNT top-level events each (`count` overrides it),
+// while `reader` reads in slices of about 20 ms with the event loop running in between.
 // `reader(states)` reads one bounded batch per call and returns false when it must stop reading
 // (the buffer reported RB_WARN_ON: recording is off and the readers would wait on a stuck writer).
+// The caller drains what is left (drainConsume).
 async function stress(
   m: RingMachine,
-  opts: { maxSize: number; nestPercent: number },
+  opts: { maxSize: number; nestPercent: number; count?: number },
   reader: (states: CpuReadState[]) => boolean,
+  states: CpuReadState[] = m.onlineCpus().map(() => newState()),
 ): Promise<StressRun> {
   const cpus = m.onlineCpus();
-  const states = cpus.map(() => newState());
   let done = false;
   const runs = Promise.all(
     cpus.map((cpu) =>
-      m.run(cpu, new Workload().stress({ seed: 0x9e3779b9 ^ (cpu * 7919 + 1), maxSize: opts.maxSize, nestPercent: opts.nestPercent }), {
-        durationMs: DURATION_MS,
-      }),
+      m.run(cpu, new Workload().stress({ seed: 0x9e3779b9 ^ (cpu * 7919 + 1), maxSize: opts.maxSize, nestPercent: opts.nestPercent, count: opts.count ?? COUNT })),
     ),
   ).finally(() => {
     done = true;
@@ -87,14 +99,14 @@ async function stress(
     await yieldToLoop();
   }
   const results = await runs;
-  const readWhileWriting = states.reduce((n, st) => n + st.read, 0);
   assert.ok(readersOk && m.buffer.recordIsOn, `RB_WARN_ON while the writers ran:\n${m.dmesg().join('\n')}`);
-  assert.ok(readWhileWriting > 0, 'the reader read while the writers ran');
-  // drain what is left
-  for (const cpu of cpus) {
-    for (let e = m.buffer.consume(cpu); e; e = m.buffer.consume(cpu)) account(states[cpu], cpu, e.data, e.lost);
-  }
   return { results, states };
+}
+
+function drainConsume(m: RingMachine, run: StressRun): void {
+  for (const cpu of m.onlineCpus()) {
+    for (let e = m.buffer.consume(cpu); e; e = m.buffer.consume(cpu)) account(run.states[cpu], cpu, e.data, e.lost);
+  }
 }
 
 // RB_WARN_ON() turns recording off for the whole buffer (ring_buffer_record_disable()); once that
@@ -124,12 +136,14 @@ test('stress, overwrite mode: 2 CPUs write nested random-size events while the m
   const m = await createMachine({ cpus: 2, bufferSizeKb: 64, overwrite: true });
   try {
     const run = await stress(m, { maxSize: 300, nestPercent: 20 }, (states) => consumeBatch(m, states));
+    drainConsume(m, run);
     checkPayloads(run);
     for (const cpu of [0, 1]) {
       const res = run.results[cpu];
       const st = run.states[cpu];
       const s = m.buffer.stats(cpu);
-      assert.ok(res.written > 1000 && res.nested > 0, `CPU ${cpu} wrote (${res.written}, ${res.nested} nested)`);
+      assert.equal(res.written - res.nested, COUNT, `CPU ${cpu} wrote every top-level event`);
+      assert.ok(res.nested > 0, `CPU ${cpu} wrote nested events`);
       // RB_WARN_ON(buffer, total_dropped): nothing is refused in overwrite mode
       assert.equal(res.failed, 0, `CPU ${cpu}: failed reserves`);
       assert.equal(s.droppedEvents, 0);
@@ -151,13 +165,23 @@ test('stress, overwrite mode: 2 CPUs write nested random-size events while the m
 test('stress, producer/consumer mode: dropped events are the refused reserves; nothing read is lost', { timeout: 60_000 }, async () => {
   const m = await createMachine({ cpus: 2, bufferSizeKb: 32, overwrite: false });
   try {
-    const run = await stress(m, { maxSize: 200, nestPercent: 10 }, (states) => consumeBatch(m, states, 100));
+    const concurrent = await stress(m, { maxSize: 200, nestPercent: 10 }, (states) => consumeBatch(m, states, 100));
+    // then more than the buffer holds with nobody reading: reserves are refused (dropped events)
+    const unread = await stress(m, { maxSize: 200, nestPercent: 10, count: 5000 }, () => true, concurrent.states);
+    const run: StressRun = {
+      states: concurrent.states,
+      results: concurrent.results.map((r, cpu) => {
+        const u = unread.results[cpu];
+        return { written: r.written + u.written, failed: r.failed + u.failed, nested: r.nested + u.nested, bytes: r.bytes + u.bytes, pages: 0 };
+      }),
+    };
+    drainConsume(m, run);
     checkPayloads(run);
     for (const cpu of [0, 1]) {
       const res = run.results[cpu];
       const st = run.states[cpu];
       const s = m.buffer.stats(cpu);
-      assert.ok(res.written > 1000, `CPU ${cpu} wrote ${res.written}`);
+      assert.ok(unread.results[cpu].failed > 0, `CPU ${cpu}: writing past a full buffer refused reserves`);
       assert.equal(s.overrun, 0, `CPU ${cpu}: nothing is overwritten`);
       assert.equal(st.lost, 0, `CPU ${cpu}: no losses reported to the reader`);
       // a refused reserve takes no sequence number: what was read is gapless
@@ -170,7 +194,6 @@ test('stress, producer/consumer mode: dropped events are the refused reserves; n
       assert.equal(s.droppedEvents, res.failed, `CPU ${cpu}: dropped events = refused reserves`);
       assert.equal(s.warnings, 0);
     }
-    assert.ok(run.results.some((r) => r.failed > 0), 'the writers outran the reader at least once (drops happened)');
   } finally {
     await m.close();
   }
@@ -200,18 +223,20 @@ test('stress with a second reader: read_page pages and consumed events interleav
           const raw = m.buffer.readPage(cpu);
           if (!raw) break;
           pages++;
-          const page = decodePage(raw);
-          let lost: number | null = page.missedStored ? page.missedCount! : page.missedEvents ? null : 0;
-          for (const ev of page.events) {
-            if (ev.type !== 'data') continue;
-            account(states[cpu], cpu, ev.data, lost);
-            lost = 0;
-          }
+          accountPage(states[cpu], cpu, raw);
           if (!healthy(m)) return false;
         }
       }
       return true;
     });
+    // the page reader takes what is left first, then the consuming reader
+    for (const cpu of [0, 1]) {
+      for (let raw = m.buffer.readPage(cpu); raw; raw = m.buffer.readPage(cpu)) {
+        pages++;
+        accountPage(run.states[cpu], cpu, raw);
+      }
+    }
+    drainConsume(m, run);
     checkPayloads(run);
     assert.ok(pages > 0, 'pages were read');
     for (const cpu of [0, 1]) {

@@ -263,7 +263,7 @@ test('tracedat: sched_switch, sched_wakeup and stack traces print as libtraceeve
 
 test('tracedat: instances — record -B NAME, and the top buffer with an instance, as trace-cmd report merges them', { skip: TRACE_CMD || false }, async () => {
   const b = tmp('instance.dat');
-  const rec = await runCliCaptured(['record', '-B', 'foo', '-p', 'function', '-o', b, '--no-activity', '-c', 'kcall -n 2 schedule schedule_timeout; kcall -c 1 vfs_read ksys_read']);
+  const rec = await runCliCaptured(['record', '-B', 'foo', '-p', 'function', '--no-activity', '-o', b, '-c', 'kcall -n 2 schedule schedule_timeout; kcall -c 1 vfs_read ksys_read']);
   assert.equal(rec.code, 0, rec.stderr);
   const want = tc('report', b);
   assert.equal(want.split('\n').filter((l) => l.startsWith('foo: ')).length, 3);

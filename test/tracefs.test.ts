@@ -25,12 +25,13 @@ test('paths: both mount points and relative paths; ls; ENOENT, ENOTDIR, EISDIR',
       'instances', 'max_graph_depth', 'options', 'per_cpu', 'printk_formats', 'saved_cmdlines', 'saved_cmdlines_size', 'set_event',
       'set_event_pid', 'set_ftrace_filter', 'set_ftrace_notrace', 'set_ftrace_notrace_pid', 'set_ftrace_pid', 'set_graph_function',
       'set_graph_notrace', 'snapshot', 'stack_max_size', 'stack_trace', 'stack_trace_filter', 'touched_functions', 'trace', 'trace_clock',
-      'trace_marker', 'trace_marker_raw', 'trace_pipe', 'trace_stat', 'tracing_cpumask', 'tracing_on',
+      'trace_marker', 'trace_marker_raw', 'trace_options', 'trace_pipe', 'trace_stat', 'tracing_cpumask', 'tracing_on',
+      'user_events_status',
     ]);
     assert.deepEqual(fs.ls('/sys/kernel/debug/tracing/'), fs.ls());
     assert.deepEqual(fs.ls('options'), [
-      'funcgraph-abstime', 'funcgraph-cpu', 'funcgraph-duration', 'funcgraph-irqs', 'funcgraph-overhead', 'funcgraph-overrun',
-      'funcgraph-proc', 'funcgraph-retval', 'funcgraph-retval-hex', 'funcgraph-tail', 'graph-time', 'overwrite', 'sleep-time',
+      'event-fork', 'funcgraph-abstime', 'funcgraph-cpu', 'funcgraph-duration', 'funcgraph-irqs', 'funcgraph-overhead', 'funcgraph-overrun',
+      'funcgraph-proc', 'funcgraph-retval', 'funcgraph-retval-hex', 'funcgraph-tail', 'function-fork', 'graph-time', 'overwrite', 'sleep-time',
     ]);
     assert.deepEqual(fs.ls('per_cpu'), ['cpu0', 'cpu1']);
     assert.deepEqual(fs.ls('/sys/kernel/tracing/per_cpu/cpu1'), ['buffer_size_kb', 'snapshot', 'snapshot_raw', 'stats', 'trace', 'trace_pipe', 'trace_pipe_raw']);

@@ -65,6 +65,40 @@ test("a user's worker writes as CPU 1 (single and batched); the main thread read
   });
 });
 
+// The writer's read side spans its thread's turn (assembly/writer.ts): a grace period asks it for a
+// quiescent state, which its next call passes, so a reset completes while the thread is still inside
+// one synchronous loop of writes; what the writer records after it is consistent.
+test('a grace period does not wait for the end of a writer thread\'s turn: reset() during one long synchronous loop of writes', async () => {
+  await withMachine(async (m) => {
+    const w = new UserWorker();
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    try {
+      assert.deepEqual(await w.call({ op: 'attach', handle: m.handle(), cpu: 1 }), { ok: 'attached' });
+      const spin = w.call({ op: 'spin', flag, size: 16 });
+      while (m.buffer.stats(1).entries === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      for (let i = 0; i < 3; i++) await m.buffer.reset(1);
+      await m.buffer.setClock('local');
+      Atomics.store(flag, 0, 1);
+      const written = (await spin).ok as number;
+      assert.ok(written > 0);
+      const st = m.buffer.stats(1);
+      assert.equal(st.warnings, 0);
+      assert.ok(st.entries + st.overrun <= written, `${st.entries} + ${st.overrun} events after the resets, of ${written} written`);
+      let last = -1;
+      let n = 0;
+      for (let ev = m.buffer.consume(1); ev; ev = m.buffer.consume(1), n++) {
+        assert.ok(seqOf(ev.data) > last, `event ${seqOf(ev.data)} after ${last}`);
+        last = seqOf(ev.data);
+      }
+      assert.equal(n, st.entries);
+      assert.deepEqual(await w.call({ op: 'release' }), { ok: 'released' });
+    } finally {
+      Atomics.store(flag, 0, 1);
+      await w.terminate();
+    }
+  });
+});
+
 test('one writer per CPU buffer: a second writer or a workload on a held CPU is EBUSY, from any thread', async () => {
   await withMachine(async (m) => {
     const w = new UserWorker();

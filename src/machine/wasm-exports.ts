@@ -33,17 +33,18 @@ export interface RingExports {
   rbWriterFlush(): void; // assembly/ring_buffer/rbWriterFlush (): void
   rbReaderWait(wait: number): void; // assembly/ring_buffer/rbReaderWait (bool): void
   rbTrapRecover(): void; // assembly/ring_buffer/rbTrapRecover (): void
-  rbReaderLock(cb: number): void; // assembly/ring_buffer/rbReaderLock (usize): void
+  rbReaderLock(cb: number): number; // assembly/ring_buffer/rbReaderLock (usize): bool
+  rbReaderLockWait(cb: number): void; // assembly/ring_buffer/rbReaderLockWait (usize): void
   rbReaderUnlock(cb: number): void; // assembly/ring_buffer/rbReaderUnlock (usize): void
   runProgram(prog: number): number; // assembly/workload/runProgram (usize): i32
   benchChunk(tb: number, size: number, n: number): number; // assembly/workload/benchChunk (usize, u32, u32): u32
   cpuTrap(): void; // assembly/workload/cpuTrap (): void
   writerAttach(t: number): void; // assembly/writer/writerAttach (i32): void
-  writerWrite(tb: number, length: number, src: number, fresh: number): number; // assembly/writer/writerWrite (usize, u32, usize, bool): i32
-  writerReserve(tb: number, length: number, fresh: number): number; // assembly/writer/writerReserve (usize, u32, bool): i32
+  writerReserve(tb: number, length: number, flags: number): number; // assembly/writer/writerReserve (usize, u32, u32): i32
   writerCommit(tb: number): void; // assembly/writer/writerCommit (usize): void
-  writerBatch(tb: number, src: number, count: number, fresh: number): number; // assembly/writer/writerBatch (usize, usize, u32, bool): i32
-  writerEmit(call: number, src: number, len: number, fresh: number): number; // assembly/writer/writerEmit (usize, usize, u32, bool): i32
+  writerBatch(tb: number, src: number, count: number, flags: number): number; // assembly/writer/writerBatch (usize, usize, u32, u32): i32
+  writerEmit(call: number, src: number, len: number, flags: number): number; // assembly/writer/writerEmit (usize, usize, u32, u32): i32
+  writerTurnEnd(): void; // assembly/writer/writerTurnEnd (): void
   calibrationLoop(scratch: number, n: number): number; // assembly/bench_floor/calibrationLoop (usize, u32): u32
   ftraceHashBuild(hash: number, bits: number, flags: number, ips: number, count: number, data: number): void; // assembly/ftrace/ftraceHashBuild (usize, u32, u32, usize, u32, usize): void
   ftraceHashLookup(hash: number, ipLo: number, ipHi: number): number; // assembly/ftrace/ftraceHashLookup (usize, u32, u32): i32

@@ -27,7 +27,7 @@ export interface EncodeContext {
   res: number;
   // the slot holding a spare page for ring_buffer_read_page() of tb's `cpu`, held for the run: the
   // caller's own slot (checked), or one allocated for the run
-  readSlot?(tb: TraceBuffer, cpu: number, slot?: number): number;
+  readSlot?(tb: TraceBuffer, cpu: number, slot?: number, pool?: { addr: number; size: number }): number;
 }
 
 type Op = (resolve: (b?: TraceBuffer) => TraceBuffer, res: number, ctx: EncodeContext) => number[];
@@ -121,12 +121,20 @@ export class Workload {
 
   // Consume whole pages of `cpu`'s buffer with ring_buffer_read_page() until stopped, into a spare
   // page of its own, or the one whose address is stored at `slot` (ring_buffer_alloc_read_page()).
-  readPages(opts: { cpu: number; slot?: number; buffer?: TraceBuffer }): this {
+  // `pool`: a table of `size` more spare pages (u32 addresses at `addr`, memory the caller allocated)
+  // that the pages read rotate through, so the spare going back into the ring is one read `size`
+  // pages ago.
+  readPages(opts: { cpu: number; slot?: number; buffer?: TraceBuffer; pool?: { addr: number; size: number } }): this {
     checkOpts(opts, 'readPages');
+    if (opts.pool !== undefined) {
+      checkOpts(opts.pool, 'readPages: pool');
+      checkU32(opts.pool.addr, 'readPages: pool.addr');
+      checkU32(opts.pool.size, 'readPages: pool.size');
+    }
     this.ops.push((r, res, ctx) => {
       const tb = r(opts.buffer);
       if (!ctx.readSlot) throw new RingtraceError('EINVAL', 'readPages: this workload cannot read pages here');
-      return [OP_READ_PAGES, tb.addr, opts.cpu, ctx.readSlot(tb, opts.cpu, opts.slot), res];
+      return [OP_READ_PAGES, tb.addr, opts.cpu, ctx.readSlot(tb, opts.cpu, opts.slot, opts.pool), res, opts.pool?.addr ?? 0, opts.pool?.size ?? 0];
     });
     return this;
   }

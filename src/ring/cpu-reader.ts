@@ -28,11 +28,12 @@ export function readRecord(mem: Mem, at: number, cap: number, cpu: number): Trac
 
 // Run `read` on `cpu`'s buffer of the trace_buffer at `tb` with its reader_lock held (the reads inside
 // work on that CPU buffer even if a snapshot swap moves it meanwhile); `read` gets the spare page's
-// slot (a buffer_page's BP_PAGE word) and the sub-buffer size. null when the CPU has no buffer.
+// slot (a buffer_page's BP_PAGE word) and the sub-buffer size. null when the CPU has no buffer, or
+// when the host found the lock held by a reader on a CPU (it never waits on one: nothing this time).
 function underReaderLock<T>(mem: Mem, x: RingExports, tb: number, cpu: number, read: (slot: number, subbuf: number) => T): T | null {
   const cb = mem.load32(tb + TB_BUFFERS + cpu * 4);
   if (cb === 0) return null;
-  x.rbReaderLock(cb);
+  if (!x.rbReaderLock(cb)) return null;
   try {
     return read(mem.load32(cb + CPB_SPARE_PAGE) + BP_PAGE, mem.load32(tb + TB_SUBBUF_SIZE) + BDP_DATA);
   } finally {

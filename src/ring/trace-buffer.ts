@@ -550,7 +550,7 @@ export class TraceBuffer {
     this.machine.arena.release(this.scratch, this.scratchSize);
     for (const cpu of cpus) {
       const info = this.cpus.get(cpu)!;
-      x.rbReaderLock(info.cb);
+      x.rbReaderLockWait(info.cb);
       try {
         info.pages = this.initCpuBuffer(info.cb, cpu, chains.get(cpu)!);
         x.rbResetCpu(info.cb);
@@ -668,6 +668,22 @@ export class TraceBuffer {
     }
     if (!best) return null;
     return this.consume(best.cpu);
+  }
+
+  // trace_pipe's loop (tracing_read_pipe() over trace_find_next_entry_inc()): up to `limit` events in
+  // consumeMerged()'s order. Each CPU is peeked again only after an event was taken from it, so an
+  // event costs one peek and one consume instead of a peek of every CPU: the host's read of a full
+  // buffer stays short. A head a writer overwrote meanwhile is replaced by what consume() returns.
+  *consumeMergedUpTo(limit: number, cpus = this.bufferCpus()): Generator<TraceEvent> {
+    const heads = new Map(cpus.map((cpu) => [cpu, this.peek(cpu)]));
+    for (let n = 0; n < limit; n++) {
+      let best: TraceEvent | null = null;
+      for (const ev of heads.values()) if (ev && (!best || ev.ts < best.ts)) best = ev;
+      if (!best) return;
+      const ev = this.consume(best.cpu);
+      heads.set(best.cpu, this.peek(best.cpu));
+      if (ev) yield ev;
+    }
   }
 
   // Readers that hold the buffer open, and workloads writing into it (an instance is busy while there

@@ -147,12 +147,14 @@ export function writeFailureText(f: WriteFailure, line: string, name: string, ta
   return `sh: ${name}: write error: ${errnoText(f.error)}\n`;
 }
 
-// __redirect OP FILE MERGE LINE NAME ARGS...: run NAME ARGS in a shell of its own, then open FILE
-// (O_TRUNC for >, O_APPEND for >>), write all it printed (with its stderr when MERGE is 1) and close
-export function redirectCommand(writeErrors: WriteErrors) {
+// __redirect OP FILE MERGE LINE NAME ARGS...: run NAME ARGS in a shell of its own (given the shell
+// variables named in `inherit`), then open FILE (O_TRUNC for >, O_APPEND for >>), write all it printed
+// (with its stderr when MERGE is 1) and close
+export function redirectCommand(writeErrors: WriteErrors, inherit: readonly string[] = []) {
   return defineCommand(REDIRECT, async (args, ctx) => {
     const [op, target, merge, line, name, ...rest] = args;
-    const r = await ctx.exec!([name, ...rest].map(shellQuote).join(' '), { cwd: ctx.cwd, stdin: latin1FromBytes(ctx.stdin), stdinKind: 'bytes' });
+    const env = Object.fromEntries(inherit.flatMap((v) => (ctx.env.has(v) ? [[v, ctx.env.get(v)!]] : [])));
+    const r = await ctx.exec!([name, ...rest].map(shellQuote).join(' '), { cwd: ctx.cwd, stdin: latin1FromBytes(ctx.stdin), stdinKind: 'bytes', env });
     const data = merge === '1' ? r.stdout + r.stderr : r.stdout;
     const stderr = merge === '1' ? '' : r.stderr;
     const path = ctx.fs.resolvePath(ctx.cwd, target);

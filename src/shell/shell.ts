@@ -13,7 +13,7 @@ import { KernelMount, WriteErrors, errnoText, normalizePath, type KernelFs, type
 import { shellQuote } from './ast.ts';
 import { COND_RESCHED, condReschedCommand, condReschedPlugin } from './cond-resched.ts';
 import { FORK_COMMAND, FORK_DONE, Jobs, forkPlugin, jobCommands, jobsPlugin } from './jobs.ts';
-import type { Processes } from './process.ts';
+import { TASK_VAR, type Processes } from './process.ts';
 import { REDIRECT, REDIRECT_STATUS, redirectCommand, redirectStatusCommand, redirectStatusPlugin, writeFailureText } from './redirect-status.ts';
 
 // What a machine command gets: its arguments (without its name), standard input, and output sinks.
@@ -94,7 +94,8 @@ export class Shell {
     const sleep = opts.sleep ?? abortableDelay;
     const ours: CustomCommand[] = [
       redirectStatusCommand(this.writeErrors),
-      redirectCommand(this.writeErrors),
+      // the command runs as the task of the shell code that redirects it
+      redirectCommand(this.writeErrors, [TASK_VAR]),
       ...jobCommands(this.jobs, (script, cwd, signal, pid) => this.runJob(script, cwd, signal, pid), opts.processes),
       ...this.fileCommands(),
       condReschedCommand(),

@@ -4,7 +4,6 @@
 // trace_pipe does not block: a read returns what the buffer holds when it is read (the kernel's read
 // would wait for data while the buffer is empty, unless the file was opened O_NONBLOCK), consuming at
 // most the events that were there when the read began, so CPUs that keep writing cannot keep it going.
-import type { TraceEvent } from '../ring/trace-buffer.ts';
 import { printTraceLine, totalEntries, traceHeader, symbolSource, type SymbolSource } from '../trace/output.ts';
 import { GraphPrinter, graphHeader, printGraphEvents } from '../trace/graph-output.ts';
 import { TRACE_MODE_READ, TRACE_MODE_WRITE, file, type OpenFile, type OpenFlags } from './node.ts';
@@ -103,21 +102,9 @@ function tracePipeRead(tr: TraceArray, cpu?: number): string {
     let limit = 0;
     for (const c of cpus) limit += tb.stats(c).entries;
     const graph = graphPrinter(tr, tracerName(tr));
-    if (graph) {
-      const events: TraceEvent[] = [];
-      for (let n = 0; n < limit; n++) {
-        const ev = tb.consumeMerged(cpus);
-        if (!ev) break;
-        events.push(ev);
-      }
-      return printGraphEvents(graph, events, inNs, (ev) => ev.lost);
-    }
+    if (graph) return printGraphEvents(graph, [...tb.consumeMergedUpTo(limit, cpus)], inNs, (ev) => ev.lost);
     let out = '';
-    for (let n = 0; n < limit; n++) {
-      const ev: TraceEvent | null = tb.consumeMerged(cpus);
-      if (!ev) break;
-      out += printTraceLine(syms, ev, inNs, ev.lost);
-    }
+    for (const ev of tb.consumeMergedUpTo(limit, cpus)) out += printTraceLine(syms, ev, inNs, ev.lost);
     return out;
   } finally {
     close();
