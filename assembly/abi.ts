@@ -462,6 +462,10 @@ export const FTC_DEPTH = 16; // frames on the call stack
 export const FTC_GRAPH_DEPTH = 20; // current->curr_ret_depth + 1: frames some fgraph_ops took
 export const FTC_LOST = 24; // entries that found the stack full and have not returned yet: their exits pop nothing
 export const FTC_OVERRUN = 28; // current->trace_overrun: entries that ever found the stack full
+export const FTC_TASK = 32; // the current task's own ret_stack area (0: none, the CPU's stack is nobody's)
+// A task's ret_stack area (FTC_SIZE bytes from the host's arena): while the task is off CPU it holds
+// what the CPU's FTC_DEPTH..FTC_OVERRUN, frames and graph vars held, at the same offsets.
+export const TSK_TIMESTAMP = 40; // u64 task->ftrace_timestamp: the graph clock when it was switched out
 export const FTC_STACK = 64; // FTC_STACK_MAX frames of FTF_SIZE
 export const FTC_STACK_MAX = 32;
 export const FTF_REC = 0; // the entered function's record
@@ -528,7 +532,7 @@ export const CTX_TRACE_FLAGS = 0x49091000;
 export const OP_FT_CALL = 40; // rec, ip lo, ip hi, parent lo, parent hi, count, duration ns: call a function count times
 export const OP_FT_ENTER = 41; // rec, ip lo, ip hi, parent lo, parent hi: call a function and stay in it
 export const OP_FT_EXIT = 42; // return from the innermost entered function
-export const OP_FT_TASK = 43; // pid, comm id: switch this CPU's current task
+export const OP_FT_TASK = 43; // pid, comm id, ret_stack area: switch this CPU's current task
 export const OP_FT_IRQFLAGS = 44; // extra TRACE_FLAG_*, preempt count
 export const OP_FT_EXIT_RET = 45; // retval lo, retval hi: return from the innermost entered function with a value
 export const FT_CALL_BATCH = 4096; // calls between two quiescent points

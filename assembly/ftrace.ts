@@ -23,7 +23,8 @@ import {
   FT_GRAPH_FLAGS, FT_GRAPH_ARRAY, FT_STACK, OPS_GRAPH_IDX, FTC_GRAPH_DEPTH, FTC_LOST, FTC_OVERRUN, FTC_GRAPH_VARS, FTF_GRAPH,
   FTF_GRAPH_DEPTH, FTF_SUBTIME, TRACE_GRAPH_ENT, TRACE_GRAPH_RET, FGE_FUNC, FGE_DEPTH, FGRAPH_ENT_SIZE, FGR_FUNC,
   FGR_RETVAL, FGR_DEPTH, FGR_OVERRUN, FGR_CALLTIME, FGR_RETTIME, FGRAPH_RET_SIZE, GRAPH_VAR_ACTIVE,
-  GRAPH_VAR_NOTRACE, GRAPH_VAR_DEPTH_MASK, FGRAPH_FL_SKIP_IRQS, FGRAPH_FL_NO_GRAPH_TIME, TB_CLOCK, CLOCK_VIRTUAL,
+  GRAPH_VAR_NOTRACE, GRAPH_VAR_DEPTH_MASK, FGRAPH_FL_SKIP_IRQS, FGRAPH_FL_NO_GRAPH_TIME, FGRAPH_FL_NO_SLEEP_TIME, TB_CLOCK, CLOCK_VIRTUAL,
+  FTC_TASK, TSK_TIMESTAMP,
   CTX_IRQ, CTX_NMI, STK_LOCK, STK_MAX_SIZE, STK_NR_ENTRIES, STK_FRAME_SIZES, STK_BASE, STK_ENTRIES, STK_INDEX,
   STACK_TRACE_ENTRIES,
 } from "./abi";
@@ -955,9 +956,48 @@ export function ftOpExit(retval: u64): void {
   store<u32>(ftPcpu, depth - 1, FTC_DEPTH);
 }
 
-// OP_FT_TASK pid, comm: a context switch to another task
-export function ftOpTask(pid: i32, comm: u32): void {
+// The per-task part of a CPU's ftrace state (current->ret_stack and its vars, curr_ret_depth,
+// trace_overrun) between the CPU's area and a task's: the header words before FTC_TASK, the frames in
+// use, the graph vars.
+function copyTaskState(dst: usize, src: usize): void {
+  memory.copy(dst + FTC_DEPTH, src + FTC_DEPTH, FTC_TASK - FTC_DEPTH);
+  memory.copy(dst + FTC_STACK, src + FTC_STACK, <usize>load<u32>(src, FTC_DEPTH) * FTF_SIZE);
+  memory.copy(dst + FTC_GRAPH_VARS, src + FTC_GRAPH_VARS, FTC_SIZE - FTC_GRAPH_VARS);
+}
+
+// A context switch between two tasks with ret_stacks of their own: prev's shadow stack is put away
+// and next's comes back, so each task returns through its own frames (fgraph.c keeps one per task).
+// With sleep-time off, ftrace_graph_probe_sched_switch() moves next's calltimes on by the time it was
+// off CPU, so that time is not counted in its functions' durations.
+function switchRetStack(prev: usize, next: usize): void {
+  const now = graphClock();
+  if (prev != 0) {
+    copyTaskState(prev, ftPcpu);
+    store<u64>(prev, now, TSK_TIMESTAMP);
+  }
+  if (next == 0) {
+    memory.fill(ftPcpu + FTC_DEPTH, 0, FTC_TASK - FTC_DEPTH);
+    memory.fill(ftPcpu + FTC_GRAPH_VARS, 0, FTC_SIZE - FTC_GRAPH_VARS);
+  } else {
+    copyTaskState(ftPcpu, next);
+    const slept = load<u64>(next, TSK_TIMESTAMP);
+    // (a task last switched out on another CPU may read a later stamp on the virtual clock)
+    if ((load<u32>(ftArea(), FT_GRAPH_FLAGS) & FGRAPH_FL_NO_SLEEP_TIME) != 0 && slept != 0 && now > slept) {
+      const depth = <usize>load<u32>(ftPcpu, FTC_DEPTH);
+      for (let i: usize = 0; i < depth; i++) {
+        const f = ftPcpu + FTC_STACK + i * FTF_SIZE;
+        store<u64>(f, load<u64>(f, FTF_ENTRY) + (now - slept), FTF_ENTRY);
+      }
+    }
+  }
+  store<u32>(ftPcpu, <u32>next, FTC_TASK);
+}
+
+// OP_FT_TASK pid, comm, ret_stack area: a context switch to another task
+export function ftOpTask(pid: i32, comm: u32, area: u32): void {
   ftEnsure();
+  const prev = load<u32>(ftPcpu, FTC_TASK);
+  if (area != prev) switchRetStack(prev, area);
   ftPid = pid;
   store<i32>(ftPcpu, pid, FTC_PID);
   store<u32>(ftPcpu, comm, FTC_COMM);

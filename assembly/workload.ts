@@ -257,8 +257,8 @@ export function runProgram(prog: usize): i32 {
       ftOpExit((<u64>load<u32>(pc, 8) << 32) | <u64>load<u32>(pc, 4));
       pc += 12;
     } else if (op == OP_FT_TASK) {
-      ftOpTask(load<i32>(pc, 4), load<u32>(pc, 8));
-      pc += 12;
+      ftOpTask(load<i32>(pc, 4), load<u32>(pc, 8), load<u32>(pc, 12));
+      pc += 16;
     } else if (op == OP_FT_IRQFLAGS) {
       ftOpIrqFlags(load<u32>(pc, 4), load<u32>(pc, 8));
       pc += 12;

@@ -1,6 +1,6 @@
 // Typed errors of the API. `code` is the errno name the kernel would return for the same request.
 export type Errno = 'EINVAL' | 'ENOENT' | 'EBUSY' | 'EACCES' | 'ENODEV' | 'ENOMEM' | 'EPERM' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'EFAULT' | 'ERANGE' | 'ENOSPC' | 'ENAMETOOLONG'
-  | 'EBADF' | 'EADDRINUSE' | 'EOVERFLOW';
+  | 'EBADF' | 'EADDRINUSE' | 'EOVERFLOW' | 'EIO';
 
 const strerror: Record<Errno, string> = {
   EINVAL: 'Invalid argument',
@@ -20,6 +20,7 @@ const strerror: Record<Errno, string> = {
   EBADF: 'Bad file descriptor',
   EADDRINUSE: 'Address already in use',
   EOVERFLOW: 'Value too large for defined data type',
+  EIO: 'Input/output error',
 };
 
 export class RingtraceError extends Error {

@@ -190,7 +190,7 @@ test('fgraph-retval.tc: function graph print function return value', async () =>
     await m.run(0, new Workload().task(300, 'sh').enter('ksys_write').enter('vfs_write').enter('proc_reg_write').exit({ retval: -5 }).exit({ retval: -5 }).exit({ retval: -5 }));
     await fs.write('tracing_on', '0\n');
     await fs.write('options/funcgraph-retval-hex', '0\n');
-    assert.ok(body(m).filter((l) => l.includes('proc_reg_write') && l.includes('=-5')).length > 0, 'Return value can not be printed in signed decimal format');
+    assert.ok(body(m).filter((l) => l.includes('proc_reg_write') && l.includes('= -5')).length > 0, 'Return value can not be printed in signed decimal format');
     await fs.write('options/funcgraph-retval-hex', '1\n');
     assert.ok(body(m).filter((l) => l.includes('proc_reg_write') && l.includes('fffffffb')).length > 0, 'Return value can not be printed in hexadecimal format');
   });

@@ -99,13 +99,13 @@ test('function_graph options: proc, abstime, tail, duration, cpu, overhead, retv
     await fs.write('options/funcgraph-tail', '0\n');
     await fs.write('options/funcgraph-retval', '1\n');
     assert.deepEqual(body(m).slice(3, 7), [
-      ' 0) + 12.000 us   |      kmalloc_trace(); /* ret=0x0 */',
-      ' 0)   0.050 us    |      mutex_lock(); /* ret=0x0 */',
-      ' 0)   0.050 us    |      mutex_lock(); /* ret=0x0 */',
-      ' 0) ! 218.100 us  |    } /* seq_read ret=-5 */',
+      ' 0) + 12.000 us   |      kmalloc_trace(); /* = 0x0 */',
+      ' 0)   0.050 us    |      mutex_lock(); /* = 0x0 */',
+      ' 0)   0.050 us    |      mutex_lock(); /* = 0x0 */',
+      ' 0) ! 218.100 us  |    } /* seq_read = -5 */',
     ]);
     await fs.write('options/funcgraph-retval-hex', '1\n');
-    assert.equal(body(m)[6], ' 0) ! 218.100 us  |    } /* seq_read ret=0xfffffffffffffffb */');
+    assert.equal(body(m)[6], ' 0) ! 218.100 us  |    } /* seq_read = 0xfffffffffffffffb */');
     await fs.write('options/funcgraph-retval', '0\n');
     await fs.write('options/funcgraph-overhead', '0\n');
     assert.equal(body(m)[3], ' 0)   12.000 us   |      kmalloc_trace();');
@@ -323,5 +323,37 @@ test('fgraph_array holds 16 graph users: the 17th current_tracer write fails wit
     await m.fs.write('current_tracer', 'function_graph\n');
     assert.equal(m.ftrace.graph.users, 16);
     assert.deepEqual(m.ftrace.checkCounts(), { bad: 0, first: null });
+  });
+});
+
+// fgraph.c keeps a shadow stack per task: a task switched out inside a call chain returns through its
+// own frames when it comes back, whoever ran meanwhile; with sleep-time off,
+// ftrace_graph_probe_sched_switch() moves its calltimes on by the time it was off the CPU.
+test('function_graph: each task returns through its own shadow stack; sleep-time off leaves out the time switched out', async () => {
+  await withMachine(OPTS, async (m) => {
+    await m.fs.write('current_tracer', 'function_graph\n');
+    await m.fs.write('options/funcgraph-tail', '1\n');
+    await m.fs.write('function_profile_enabled', '1\n');
+    const w = () =>
+      new Workload().task(10, 'a').enter('vfs_read').enter('schedule').task(20, 'b').callGraph({ fn: 'vfs_write', durationNs: 50_000 }).task(10, 'a').delay(300).exit().exit({ retval: 3 });
+    const banner = (from: string, to: string) => [' ------------------------------------------', ` 0)${from}=>${to}`, ' ------------------------------------------'];
+    const round = (schedule: string, read: string) => [
+      ' 0)               |  vfs_read() {',
+      ' 0)               |    schedule() {',
+      ...banner('      a-10      ', '      b-20     '),
+      // b's call is at its own depth 0, not inside a's schedule()
+      ' 0) + 50.000 us   |  vfs_write();',
+      ...banner('      b-20      ', '      a-10     '),
+      ` 0) ${schedule} |    } /* schedule */`,
+      ` 0) ${read} |  } /* vfs_read */`,
+    ];
+    await m.run(0, w());
+    const schedNs = () => m.ftrace.profileStats(0).find((s) => s.name === 'schedule')!.timeNs;
+    assert.equal(schedNs(), 52_300);
+    await m.fs.write('options/sleep-time', '0\n');
+    await m.run(0, w());
+    assert.deepEqual(body(m), [...round('+ 52.300 us  ', '+ 54.300 us  '), ...round('  0.300 us   ', '  2.300 us   ')]);
+    // the profiler reads the same calltimes
+    assert.equal(schedNs(), 52_300 + 300);
   });
 });

@@ -58,6 +58,14 @@ test('ftracetest: passing tests exit 0; -v shows a failed log; --fail-unsupporte
   assert.equal(usage.code, 2);
 });
 
+// test.d/living: the living kernel's scheduler, ticks, locks and procfs writes, as the kernel's own
+// func_traceonoff_triggers, func_profiler, fgraph-multi and fgraph-retval rely on them
+test('ftracetest: the living kernel cases pass, and in an instance', async () => {
+  const r = await runCliCaptured(['ftracetest', '--timeout', '60', '-l', '-', join(TREE, 'test.d/living')]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^# of passed: {2}7$/m);
+});
+
 test('ftracetest: processes of the living kernel (test.d/process): pid filters following forks (function-fork, event-fork), function_graph by pid, trace_options, the stack of a fork, the init of a module, sched_process_* events, set -e around forks', async () => {
   const r = await runCliCaptured(['ftracetest', '--timeout', '120', '-l', '-', join(TREE, 'test.d/process')]);
   assert.equal(r.code, 0, r.stdout + r.stderr);

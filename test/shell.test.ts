@@ -96,6 +96,13 @@ echo 'a  b' "c $F" \\$F; cat trace | grep one | wc -l; echo \${F}x; cat trace | 
   assert.equal(r.out, '2\nfound\na  b c trace $F\n1\ntracex\nline two\nline one\n');
 });
 
+// the commands the shell inserts at a subshell's and a loop body's start keep $?, but under set -e
+// a failed condition before them must not end the script (reset_ftrace_filter's `if [..] else x=`..``)
+test('set -e: a subshell or an until loop after a failed condition does not end the script; $? reaches subshells', async () => {
+  const r = await sh('set -e; if [ a = b ]; then :; else x=`echo sub`; fi; echo $x; false || (echo sub2); until false; do echo in; break; done; set +e; false; (echo "st=$?"); false; echo "st=$(echo $?)"');
+  assert.equal(r.out, 'sub\nsub2\nin\nst=1\nst=1\n');
+});
+
 test('redirections: 2>/dev/null, 2>&1, an empty > truncates (opens with O_TRUNC)', async () => {
   const r = await sh('cat /nope 2>/dev/null; echo $?; cat /nope > /t/trace 2>&1; cat /t/trace; : > /t/trace');
   assert.equal(r.out, '1\ncat: /nope: No such file or directory\n');

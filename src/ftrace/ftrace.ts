@@ -15,7 +15,7 @@ import type { RingExports } from '../machine/wasm.ts';
 import { abi } from '../layout.ts';
 import { RingtraceError } from '../errors.ts';
 import { ftraceDumpFormatters } from '../machine/log.ts';
-import { setFtraceHooks, type CallSite } from './registry.ts';
+import { setFtraceHooks, taskKey, type CallSite } from './registry.ts';
 import {
   IRQENTRY_TEXT, buildCoreText, catalogModules, checkModuleDef, parseModuleFile, moduleName, ModuleArea,
   type KernelSymbol, type KernelTextOptions, type ModuleDef, type ModuleFunction,
@@ -285,6 +285,7 @@ export class Ftrace {
       resolveCall: (fn) => this.resolveCall(fn),
       returnAddress: (parent, callee) => this.returnAddress(parent, callee),
       commId: (pid, comm) => this.commId(pid, comm),
+      taskRetStack: (pid, comm) => this.taskRetStack(pid, comm),
     });
   }
 
@@ -1016,6 +1017,9 @@ export class Ftrace {
         this.profileOn = true;
       } else {
         this.profileOn = false;
+        // the graph return of a call entered while it was on (a task switched out meanwhile) adds
+        // nothing now: unregistering took profile_graph_return() out of fgraph_array
+        Atomics.store(m.mem.i32, (this.area + FT_PROFILE) >> 2, 0);
         if (this.profilerOps) await this.shutdown(this.profilerOps, ['unregister_ftrace_profiler', 'ftrace_profile_write', 'vfs_write', 'ksys_write', 'do_syscall_64']);
       }
     });
@@ -1211,6 +1215,25 @@ export class Ftrace {
     }
     this.savedCmdlines.set(pid, c);
     return id;
+  }
+
+  // Each task's shadow return stack (alloc_retstack_tasklist() gives every task one); the idle tasks,
+  // all pid 0, have one per CPU (idle_ret_stack), told apart by their comm (swapper/N).
+  private readonly retStacks = new Map<string, number>();
+
+  private taskRetStack(pid: number, comm: string): number {
+    const key = taskKey(pid, comm);
+    let area = this.retStacks.get(key);
+    if (area === undefined) {
+      area = this.machine.arena.alloc(FTC_SIZE);
+      this.retStacks.set(key, area);
+    }
+    return area;
+  }
+
+  // every task's ret_stack area (init_task_vars() clears a graph slot's var in each)
+  retStackAreas(): Iterable<number> {
+    return this.retStacks.values();
   }
 
   // trace_find_cmdline()

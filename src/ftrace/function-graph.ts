@@ -138,9 +138,10 @@ export class FunctionGraph {
     if (idx < 0) throw new RingtraceError('ENOSPC', `more than ${FGRAPH_ARRAY_SIZE} function graph users`);
     const m = this.ft.machine;
     const mem = m.mem;
-    // init_task_vars(): no CPU keeps a previous user's set_graph_function or notrace state for the slot
+    // init_task_vars(): no CPU or task keeps a previous user's set_graph_function or notrace state for the slot
     const percpu = mem.loadU32(this.ft.area + FT_PERCPU);
     for (let cpu = 0; cpu < m.nrCpuIds; cpu++) mem.store32(percpu + cpu * FTC_SIZE + FTC_GRAPH_VARS + idx * 4, 0);
+    for (const area of this.ft.retStackAreas()) mem.store32(area + FTC_GRAPH_VARS + idx * 4, 0);
     this.slots[idx] = ops;
     ops.callback = FT_CB_GRAPH;
     mem.store32(ops.addr + OPS_CALLBACK, FT_CB_GRAPH);

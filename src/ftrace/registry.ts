@@ -13,6 +13,13 @@ export interface FtraceWorkloadHooks {
   // the return address a call from `parent` to `callee` leaves on the stack
   returnAddress(parent: string | bigint, callee: bigint): bigint;
   commId(pid: number, comm: string): number;
+  // the task's own ret_stack area (abi FTC_* layout), made the first time the task runs
+  taskRetStack(pid: number, comm: string): number;
+}
+
+// Which task a pid and comm name: the idle tasks are all pid 0, one per CPU (swapper/N).
+export function taskKey(pid: number, comm: string): string {
+  return pid === 0 ? `0 ${comm}` : String(pid);
 }
 
 const hooks = new WeakMap<Machine, FtraceWorkloadHooks>();

@@ -3,7 +3,7 @@
 import { abi } from '../layout.ts';
 import type { TraceBuffer } from '../ring/trace-buffer.ts';
 import { RingtraceError } from '../errors.ts';
-import { ftraceHooks, type FtraceWorkloadHooks } from '../ftrace/registry.ts';
+import { ftraceHooks, taskKey, type FtraceWorkloadHooks } from '../ftrace/registry.ts';
 import { eventHooks, type EventValues } from '../events/events.ts';
 
 const { OP_END, OP_WRITE, OP_BENCH, OP_STRESS, OP_STRESS_COUNT, OP_CONTEXT, OP_NEST_BEGIN, OP_NEST_END, OP_DISCARD_END,
@@ -190,7 +190,9 @@ export class Workload {
 
   // ---- ftrace: calls of traced functions (call sites resolved to their records once, at encoding)
 
-  private readonly ftStack: (string | bigint)[] = []; // functions entered and not yet exited
+  private ftStack: (string | bigint)[] = []; // functions the current task entered here and has not exited
+  private readonly taskStacks = new Map<string, (string | bigint)[]>(); // the same for the tasks switched away from
+  private task_ = ''; // the current task, once task() named one
 
   // Call `fn` (a name, or an ip) `count` times from `parent` (a name, giving a return address inside
   // it, or an exact parent_ip; default: the function entered last, else none). Each call takes
@@ -226,8 +228,10 @@ export class Workload {
 
   // Return from the function entered last, optionally with a return value (funcgraph-retval shows it;
   // a negative number is an error code, stored as the 64-bit register would hold it).
+  // After a task(), a task may also return from a function it entered before (in an earlier workload):
+  // each task has its own shadow stack.
   exit(opts: { retval?: number | bigint } = {}): this {
-    if (!this.ftStack.length) throw new RingtraceError('EINVAL', 'exit: no function was entered');
+    if (!this.ftStack.length && !this.task_) throw new RingtraceError('EINVAL', 'exit: no function was entered');
     this.ftStack.pop();
     if (opts.retval === undefined) {
       this.ops.push(() => [abi.OP_FT_EXIT]);
@@ -258,10 +262,18 @@ export class Workload {
     return this;
   }
 
-  // Switch this CPU to another task (what the events' pid and the trace's comm show).
+  // Switch this CPU to another task (what the events' pid and the trace's comm show), with the task's
+  // own shadow return stack: the calls it entered and has not returned from come back with it.
   task(pid: number, comm: string): this {
     if (!Number.isInteger(pid) || pid < 0) throw new RingtraceError('EINVAL', `task: bad pid ${pid}`);
-    this.ops.push((r) => [abi.OP_FT_TASK, pid, ftraceHooksOf(r).commId(pid, comm)]);
+    const key = taskKey(pid, comm);
+    this.taskStacks.set(this.task_, this.ftStack);
+    this.ftStack = this.taskStacks.get(key) ?? [];
+    this.task_ = key;
+    this.ops.push((r) => {
+      const h = ftraceHooksOf(r);
+      return [abi.OP_FT_TASK, pid, h.commId(pid, comm), h.taskRetStack(pid, comm)];
+    });
     return this;
   }
 

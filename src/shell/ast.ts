@@ -22,6 +22,18 @@ export function parameterWord(name: string): WordNode {
   return { type: 'Word', parts: [{ type: 'ParameterExpansion', parameter: name, operation: null }] };
 }
 
+// The arguments `$? $-` of an inserted command that keeps $? as it found it (keptStatus() of them):
+// it exits with that status, except under `set -e`, where a nonzero one would end the shell although
+// nothing failed (bash keeps $? there without a command): then 0.
+export function statusArgs(): WordNode[] {
+  return [parameterWord('?'), parameterWord('-')];
+}
+
+export function keptStatus(args: readonly string[]): number {
+  const status = Number(args[0]);
+  return (args[1] ?? '').includes('e') ? 0 : status;
+}
+
 // A statement of one simple command: NAME ARGS...
 export function commandStatement(name: string, args: WordNode[], line?: number): StatementNode {
   return {

@@ -4,7 +4,7 @@
 // yields to the event loop when the shell has held it for a while (a few milliseconds).
 import type { ScriptNode, StatementNode, TransformPlugin } from 'just-bash';
 import { defineCommand, type CustomCommand } from 'just-bash';
-import { commandStatement, parameterWord, rewrite } from './ast.ts';
+import { commandStatement, keptStatus, rewrite, statusArgs } from './ast.ts';
 
 export const COND_RESCHED = '__cond_resched';
 
@@ -12,10 +12,10 @@ const SLICE_MS = 5;
 
 const LOOPS = new Set(['While', 'Until', 'For', 'CStyleFor']);
 
-// `__cond_resched $?`: $? stays what the loop condition left
+// `__cond_resched $? $-`: $? stays what the loop condition left (see keptStatus)
 function withResched(n: Record<string, unknown>): Record<string, unknown> {
   if (!LOOPS.has(n.type as string)) return n;
-  return { ...n, body: [commandStatement(COND_RESCHED, [parameterWord('?')]), ...(n.body as StatementNode[])] };
+  return { ...n, body: [commandStatement(COND_RESCHED, statusArgs()), ...(n.body as StatementNode[])] };
 }
 
 export function condReschedPlugin(): TransformPlugin {
@@ -29,6 +29,6 @@ export function condReschedCommand(): CustomCommand {
       await new Promise((r) => setImmediate(r));
       last = Date.now();
     }
-    return { stdout: '', stderr: '', exitCode: Number(args[0]) };
+    return { stdout: '', stderr: '', exitCode: keptStatus(args) };
   });
 }

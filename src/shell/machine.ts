@@ -5,6 +5,7 @@
 //   /proc/modules                                    the loaded modules, as m_show() prints them
 //   /proc/cpuinfo                                    a processor entry per online CPU (nproc, lscpu)
 //   /proc/kallsyms                                   the kernel's text symbols (its ftrace records)
+//   /proc/interrupts                                 the local timer interrupts each CPU took
 //   /dev/null
 // and the directories above them, mounted at /sys, /proc and /dev in the shell's in-memory root.
 //
@@ -17,8 +18,8 @@ import { RingtraceError } from '../errors.ts';
 import { CpuSysfs } from '../sysfs.ts';
 import { TRACEFS_MOUNTS } from '../tracefs/tracefs.ts';
 import { catalogModules, moduleName } from '../ftrace/kernel-text.ts';
-import { SHELL_PID, Shell, abortableDelay, type Command } from './shell.ts';
-import { KernelActivity, type Task } from './activity.ts';
+import { SHELL_PID, Shell, type Command } from './shell.ts';
+import { KernelActivity, PLAIN_FILE_OPS, PROC_SEQ_OPS, SEQ_FILE_OPS, type FileOps, type Task } from './activity.ts';
 import { Processes } from './process.ts';
 import { moduleInitWorkload } from './module-init.ts';
 import { errnoText, type KernelFs } from './kernel-fs.ts';
@@ -38,7 +39,7 @@ const SKELETON: Record<string, readonly string[]> = {
   '/sys/kernel/debug': ['tracing'],
   '/sys/devices': ['system'],
   '/sys/devices/system': ['cpu'],
-  '/proc': ['cpuinfo', 'kallsyms', 'modules', 'self', 'sys'],
+  '/proc': ['cpuinfo', 'interrupts', 'kallsyms', 'modules', 'self', 'sys'],
   '/proc/self': ['stat'],
   '/proc/sys': ['kernel'],
   '/proc/sys/kernel': ['stack_tracer_enabled'],
@@ -97,8 +98,19 @@ function procSelfStat(): string {
   return `${SHELL_PID} (sh) R 1 ${SHELL_PID} ${SHELL_PID} 0 -1${' 0'.repeat(44)}\n`;
 }
 
-const PROC_FILES: Record<string, (m: RingMachine) => string> = {
+// /proc/interrupts: show_interrupts()'s header of online CPUs (prec 3, so 11 columns before the first
+// "CPU%-8d") and arch_show_interrupts()'s LOC row ("%*s: ", "%10u " per online CPU); the emulated
+// machine has no device interrupts, and the local timer ticks only in the living kernel.
+function procInterrupts(m: RingMachine, activity?: KernelActivity): string {
+  const cpus = m.onlineCpus();
+  const head = ' '.repeat(11) + cpus.map((c) => `CPU${String(c).padEnd(8)}`).join('');
+  const loc = 'LOC: ' + cpus.map((c) => `${String(activity?.clock.localTimerInterrupts(c) ?? 0).padStart(10)} `).join('');
+  return `${head}\n${loc}  Local timer interrupts\n`;
+}
+
+const PROC_FILES: Record<string, (m: RingMachine, activity?: KernelActivity) => string> = {
   '/proc/modules': procModules,
+  '/proc/interrupts': procInterrupts,
   '/proc/cpuinfo': procCpuinfo,
   '/proc/kallsyms': procKallsyms,
   '/proc/self/stat': procSelfStat,
@@ -109,6 +121,14 @@ const PROC_FILES: Record<string, (m: RingMachine) => string> = {
 const PROC_SYSCTLS: Record<string, (m: RingMachine, text: string) => Promise<void>> = {
   '/proc/sys/kernel/stack_tracer_enabled': (m, text) => m.ftrace.stack.writeSysctl(text),
 };
+
+// A file's operations, as the living kernel calls them: tracefs's seq_files, procfs's entries (the
+// sysctls' proc_sys_* handlers are not modelled), sysfs's plain reads.
+function fileOps(path: string): FileOps {
+  if (inTracefs(path)) return SEQ_FILE_OPS;
+  if (path in PROC_FILES && !(path in PROC_SYSCTLS)) return PROC_SEQ_OPS;
+  return PLAIN_FILE_OPS;
+}
 
 // The optional instance operations of machine.fs (instances/NAME).
 interface InstanceFs {
@@ -151,18 +171,17 @@ export function machineFs(m: RingMachine, activity?: KernelActivity): KernelFs {
     if (!isDir(parent)) throw new RingtraceError('ENOTDIR', `${parent}: not a directory`);
   };
 
-  return {
+  const fs: KernelFs = {
     read(path) {
       if (inTracefs(path)) return tfs.read(path);
       if (isDir(path)) throw new RingtraceError('EISDIR', `${path}: is a directory`);
-      if (path in PROC_FILES) return PROC_FILES[path](m);
+      if (path in PROC_FILES) return PROC_FILES[path](m, activity);
       if (path === '/dev/null') return '';
       const rel = cpuRel(path);
       if (rel !== null && cpu.isFile(rel)) return cpu.read(rel);
       throw noEntry(path);
     },
-    // tracefs files are seq_files (read through seq_read)
-    access: activity && ((kind, path) => activity.fileAccess(kind, inTracefs(path))),
+    access: activity && ((kind, path) => activity.fileAccess(kind, fileOps(path))),
     readBinary(path) {
       return inTracefs(path) ? tfs.readBinary(path) : new TextEncoder().encode(this.read(path));
     },
@@ -177,8 +196,12 @@ export function machineFs(m: RingMachine, activity?: KernelActivity): KernelFs {
       if (isDir(path)) throw new RingtraceError('EISDIR', `${path}: is a directory`);
       if (path === '/dev/null') return;
       if (path in PROC_SYSCTLS) return data === '' ? undefined : PROC_SYSCTLS[path](m, data);
-      // mode 0444 (proc_create(..., 0, ...)); reported like tracefs reports its read-only files
-      if (path in PROC_FILES) throw new RingtraceError('EACCES', `${path} is read-only`);
+      // mode 0444 (proc_create(..., 0, ...)), which root opens for writing all the same; with no
+      // ->proc_write, proc_reg_write() fails with EIO
+      if (path in PROC_FILES) {
+        if (data === '') return;
+        throw new RingtraceError('EIO', `${path} has no write operation`);
+      }
       const rel = cpuRel(path);
       if (rel !== null && cpu.isFile(rel)) return data === '' ? undefined : cpu.write(rel, data);
       throw noEntry(path);
@@ -210,6 +233,15 @@ export function machineFs(m: RingMachine, activity?: KernelActivity): KernelFs {
       if (inTracefs(path) && typeof inst.rmdir === 'function') return inst.rmdir.call(tfs, path);
       throw new RingtraceError('EPERM', `${dirname(path)}: the file system has no rmdir here`);
     },
+  };
+  if (!activity) return fs;
+  // what runs work on the CPUs waits for the living kernel's clock to stand still
+  const held = activity.clock;
+  return {
+    ...fs,
+    write: (path, data, append) => held.hold(() => fs.write(path, data, append)),
+    mkdir: (path) => held.hold(() => fs.mkdir(path)),
+    rmdir: (path) => held.hold(() => fs.rmdir(path)),
   };
 }
 
@@ -259,9 +291,11 @@ function symbolArg(text: string): string | bigint {
   return /^0x[0-9a-f]{1,16}$/i.test(text) ? BigInt(text) : text;
 }
 
-// What the living kernel does beside a command: a module's init after modprobe loaded it.
+// What the living kernel does beside a command: a module's init after modprobe loaded it, and a
+// workload on a CPU queued behind its own work there (kcall).
 export interface CommandActivity {
   moduleLoaded(name: string): Promise<void>;
+  run(cpu: number, w: Workload): Promise<unknown>;
 }
 
 export function machineCommands(m: RingMachine, activity?: CommandActivity): Record<string, Command> {
@@ -436,7 +470,8 @@ export function machineCommands(m: RingMachine, activity?: CommandActivity): Rec
         parent = ft().lookupName(p).length ? p : 'do_syscall_64';
       }
       try {
-        await m.run(cpu, new Workload().call(fn, { parent, count }));
+        const w = new Workload().call(fn, { parent, count });
+        await (activity ? activity.run(cpu, w) : m.run(cpu, w));
       } catch (e) {
         c.err(`kcall: ${e instanceof RingtraceError ? e.message.replace(/^[A-Z]+: /, '') : errnoText(e)}\n`);
         return 1;
@@ -467,13 +502,14 @@ export function machineShell(m: RingMachine, opts: MachineShellOptions): Shell {
   };
   return new Shell({
     fs: machineFs(m, activity),
-    sleep: activity && (async (ms, signal) => {
-      await activity.sleep(ms);
-      await abortableDelay(ms, signal);
-    }),
+    sleep: activity && ((ms, signal) => activity.sleep(ms, signal)),
     processes,
+    beside: activity,
     mounts: MACHINE_MOUNTS,
-    commands: { ...machineCommands(m, activity && processes && { moduleLoaded: (name) => moduleInit(name) }), ...opts.commands },
+    commands: {
+      ...machineCommands(m, activity && processes && { moduleLoaded: (name) => moduleInit(name), run: (cpu, w) => activity.cpus.exclusive(cpu, () => m.run(cpu, w)) }),
+      ...opts.commands,
+    },
     cwd: opts.cwd ?? '/',
     stdout: opts.stdout,
     stderr: opts.stderr,

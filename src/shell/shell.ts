@@ -41,6 +41,8 @@ export interface ShellOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   // the kernel's processes behind the shell's forks, execs, exits and waits (process.ts)
   processes?: Processes;
+  // what runs beside a script from its start to its end (the living kernel's clock)
+  beside?: { start(): void; stop(): Promise<void> };
 }
 
 // $$ of the shell; background jobs get the pids after it
@@ -132,6 +134,7 @@ export class Shell {
     // positional parameters: just-bash takes them from a `set --` in the script's environment
     const prologue = args.length ? `set -- ${args.map(shellQuote).join(' ')}\n` : '';
     let status: number;
+    this.opts.beside?.start();
     try {
       const r = await this.bash.exec(prologue + script, { rawScript: true, signal: this.signal, cwd: this.cwd, env: { '0': runOpts.name ?? 'sh' } });
       // the next run goes on where this one left (just-bash starts each exec afresh)
@@ -155,6 +158,7 @@ export class Shell {
       this.opts.stdout(r.stdout);
       this.opts.stderr(r.stderr);
     }
+    await this.opts.beside?.stop();
     return status;
   }
 
@@ -244,7 +248,9 @@ export class Shell {
   }
 
   // GNU grep's -H (print the file name with each match), which just-bash's grep lacks: the classic
-  // second file /dev/null makes it name the file.
+  // second file /dev/null makes it name the file. And GNU grep's several -e PATTERN (each one more
+  // pattern; just-bash's keeps the last): one -e with the patterns on lines, as GNU grep reads a
+  // pattern with newlines too.
   private grepCommand(): CustomCommand {
     return defineCommand('grep', async (argv, ctx) => {
       const run = ctx.origCommand!;

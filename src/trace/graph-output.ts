@@ -296,8 +296,9 @@ export class GraphPrinter {
       if (errCode < ULONG + 1n - MAX_ERRNO) errCode = 0n;
     }
     const name = ipSym(this.syms, ret.func);
-    const value = hex || errCode === 0n ? ` ret=0x${retval.toString(16)}` : ` ret=${BigInt.asIntN(64, errCode)}`;
-    return leaf ? `${name}(); /*${value} */` : `} /* ${name}${value} */`;
+    // 6.12's "/* = %ld */" (later kernels, with funcgraph-retaddr, print " ret=%ld")
+    const value = hex || errCode === 0n ? `0x${retval.toString(16)}` : `${BigInt.asIntN(64, errCode)}`;
+    return leaf ? `${name}(); /* = ${value} */` : `} /* ${name} = ${value} */`;
   }
 }
 
