@@ -29,10 +29,11 @@ function tc(...args: string[]): string {
 
 // trace-cmd 3.1.6 was seen printing the same file's -l time stamps sometimes as seconds.microseconds
 // and sometimes as raw nanoseconds (its TRACECMD_FL_IN_USECS, not the file, differed): compare the
-// stamps of -l lines in microseconds, every other column as printed.
+// stamps of -l lines in microseconds, every other column as printed. Nanoseconds are rounded to the
+// microsecond, as libtraceevent rounds when it prints seconds.microseconds.
 function latencyStampsInUsecs(text: string): string {
   return text.replace(/^(.*?-\d+\s+\d+\S{5})\s+(?:(\d+)\.(\d{6})|(\d{7,})):/gm, (_, head: string, sec?: string, us?: string, ns?: string) =>
-    `${head} ${ns !== undefined ? Math.floor(Number(ns) / 1000) : Number(sec) * 1e6 + Number(us)}:`);
+    `${head} ${ns !== undefined ? Math.floor((Number(ns) + 500) / 1000) : Number(sec) * 1e6 + Number(us)}:`);
 }
 
 interface Ev {
