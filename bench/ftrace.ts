@@ -30,6 +30,15 @@ async function openFtrace(ctx: BenchContext, needed: (figure: string) => boolean
   const recs = [...ft.records()];
   const base = [ctx.runsLine, ctx.machineLine];
   const phases: Phase[] = [];
+  // a phase's run with the top-level tracer set to `tracer`, and back to nop after it
+  const underTracer = (tracer: string) => async (run: () => Promise<number>): Promise<number> => {
+    await ft.setTracer(undefined, tracer);
+    try {
+      return await run();
+    } finally {
+      await ft.setTracer(undefined, 'nop');
+    }
+  };
   const calls = (name: string, label: string, count: number, w: Workload, around: (run: () => Promise<number>) => Promise<number>, extra: string) => {
     const one = () => around(() => nsPerCall(m, w, count));
     phases.push({
@@ -74,28 +83,14 @@ async function openFtrace(ctx: BenchContext, needed: (figure: string) => boolean
   if (needed('ftrace.call.traced')) {
     calls('ftrace.call.traced', 'a call traced by the function tracer, one ops', CALLS_TRACED,
       new Workload().call('schedule', { count: CALLS_TRACED, parent: 'do_syscall_64' }),
-      async (run) => {
-        await ft.setTracer(undefined, 'function');
-        try {
-          return await run();
-        } finally {
-          await ft.setTracer(undefined, 'nop');
-        }
-      },
+      underTracer('function'),
       'one ops, every function; includes the ring-buffer write of the TRACE_FN event');
   }
 
   if (needed('ftrace.call.graph')) {
     calls('ftrace.call.graph', 'a call traced by the function_graph tracer', CALLS_TRACED,
       new Workload().call('schedule', { count: CALLS_TRACED, parent: 'do_syscall_64' }),
-      async (run) => {
-        await ft.setTracer(undefined, 'function_graph');
-        try {
-          return await run();
-        } finally {
-          await ft.setTracer(undefined, 'nop');
-        }
-      },
+      underTracer('function_graph'),
       'one fgraph_ops, every function; entry and return hooks, the TRACE_GRAPH_ENT and TRACE_GRAPH_RET writes and two trace-clock readings');
   }
 
